@@ -1,0 +1,25 @@
+//! Accounts: sign-up, profiles, passwords, and account deletion.
+
+pub mod model;
+pub mod password;
+pub mod repo;
+mod routes;
+pub mod views;
+
+use rocket::fairing::AdHoc;
+
+use crate::config::AppConfig;
+pub use password::Hasher;
+
+/// The accounts feature, as a Rocket stage.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("Accounts", |rocket| async {
+        let concurrency = rocket
+            .state::<AppConfig>()
+            .map(|c| c.hash_concurrency)
+            .unwrap_or(0);
+        rocket
+            .manage(Hasher::new(concurrency))
+            .mount("/", routes::routes())
+    })
+}

@@ -1,0 +1,189 @@
+//! Password hashing: argon2id at the OWASP parameters, computed on blocking
+//! threads behind a semaphore so that a burst of sign-ins cannot starve the
+//! async workers that serve every other page.
+
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rocket::tokio::sync::Semaphore;
+
+use crate::error::{AppError, AppResult};
+
+/// Shortest password accepted, in characters.
+pub const MIN_LEN: usize = 8;
+/// Longest password accepted, in characters. Never silently truncated.
+pub const MAX_LEN: usize = 128;
+
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("common-passwords.txt")
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect()
+});
+
+fn argon2() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+}
+
+/// Why a new password is refused, in words for the person choosing it.
+pub fn policy_error(password: &str, personal: &[&str]) -> Option<String> {
+    let len = password.chars().count();
+    if len < MIN_LEN {
+        return Some(format!("Use at least {MIN_LEN} characters."));
+    }
+    if len > MAX_LEN {
+        return Some(format!("Use at most {MAX_LEN} characters."));
+    }
+    let lower = password.to_lowercase();
+    if COMMON.contains(lower.as_str()) {
+        return Some("This password is one of the most commonly used, so it is easy to guess. Choose another.".into());
+    }
+    if personal
+        .iter()
+        .any(|p| !p.is_empty() && lower == p.to_lowercase())
+    {
+        return Some("Your password must not be your username or email address.".into());
+    }
+    None
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub ok: bool,
+    /// The hash was made with weaker settings than today's: store a new one.
+    pub needs_rehash: bool,
+}
+
+/// Hashes and verifies passwords with a bound on how many run at once.
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+}
+
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(b"not a real password, only spends the time", &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+impl Hasher {
+    /// A hasher allowing `concurrency` hashes at once (0: one per core but one).
+    pub fn new(concurrency: usize) -> Hasher {
+        let n = if concurrency == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get().saturating_sub(1))
+                .unwrap_or(1)
+                .max(1)
+        } else {
+            concurrency
+        };
+        Hasher {
+            permits: Arc::new(Semaphore::new(n)),
+        }
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        rocket::tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| AppError::Internal(format!("hashing task: {e}")))
+    }
+
+    /// A PHC string for `password` with a fresh salt.
+    pub async fn hash(&self, password: String) -> AppResult<String> {
+        self.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .await?
+        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+    }
+
+    /// Check `password` against `stored`. With no stored hash (unknown email,
+    /// or an account without a password) a dummy hash is checked instead, so
+    /// both cases take the same time and give the same answer.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> AppResult<Verified> {
+        self.run(move || {
+            let real = stored.is_some();
+            let phc = stored.unwrap_or_else(|| DUMMY_HASH.clone());
+            let Ok(parsed) = PasswordHash::new(&phc) else {
+                return Verified {
+                    ok: false,
+                    needs_rehash: false,
+                };
+            };
+            let ok = argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+                && real;
+            Verified {
+                ok,
+                needs_rehash: ok && is_outdated(&parsed),
+            }
+        })
+        .await
+    }
+}
+
+fn is_outdated(hash: &PasswordHash<'_>) -> bool {
+    if hash.algorithm.as_str() != "argon2id" || hash.version != Some(Version::V0x13.into()) {
+        return true;
+    }
+    let Ok(params) = Params::try_from(hash) else {
+        return true;
+    };
+    let want = Params::default();
+    params.m_cost() < want.m_cost()
+        || params.t_cost() < want.t_cost()
+        || params.p_cost() < want.p_cost()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_and_short_passwords_are_refused_with_a_reason() {
+        assert!(policy_error("short", &[]).unwrap().contains("at least 8"));
+        assert!(policy_error("password1", &[])
+            .unwrap()
+            .contains("commonly used"));
+        assert!(policy_error("PassWord1", &[])
+            .unwrap()
+            .contains("commonly used"));
+        assert!(policy_error(&"x".repeat(129), &[])
+            .unwrap()
+            .contains("at most"));
+        assert!(policy_error("alice-the-great", &["alice-the-great"]).is_some());
+        assert_eq!(policy_error("correct horse battery staple", &[]), None);
+        assert_eq!(policy_error(&"é".repeat(128), &[]), None);
+    }
+
+    #[test]
+    fn weaker_hashes_are_flagged_for_upgrade() {
+        let salt = SaltString::generate(&mut OsRng);
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &salt)
+        .unwrap()
+        .to_string();
+        assert!(is_outdated(&PasswordHash::new(&weak).unwrap()));
+        let strong = argon2().hash_password(b"pw", &salt).unwrap().to_string();
+        assert!(!is_outdated(&PasswordHash::new(&strong).unwrap()));
+    }
+}

@@ -1,0 +1,260 @@
+//! Sign-up, the profile, password change and account deletion.
+
+use rocket::http::{CookieJar, Status};
+use rocket::{get, post, put, routes, Route, State};
+
+use super::model::{ConfirmForm, PasswordForm, ProfileForm, SignupForm};
+use super::password::{self, Hasher};
+use super::repo;
+use super::views::{ProfilePage, SignupPage};
+use crate::auth::session::{self, NewSession};
+use crate::auth::CurrentUser;
+use crate::config::AppConfig;
+use crate::db::{is_unique_violation, Db};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::web::ratelimit::{self, Limit};
+use crate::web::{ClientIp, CsrfForm, Layout, Reply, UserAgent};
+
+#[get("/signup")]
+fn signup_page(layout: Layout, user: Option<CurrentUser>) -> AppResult<Reply> {
+    if user.is_some() {
+        return Ok(Reply::to("/profile"));
+    }
+    Reply::page(&SignupPage {
+        layout,
+        form: SignupForm::default(),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+#[post("/signup", data = "<form>")]
+async fn signup(
+    db: &Db,
+    cfg: &State<AppConfig>,
+    hasher: &State<Hasher>,
+    layout: Layout,
+    ip: ClientIp,
+    ua: UserAgent,
+    cookies: &CookieJar<'_>,
+    form: CsrfForm<SignupForm>,
+) -> AppResult<Reply> {
+    let CsrfForm(form) = form;
+    let limit = Limit {
+        max: cfg.signups_per_address_per_hour,
+        window: 3600,
+    };
+    let bucket = format!("signup:{}", ip.label());
+    ratelimit::check(db, &bucket, limit).await?;
+    let shown = SignupForm {
+        password: String::new(),
+        ..form.clone()
+    };
+    let rerender = |errors| {
+        Reply::page_with(
+            Status::UnprocessableEntity,
+            &SignupPage {
+                layout,
+                form: shown,
+                errors,
+            },
+        )
+    };
+    let account = match form.validate() {
+        Ok(account) => account,
+        Err(errors) => return rerender(errors),
+    };
+    let mut errors = FieldErrors::default();
+    if repo::username_taken(db, &account.username).await? {
+        errors.add("username", "That username is taken. Try another.");
+    }
+    if repo::email_taken(db, &account.email).await? {
+        errors.add(
+            "email",
+            "An account with this email already exists. Sign in instead?",
+        );
+    }
+    if !errors.is_empty() {
+        return rerender(errors);
+    }
+    let hash = hasher.hash(account.password).await?;
+    let id = match repo::create(
+        db,
+        &account.username,
+        &account.email,
+        Some(&hash),
+        "user",
+        false,
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            errors.add(
+                "username",
+                "That username or email was taken a moment ago. Try another.",
+            );
+            return rerender(errors);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    ratelimit::hit(db, &bucket, limit).await?;
+    let ip = ip.label();
+    session::start(
+        db,
+        cfg,
+        cookies,
+        NewSession {
+            user_id: id,
+            remember: false,
+            user_agent: &ua.0,
+            ip: &ip,
+        },
+    )
+    .await?;
+    Ok(Reply::success(
+        "/profile",
+        format!(
+            "Welcome to Groundwork, {}! Your account is ready.",
+            account.username
+        ),
+    ))
+}
+
+#[get("/profile")]
+async fn profile(db: &Db, layout: Layout, me: CurrentUser) -> AppResult<Reply> {
+    Reply::page(&ProfilePage::load(db, layout, &me).await?)
+}
+
+#[put("/update-profile", data = "<form>")]
+async fn update_profile(
+    db: &Db,
+    layout: Layout,
+    me: CurrentUser,
+    form: CsrfForm<ProfileForm>,
+) -> AppResult<Reply> {
+    let CsrfForm(form) = form;
+    match form.validate() {
+        Ok(p) => {
+            repo::update_profile(db, me.id, &p.display_name, &p.bio, &p.avatar_url).await?;
+            Ok(Reply::success("/profile", "Your profile has been saved."))
+        }
+        Err(errors) => {
+            let mut page = ProfilePage::load(db, layout, &me).await?;
+            page.profile = form;
+            page.errors = errors;
+            Reply::page_with(Status::UnprocessableEntity, &page)
+        }
+    }
+}
+
+/// The sign-in limit also guards the current-password check, or a stolen
+/// session could be used to guess the password.
+fn account_limit(cfg: &AppConfig) -> Limit {
+    Limit {
+        max: cfg.login_max_failures_per_account,
+        window: cfg.login_failure_window,
+    }
+}
+
+#[post("/account/password", data = "<form>")]
+async fn change_password(
+    db: &Db,
+    cfg: &State<AppConfig>,
+    hasher: &State<Hasher>,
+    layout: Layout,
+    me: CurrentUser,
+    form: CsrfForm<PasswordForm>,
+) -> AppResult<Reply> {
+    let CsrfForm(form) = form;
+    let user = repo::find_by_id(db, me.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let bucket = format!("login:account:{}", user.email);
+    ratelimit::check(db, &bucket, account_limit(cfg)).await?;
+    let mut errors = FieldErrors::default();
+    if user.password_hash.is_some()
+        && !hasher
+            .verify(form.current_password, user.password_hash.clone())
+            .await?
+            .ok
+    {
+        ratelimit::hit(db, &bucket, account_limit(cfg)).await?;
+        errors.add("current_password", "That is not your current password.");
+    }
+    if let Some(e) = password::policy_error(&form.new_password, &[&user.username, &user.email]) {
+        errors.add("new_password", e);
+    }
+    if !errors.is_empty() {
+        let mut page = ProfilePage::load(db, layout, &me).await?;
+        page.password_errors = errors;
+        return Reply::page_with(Status::UnprocessableEntity, &page);
+    }
+    let hash = hasher.hash(form.new_password).await?;
+    repo::set_password_hash(db, me.id, &hash).await?;
+    let ended = session::end_all_for_user(db, me.id, Some(me.session_id)).await?;
+    let others = match ended {
+        0 => String::new(),
+        1 => " Your other session has been signed out.".into(),
+        n => format!(" Your {n} other sessions have been signed out."),
+    };
+    Ok(Reply::success(
+        "/profile",
+        format!("Your password has been changed.{others}"),
+    ))
+}
+
+#[post("/account/delete", data = "<form>")]
+async fn delete_account(
+    db: &Db,
+    cfg: &State<AppConfig>,
+    hasher: &State<Hasher>,
+    layout: Layout,
+    me: CurrentUser,
+    cookies: &CookieJar<'_>,
+    form: CsrfForm<ConfirmForm>,
+) -> AppResult<Reply> {
+    let CsrfForm(form) = form;
+    let user = repo::find_by_id(db, me.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let bucket = format!("login:account:{}", user.email);
+    ratelimit::check(db, &bucket, account_limit(cfg)).await?;
+    let problem = if user.password_hash.is_some()
+        && !hasher
+            .verify(form.password, user.password_hash.clone())
+            .await?
+            .ok
+    {
+        ratelimit::hit(db, &bucket, account_limit(cfg)).await?;
+        Some("That is not your password. Your account has not been deleted.")
+    } else if user.role == "admin" && repo::count_admins(db).await? <= 1 {
+        Some("You are the only admin. Make someone else an admin before deleting your account.")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let mut page = ProfilePage::load(db, layout, &me).await?;
+        page.delete_error = Some(problem.into());
+        return Reply::page_with(Status::UnprocessableEntity, &page);
+    }
+    repo::delete(db, me.id).await?;
+    session::end_current(db, cookies).await?;
+    crate::web::rotate_csrf(cookies);
+    Ok(Reply::success(
+        "/",
+        "Your account and everything in it have been deleted.",
+    ))
+}
+
+/// The routes of this feature.
+pub fn routes() -> Vec<Route> {
+    routes![
+        signup_page,
+        signup,
+        profile,
+        update_profile,
+        change_password,
+        delete_account
+    ]
+}

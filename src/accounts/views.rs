@@ -1,0 +1,133 @@
+//! Template data for account pages.
+
+use askama::Template;
+
+use super::model::{ProfileForm, SignupForm};
+use super::repo::{self, User};
+use crate::auth::session::{self, SessionRow};
+use crate::auth::CurrentUser;
+use crate::db::DbPool;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::web::Layout;
+
+/// `GET /signup`, and the form shown again with its errors.
+#[derive(Template)]
+#[template(path = "accounts/signup.html")]
+pub struct SignupPage {
+    pub layout: Layout,
+    pub form: SignupForm,
+    pub errors: FieldErrors,
+}
+
+/// One row of "where you are signed in".
+pub struct SessionView {
+    pub id: i64,
+    pub current: bool,
+    pub device: String,
+    pub ip: String,
+    pub created: String,
+    pub last_seen: String,
+}
+
+/// `GET /profile`: the profile form, password change, sessions, deletion.
+#[derive(Template)]
+#[template(path = "accounts/profile.html")]
+pub struct ProfilePage {
+    pub layout: Layout,
+    pub user: User,
+    pub profile: ProfileForm,
+    pub errors: FieldErrors,
+    pub password_errors: FieldErrors,
+    pub delete_error: Option<String>,
+    pub sessions: Vec<SessionView>,
+}
+
+impl ProfilePage {
+    /// The page as stored, with no errors.
+    pub async fn load(db: &DbPool, layout: Layout, me: &CurrentUser) -> AppResult<ProfilePage> {
+        let user = repo::find_by_id(db, me.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let sessions = session::list_for_user(db, me.id)
+            .await?
+            .into_iter()
+            .map(|s| view(s, me.session_id))
+            .collect();
+        let profile = ProfileForm {
+            display_name: user.display_name.clone(),
+            bio: user.bio.clone(),
+            avatar_url: user.avatar_url.clone(),
+        };
+        Ok(ProfilePage {
+            layout,
+            user,
+            profile,
+            errors: FieldErrors::default(),
+            password_errors: FieldErrors::default(),
+            delete_error: None,
+            sessions,
+        })
+    }
+
+    /// Whether the account has a password (accounts made through a
+    /// provider may not).
+    pub fn has_password(&self) -> bool {
+        self.user.password_hash.is_some()
+    }
+}
+
+fn view(s: SessionRow, current: i64) -> SessionView {
+    SessionView {
+        id: s.id,
+        current: s.id == current,
+        device: describe_agent(&s.user_agent),
+        ip: s.ip,
+        created: format_time(s.created_at),
+        last_seen: format_time(s.last_seen_at),
+    }
+}
+
+/// A timestamp as people read it, in UTC.
+pub fn format_time(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// "Firefox on Linux" from a user-agent string, good enough to recognise a device.
+pub fn describe_agent(ua: &str) -> String {
+    if ua.is_empty() {
+        return "Unknown device".into();
+    }
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(o)) => o.to_string(),
+        (None, None) => ua.chars().take(60).collect(),
+    }
+}

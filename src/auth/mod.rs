@@ -1,0 +1,17 @@
+//! Signing in and out, sessions, and the guards that say who is asking.
+
+mod guards;
+mod routes;
+pub mod session;
+
+pub use guards::{cached_user, current_user, signed_in, CurrentUser};
+pub use session::random_token;
+
+use rocket::fairing::AdHoc;
+
+/// Sign-in, sign-out and session management, as a Rocket stage.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("Auth", |rocket| async {
+        rocket.mount("/", routes::routes())
+    })
+}

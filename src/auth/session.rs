@@ -1,0 +1,141 @@
+//! Server-side sessions. The browser holds only a random 256-bit id in an
+//! encrypted cookie; the database holds its SHA-256, so a stolen database
+//! dump cannot be replayed, and deleting the row revokes the session.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use rocket::http::{Cookie, CookieJar, SameSite};
+use sha2::{Digest, Sha256};
+
+use crate::config::AppConfig;
+use crate::db::{now, DbPool};
+use crate::error::AppResult;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "gw_session";
+
+/// A fresh random token: 256 bits, URL-safe base64.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored form of a token.
+pub fn hash_token(token: &str) -> String {
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+/// Where a new session comes from.
+pub struct NewSession<'a> {
+    pub user_id: i64,
+    pub remember: bool,
+    pub user_agent: &'a str,
+    pub ip: &'a str,
+}
+
+/// Start a session for a user who just proved who they are: any session the
+/// browser already had is ended first and a new id is issued (no fixation).
+pub async fn start(
+    db: &DbPool,
+    cfg: &AppConfig,
+    cookies: &CookieJar<'_>,
+    new: NewSession<'_>,
+) -> AppResult<()> {
+    end_current(db, cookies).await?;
+    let token = random_token();
+    let t = now();
+    let lifetime = if new.remember {
+        cfg.session_remember_timeout
+    } else {
+        cfg.session_absolute_timeout
+    };
+    sqlx::query(
+        "INSERT INTO sessions (user_id, token_hash, remember, created_at, last_seen_at, expires_at, user_agent, ip) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+    )
+    .bind(new.user_id)
+    .bind(hash_token(&token))
+    .bind(new.remember as i64)
+    .bind(t)
+    .bind(t + lifetime)
+    .bind(new.user_agent)
+    .bind(new.ip)
+    .execute(&db.pool)
+    .await?;
+    // Housekeeping: sessions past their absolute expiry are dead weight.
+    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(t)
+        .execute(&db.pool)
+        .await?;
+    let expires = if new.remember {
+        Some(rocket::time::OffsetDateTime::now_utc() + rocket::time::Duration::seconds(lifetime))
+    } else {
+        None
+    };
+    let cookie = Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(cfg.secure_cookies)
+        .expires(expires);
+    cookies.add_private(cookie);
+    crate::web::rotate_csrf(cookies);
+    Ok(())
+}
+
+/// End the browser's current session, server-side and in the cookie.
+pub async fn end_current(db: &DbPool, cookies: &CookieJar<'_>) -> AppResult<()> {
+    if let Some(c) = cookies.get_private(SESSION_COOKIE) {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(hash_token(c.value()))
+            .execute(&db.pool)
+            .await?;
+        cookies.remove_private(Cookie::build(SESSION_COOKIE).path("/"));
+    }
+    Ok(())
+}
+
+/// End every session of `user_id` except `keep` (none when `keep` is None).
+pub async fn end_all_for_user(db: &DbPool, user_id: i64, keep: Option<i64>) -> AppResult<u64> {
+    let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+        .bind(user_id)
+        .bind(keep.unwrap_or(-1))
+        .execute(&db.pool)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// End one session of `user_id`. False when it is not theirs or not there.
+pub async fn end_one(db: &DbPool, user_id: i64, session_id: i64) -> AppResult<bool> {
+    let r = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+        .bind(session_id)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// A session as the profile page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+/// The live sessions of `user_id`, most recently used first.
+pub async fn list_for_user(db: &DbPool, user_id: i64) -> AppResult<Vec<SessionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, created_at, last_seen_at, expires_at, user_agent, ip FROM sessions \
+         WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, id DESC",
+    )
+    .bind(user_id)
+    .bind(now())
+    .fetch_all(&db.pool)
+    .await?)
+}

@@ -1,0 +1,125 @@
+//! Typed application configuration, read from the same figment as Rocket's
+//! own (`Rocket.toml` + `ROCKET_*` environment, plus `DATABASE_URL`).
+
+use std::net::IpAddr;
+
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
+use rocket::figment::{Figment, Profile};
+use serde::{Deserialize, Serialize};
+
+/// The development default database: an SQLite file next to the process.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://groundwork.db?mode=rwc";
+
+/// Settings of our own (Rocket's are read by Rocket).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AppConfig {
+    /// Public address of the site, used for every absolute link and for HSTS.
+    pub base_url: String,
+    /// Mark cookies `Secure`; required when the site is served over https.
+    pub secure_cookies: bool,
+    /// Peers whose `X-Forwarded-For` header is believed. Empty: none.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Seconds a session may sit unused before it ends.
+    pub session_idle_timeout: i64,
+    /// Seconds after sign-in at which a session ends however busy it is.
+    pub session_absolute_timeout: i64,
+    /// Lifetime (idle and absolute) of a "remember me" session, in seconds.
+    pub session_remember_timeout: i64,
+    /// Failed sign-ins allowed per account within `login_failure_window`.
+    pub login_max_failures_per_account: i64,
+    /// Failed sign-ins allowed per client address within the window.
+    pub login_max_failures_per_address: i64,
+    /// Seconds over which failed sign-ins are counted.
+    pub login_failure_window: i64,
+    /// Accounts one client address may create per hour.
+    pub signups_per_address_per_hour: i64,
+    /// How many password hashes may be computed at once (0: cores - 1).
+    pub hash_concurrency: usize,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            base_url: "http://localhost:8000".into(),
+            secure_cookies: false,
+            trusted_proxies: Vec::new(),
+            session_idle_timeout: 8 * 3600,
+            session_absolute_timeout: 24 * 3600,
+            session_remember_timeout: 30 * 24 * 3600,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 30,
+            login_failure_window: 15 * 60,
+            signups_per_address_per_hour: 10,
+            hash_concurrency: 0,
+        }
+    }
+}
+
+impl AppConfig {
+    /// True when the public address is https.
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+
+    /// `scheme://host[:port]` of `base_url`, as browsers send it in `Origin`.
+    pub fn origin(&self) -> &str {
+        let url = self.base_url.trim_end_matches('/');
+        match url.find("://") {
+            Some(i) => match url[i + 3..].find('/') {
+                Some(j) => &url[..i + 3 + j],
+                None => url,
+            },
+            None => url,
+        }
+    }
+
+    /// Refuse settings that are unsafe in production.
+    pub fn check(&self, profile: &Profile, has_secret_key: bool) -> Result<(), String> {
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return Err(format!(
+                "base_url must start with http:// or https:// (got {:?})",
+                self.base_url
+            ));
+        }
+        if profile == "release" {
+            if !has_secret_key {
+                return Err("the release profile needs a secret_key: set ROCKET_SECRET_KEY to the output of `head -c64 /dev/urandom | base64`".into());
+            }
+            if self.secure_cookies && !self.is_https() {
+                return Err("secure_cookies is on but base_url is http://: browsers would drop every cookie. Use an https base_url".into());
+            }
+        }
+        if self.session_idle_timeout <= 0
+            || self.session_absolute_timeout <= 0
+            || self.session_remember_timeout <= 0
+        {
+            return Err("session timeouts must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// Rocket's figment with our defaults underneath and `DATABASE_URL` on top.
+pub fn figment() -> Figment {
+    let mut figment = Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(AppConfig::default()))
+        .merge(Serialized::default(
+            "databases.main.url",
+            DEFAULT_DATABASE_URL,
+        ))
+        .merge(Serialized::default("databases.main.connect_timeout", 3))
+        // Never believe X-Real-IP from arbitrary clients: see `web::ClientIp`.
+        .merge(Serialized::default("ip_header", false))
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global());
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        if !url.is_empty() {
+            figment = figment.merge(Serialized::global("databases.main.url", url));
+        }
+    }
+    figment.select(Profile::from_env_or(
+        "ROCKET_PROFILE",
+        rocket::Config::DEFAULT_PROFILE,
+    ))
+}

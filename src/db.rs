@@ -1,0 +1,164 @@
+//! The database pool (sqlx `Any`, so one binary speaks SQLite and Postgres),
+//! migrations, and the few helpers that differ by backend.
+
+use std::time::Duration;
+
+use rocket::fairing::{self, AdHoc};
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+use rocket_db_pools::Database;
+use sqlx::any::{AnyPoolOptions, AnyQueryResult};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Executor};
+
+/// Which SQL engine the pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, or an error for anything else.
+    pub fn from_url(url: &str) -> Result<Backend, sqlx::Error> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(sqlx::Error::Configuration(
+                format!(
+                    "unsupported database URL (use sqlite:// or postgres://): {}",
+                    redact(url)
+                )
+                .into(),
+            ))
+        }
+    }
+}
+
+/// Our pool: sqlx's `AnyPool` plus the backend it was opened on.
+#[derive(Clone)]
+pub struct DbPool {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+impl std::ops::Deref for DbPool {
+    type Target = AnyPool;
+    fn deref(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// The application database, `databases.main` in the configuration.
+#[derive(Database)]
+#[database("main")]
+pub struct Db(DbPool);
+
+/// Connection settings, the same keys rocket_db_pools documents.
+pub type DbConfig = rocket_db_pools::Config;
+
+/// Open a pool: WAL and a busy timeout on SQLite, a short acquire timeout so
+/// an unreachable database answers 503 quickly instead of hanging.
+pub async fn connect(config: &DbConfig) -> Result<DbPool, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::from_url(&config.url)?;
+    let mut options = AnyPoolOptions::new()
+        .max_connections(config.max_connections as u32)
+        .min_connections(config.min_connections.unwrap_or(0))
+        .acquire_timeout(Duration::from_secs(config.connect_timeout))
+        .idle_timeout(config.idle_timeout.map(Duration::from_secs));
+    if backend == Backend::Sqlite {
+        options = options.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .await?;
+                Ok(())
+            })
+        });
+    }
+    let pool = options.connect(&config.url).await?;
+    Ok(DbPool { pool, backend })
+}
+
+#[rocket::async_trait]
+impl rocket_db_pools::Pool for DbPool {
+    type Connection = PoolConnection<Any>;
+    type Error = sqlx::Error;
+
+    async fn init(figment: &Figment) -> Result<Self, Self::Error> {
+        let config: DbConfig = figment
+            .extract()
+            .map_err(|e| sqlx::Error::Configuration(e.into()))?;
+        connect(&config).await
+    }
+
+    async fn get(&self) -> Result<Self::Connection, Self::Error> {
+        self.pool.acquire().await
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Apply the migrations for the pool's backend.
+pub async fn migrate(db: &DbPool) -> Result<(), sqlx::migrate::MigrateError> {
+    match db.backend {
+        Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&db.pool).await,
+        Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&db.pool).await,
+    }
+}
+
+/// The pool and migrations, as a Rocket stage.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("Database", |rocket| async {
+        rocket
+            .attach(Db::init())
+            .attach(AdHoc::try_on_ignite("Migrations", run_migrations))
+    })
+}
+
+async fn run_migrations(rocket: Rocket<Build>) -> fairing::Result {
+    let Some(db) = Db::fetch(&rocket) else {
+        return Err(rocket);
+    };
+    match migrate(db).await {
+        Ok(()) => Ok(rocket),
+        Err(e) => {
+            log::error!("database migrations failed: {e}");
+            Err(rocket)
+        }
+    }
+}
+
+/// Seconds since the Unix epoch: every timestamp we store.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A database URL with any password replaced, fit for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Whether an error is a unique-constraint violation.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// How many rows a statement touched.
+pub fn affected(r: &AnyQueryResult) -> u64 {
+    r.rows_affected()
+}

@@ -1,0 +1,54 @@
+//! Groundwork: a self-hostable, server-rendered web presence.
+//!
+//! [`rocket`] builds the whole application; the binary and the tests both
+//! run exactly what it returns.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod web;
+
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::shield::Shield;
+use rocket::{Build, Rocket};
+
+use config::AppConfig;
+
+/// The application with its configuration read from `Rocket.toml`, the
+/// environment and `DATABASE_URL`.
+pub fn rocket() -> Rocket<Build> {
+    build(config::figment())
+}
+
+/// The application on a given configuration (tests pass their own).
+pub fn build(figment: Figment) -> Rocket<Build> {
+    rocket::custom(figment)
+        // Our own fairing sends every security header; this replaces
+        // Rocket's default Shield so that no header is sent twice.
+        .attach(Shield::new())
+        .attach(AdHoc::try_on_ignite("Configuration", |rocket| async {
+            let config: AppConfig = match rocket.figment().extract() {
+                Ok(c) => c,
+                Err(e) => {
+                    log::error!("invalid configuration: {e}");
+                    return Err(rocket);
+                }
+            };
+            let has_key = rocket.figment().contains("secret_key");
+            if let Err(problem) = config.check(rocket.figment().profile(), has_key) {
+                log::error!("refusing to start: {problem}");
+                eprintln!("refusing to start: {problem}");
+                return Err(rocket);
+            }
+            Ok(rocket.manage(config))
+        }))
+        .attach(db::stage())
+        .attach(web::stage())
+        .attach(auth::stage())
+        .attach(accounts::stage())
+        .register("/", error::catchers())
+}

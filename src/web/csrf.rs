@@ -1,0 +1,152 @@
+//! CSRF protection for every state-changing form: a random token bound to
+//! the browser by an encrypted cookie (rotated at sign-in and sign-out), sent
+//! back in a hidden field, plus a same-origin check on `Origin` and
+//! `Sec-Fetch-Site`. Rocket has none of its own.
+
+use std::sync::OnceLock;
+
+use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::form::{Form, FromForm};
+use rocket::http::{Cookie, CookieJar, RawStr, SameSite};
+use rocket::request::Request;
+use subtle::ConstantTimeEq;
+
+use crate::config::AppConfig;
+use crate::error::{AppError, GuardError};
+
+const CSRF_COOKIE: &str = "gw_csrf";
+/// The hidden form field that carries the token.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+struct Slot(OnceLock<String>);
+
+/// The token already bound to this browser, if any. Creates nothing.
+pub fn existing(req: &Request<'_>) -> Option<String> {
+    if let Some(t) = req.local_cache(|| Slot(OnceLock::new())).0.get() {
+        return Some(t.clone());
+    }
+    req.cookies()
+        .get_private(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+/// The token for forms on this page, creating and binding one if needed.
+pub fn ensure(req: &Request<'_>) -> String {
+    req.local_cache(|| Slot(OnceLock::new()))
+        .0
+        .get_or_init(|| match req.cookies().get_private(CSRF_COOKIE) {
+            Some(c) => c.value().to_string(),
+            None => {
+                let token = crate::auth::random_token();
+                let secure = req
+                    .rocket()
+                    .state::<AppConfig>()
+                    .is_some_and(|c| c.secure_cookies);
+                let cookie = Cookie::build((CSRF_COOKIE, token.clone()))
+                    .http_only(true)
+                    .same_site(SameSite::Lax)
+                    .path("/")
+                    .secure(secure)
+                    .expires(None::<rocket::time::OffsetDateTime>);
+                req.cookies().add_private(cookie);
+                token
+            }
+        })
+        .clone()
+}
+
+/// Drop the token so that the next page binds a fresh one (at sign-in and
+/// sign-out, so a token seen before cannot be reused after).
+pub fn rotate(cookies: &CookieJar<'_>) {
+    cookies.remove_private(Cookie::build(CSRF_COOKIE).path("/"));
+}
+
+/// A form that passed the CSRF checks, parsed leniently as `T`.
+pub struct CsrfForm<T>(pub T);
+
+#[derive(FromForm)]
+struct TokenField {
+    csrf_token: Option<String>,
+}
+
+fn same_origin(req: &Request<'_>) -> bool {
+    if req.headers().get_one("Sec-Fetch-Site") == Some("cross-site") {
+        return false;
+    }
+    let Some(origin) = req.headers().get_one("Origin") else {
+        return true;
+    };
+    let configured = req
+        .rocket()
+        .state::<AppConfig>()
+        .map(|c| c.origin().to_string());
+    if configured.as_deref() == Some(origin) {
+        return true;
+    }
+    // The site may also be reached at another name (a LAN address, a
+    // health-check name): accept the Host the browser itself addressed.
+    match (req.headers().get_one("Host"), origin.split_once("://")) {
+        (Some(host), Some((_, origin_host))) => host.eq_ignore_ascii_case(origin_host),
+        _ => false,
+    }
+}
+
+fn fail(req: &Request<'_>, error: AppError) -> (rocket::http::Status, ()) {
+    (GuardError::stash(req, error), ())
+}
+
+/// A form with no fields but the CSRF token (sign-out, "end session").
+#[derive(Debug, FromForm)]
+pub struct NoFields {
+    #[field(name = "csrf_token")]
+    _token: Option<String>,
+}
+
+#[rocket::async_trait]
+impl<'r, T> FromData<'r> for CsrfForm<T>
+where
+    T: for<'a> FromForm<'a> + Send + 'static,
+{
+    type Error = ();
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        if !same_origin(req) {
+            return data::Outcome::Error(fail(req, AppError::Csrf));
+        }
+        if !req.content_type().is_some_and(|ct| ct.is_form()) {
+            return data::Outcome::Error(fail(req, AppError::UnsupportedMediaType));
+        }
+        let limit = req.limits().get("form").unwrap_or(64.kibibytes());
+        let body = match data.open(limit).into_string().await {
+            Ok(s) if s.is_complete() => s.into_inner(),
+            Ok(_) => return data::Outcome::Error(fail(req, AppError::PayloadTooLarge)),
+            Err(_) => {
+                return data::Outcome::Error(fail(
+                    req,
+                    AppError::BadRequest("The form could not be read.".into()),
+                ))
+            }
+        };
+        let sent = Form::<TokenField>::parse_encoded(RawStr::new(&body))
+            .ok()
+            .and_then(|t| t.csrf_token);
+        let expected = existing(req);
+        let valid = match (sent, expected) {
+            (Some(s), Some(e)) => !e.is_empty() && bool::from(s.as_bytes().ct_eq(e.as_bytes())),
+            _ => false,
+        };
+        if !valid {
+            return data::Outcome::Error(fail(req, AppError::Csrf));
+        }
+        match Form::<T>::parse_encoded(RawStr::new(&body)) {
+            Ok(value) => data::Outcome::Success(CsrfForm(value)),
+            Err(errors) => {
+                log::info!("form rejected: {errors}");
+                data::Outcome::Error(fail(
+                    req,
+                    AppError::BadRequest("The form was incomplete or malformed.".into()),
+                ))
+            }
+        }
+    }
+}

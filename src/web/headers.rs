@@ -1,0 +1,55 @@
+//! Security headers on every response, error pages included.
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::Header;
+use rocket::{Request, Response};
+
+use crate::config::AppConfig;
+
+/// No inline script, no framing, nothing from other origins but images.
+const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+                   object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// Adds CSP, nosniff, Referrer-Policy, frame protection, Permissions-Policy,
+/// HSTS (when `base_url` is https) and `Cache-Control: no-store` for
+/// signed-in pages.
+pub struct SecurityHeaders;
+
+#[rocket::async_trait]
+impl Fairing for SecurityHeaders {
+    fn info(&self) -> Info {
+        Info {
+            name: "Security headers",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        res.set_header(Header::new("Content-Security-Policy", CSP));
+        res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+        res.set_header(Header::new("X-Frame-Options", "DENY"));
+        res.set_header(Header::new(
+            "Referrer-Policy",
+            "strict-origin-when-cross-origin",
+        ));
+        res.set_header(Header::new(
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        ));
+        res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
+        if req
+            .rocket()
+            .state::<AppConfig>()
+            .is_some_and(|c| c.is_https())
+        {
+            res.set_header(Header::new(
+                "Strict-Transport-Security",
+                "max-age=63072000; includeSubDomains",
+            ));
+        }
+        if crate::auth::signed_in(req) {
+            res.set_header(Header::new("Cache-Control", "no-store"));
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The data every page's base layout needs.
+
+use std::convert::Infallible;
+
+use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
+
+use super::csrf;
+use crate::auth::{self, CurrentUser};
+
+/// The signed-in person, as the navigation shows them.
+#[derive(Debug, Clone)]
+pub struct NavUser {
+    pub username: String,
+    pub is_admin: bool,
+}
+
+impl From<CurrentUser> for NavUser {
+    fn from(u: CurrentUser) -> Self {
+        let is_admin = u.is_admin();
+        NavUser {
+            username: u.username,
+            is_admin,
+        }
+    }
+}
+
+/// A one-time message carried across a redirect.
+#[derive(Debug, Clone)]
+pub struct FlashView {
+    /// One of `success`, `error`, `info`: used as a CSS class, so never free text.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// What `base.html` needs: who is signed in, the CSRF token for forms, and
+/// the flash message.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub user: Option<NavUser>,
+    pub csrf: String,
+    pub flash: Option<FlashView>,
+}
+
+fn flash_view(f: FlashMessage<'_>) -> FlashView {
+    let kind = match f.kind() {
+        "success" => "success",
+        "error" => "error",
+        _ => "info",
+    };
+    FlashView {
+        kind,
+        message: f.message().to_string(),
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Layout {
+    type Error = Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
+        let user = auth::current_user(req).await.map(NavUser::from);
+        // A GET page binds a token for its forms; other methods reuse the
+        // one the form was sent with and never set a cookie.
+        let csrf = if req.method().supports_payload() {
+            csrf::existing(req).unwrap_or_default()
+        } else {
+            csrf::ensure(req)
+        };
+        let flash = req
+            .guard::<Option<FlashMessage<'_>>>()
+            .await
+            .succeeded()
+            .flatten()
+            .map(flash_view);
+        Outcome::Success(Layout { user, csrf, flash })
+    }
+}
+
+/// The layout for an error page: built only from what this request already
+/// knows, so rendering an error never queries the database or sets a cookie.
+pub fn layout_for_error(req: &Request<'_>) -> Layout {
+    Layout {
+        user: auth::cached_user(req).map(NavUser::from),
+        csrf: csrf::existing(req).unwrap_or_default(),
+        flash: None,
+    }
+}

@@ -1,0 +1,333 @@
+//! The test harness: the real application on a fresh database per test
+//! (SQLite in a temp dir, or a new Postgres database when
+//! `TEST_DATABASE_URL` is set), driven through cookie-keeping clients.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use groundwork::db::{self, DbConfig, DbPool};
+use rocket::figment::providers::Serialized;
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::asynchronous::{Client, LocalResponse};
+
+/// A good password for tests (not on the common list).
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// One application database plus everything needed to start app processes on it.
+pub struct TestApp {
+    /// The browser every helper uses by default.
+    pub client: Client,
+    /// A direct pool on the same database, for looking at stored rows.
+    pub db: DbPool,
+    pub database_url: String,
+    figment: Figment,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A response, read completely.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: Status,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Resp {
+    async fn read(r: LocalResponse<'_>) -> Resp {
+        let status = r.status();
+        let headers = r
+            .headers()
+            .iter()
+            .map(|h| (h.name().as_str().to_lowercase(), h.value().to_string()))
+            .collect();
+        let body = r.into_string().await.unwrap_or_default();
+        Resp {
+            status,
+            body,
+            headers,
+        }
+    }
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    /// Every `Set-Cookie` line.
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == "set-cookie")
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    /// The `Set-Cookie` line for `name`, if one was sent.
+    pub fn set_cookie(&self, name: &str) -> Option<&str> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+    /// Where a redirect points.
+    pub fn location(&self) -> Option<&str> {
+        self.header("location")
+    }
+    /// The CSRF token embedded in this page's forms.
+    pub fn csrf(&self) -> String {
+        extract_value(&self.body, "csrf_token").unwrap_or_default()
+    }
+}
+
+/// The `value` of the first input named `name` in an HTML page.
+pub fn extract_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let rest = &html[at..];
+    let v = rest.find("value=\"")? + 7;
+    let end = rest[v..].find('"')?;
+    Some(rest[v..v + end].to_string())
+}
+
+fn random_suffix() -> String {
+    use rand::Rng;
+    let n: u64 = rand::thread_rng().gen();
+    format!("{n:016x}")
+}
+
+async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let name = format!("test_{}", random_suffix());
+            let mut conn = sqlx::AnyConnection::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let _ = conn.close().await;
+            let (base, query) = match admin_url.split_once('?') {
+                Some((b, q)) => (b, format!("?{q}")),
+                None => (admin_url.as_str(), String::new()),
+            };
+            let base = &base[..base.rfind('/').expect("database URL has a path")];
+            (format!("{base}/{name}{query}"), None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            (url, Some(dir))
+        }
+    }
+}
+
+/// The settings every test app starts from.
+pub fn base_figment(database_url: &str, secret_key: &str) -> Figment {
+    Figment::from(rocket::Config::debug_default())
+        .merge(Serialized::defaults(
+            groundwork::config::AppConfig::default(),
+        ))
+        .merge(("secret_key", secret_key))
+        .merge(("log_level", "off"))
+        .merge(("ip_header", false))
+        .merge(("databases.main.url", database_url))
+        .merge(("databases.main.max_connections", 8))
+        .merge(("databases.main.connect_timeout", 3))
+        .merge(("hash_concurrency", 2))
+}
+
+fn random_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut key = [0u8; 64];
+    rand::thread_rng().fill_bytes(&mut key);
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
+impl TestApp {
+    /// The app with default settings on a fresh database.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|f| f).await
+    }
+
+    /// The app with settings changed by `customize`.
+    pub async fn spawn_with(customize: impl FnOnce(Figment) -> Figment) -> TestApp {
+        let (database_url, dir) = fresh_database().await;
+        let figment = customize(base_figment(&database_url, &random_secret()));
+        let client = Client::tracked(groundwork::build(figment.clone()))
+            .await
+            .expect("the app starts");
+        let config = DbConfig {
+            url: database_url.clone(),
+            min_connections: None,
+            max_connections: 2,
+            connect_timeout: 5,
+            idle_timeout: None,
+            extensions: None,
+        };
+        let db = db::connect(&config).await.expect("test pool");
+        TestApp {
+            client,
+            db,
+            database_url,
+            figment,
+            _dir: dir,
+        }
+    }
+
+    /// Another browser (its own cookies) talking to another app process
+    /// on the same database and secret key: what a second node behind a
+    /// load balancer would be.
+    pub async fn another_browser(&self) -> Client {
+        Client::tracked(groundwork::build(self.figment.clone()))
+            .await
+            .expect("second app starts")
+    }
+
+    /// The configuration this app was started with.
+    pub fn figment(&self) -> Figment {
+        self.figment.clone()
+    }
+
+    pub async fn get(&self, uri: &str) -> Resp {
+        get(&self.client, uri).await
+    }
+
+    /// GET `page`, then POST `fields` to `action` with that page's CSRF token.
+    pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Resp {
+        submit(&self.client, page, action, fields).await
+    }
+
+    /// POST exactly `fields` (no token added).
+    pub async fn post_raw(&self, action: &str, fields: &[(&str, &str)]) -> Resp {
+        post_raw(&self.client, action, fields, &[]).await
+    }
+
+    /// Sign up through the form; returns the response to the POST.
+    pub async fn signup(&self, username: &str, email: &str, password: &str) -> Resp {
+        signup(&self.client, username, email, password).await
+    }
+
+    /// Sign in through the form; returns the response to the POST.
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        login(&self.client, email, password).await
+    }
+
+    /// Sign up `username` with `PASSWORD` and stay signed in.
+    pub async fn signed_in_user(&self, username: &str) -> String {
+        let email = format!("{username}@example.org");
+        let r = self.signup(username, &email, PASSWORD).await;
+        assert_eq!(r.status, Status::SeeOther, "sign-up failed: {}", r.body);
+        email
+    }
+
+    /// One integer from the database.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db.pool)
+            .await
+            .expect(sql)
+    }
+
+    /// One optional string from the database.
+    pub async fn text(&self, sql: &str) -> Option<String> {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db.pool)
+            .await
+            .expect(sql)
+    }
+
+    /// Run a statement against the database.
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql).execute(&self.db.pool).await.expect(sql);
+    }
+}
+
+/// Encode form fields as `application/x-www-form-urlencoded`.
+pub fn encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                rocket::http::RawStr::new(k).percent_encode(),
+                rocket::http::RawStr::new(v).percent_encode()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub async fn get(client: &Client, uri: &str) -> Resp {
+    Resp::read(client.get(uri.to_string()).dispatch().await).await
+}
+
+pub async fn post_raw(
+    client: &Client,
+    action: &str,
+    fields: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Resp {
+    let mut req = client
+        .post(action.to_string())
+        .header(ContentType::Form)
+        .body(encode(fields));
+    for (k, v) in headers {
+        req = req.header(Header::new(k.to_string(), v.to_string()));
+    }
+    Resp::read(req.dispatch().await).await
+}
+
+pub async fn submit(client: &Client, page: &str, action: &str, fields: &[(&str, &str)]) -> Resp {
+    let token = get(client, page).await.csrf();
+    assert!(!token.is_empty(), "no CSRF token on {page}");
+    let mut all = vec![("csrf_token", token.as_str())];
+    all.extend_from_slice(fields);
+    post_raw(client, action, &all, &[]).await
+}
+
+pub async fn signup(client: &Client, username: &str, email: &str, password: &str) -> Resp {
+    submit(
+        client,
+        "/signup",
+        "/signup",
+        &[
+            ("username", username),
+            ("email", email),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+pub async fn login(client: &Client, email: &str, password: &str) -> Resp {
+    submit(
+        client,
+        "/login",
+        "/login",
+        &[("email", email), ("password", password)],
+    )
+    .await
+}
+
+/// POST from a given client address.
+pub async fn post_from(
+    client: &Client,
+    addr: SocketAddr,
+    action: &str,
+    fields: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Resp {
+    let mut req = client
+        .post(action.to_string())
+        .header(ContentType::Form)
+        .remote(addr)
+        .body(encode(fields));
+    for (k, v) in headers {
+        req = req.header(Header::new(k.to_string(), v.to_string()));
+    }
+    Resp::read(req.dispatch().await).await
+}
