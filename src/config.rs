@@ -36,6 +36,10 @@ pub struct AppConfig {
     pub signups_per_address_per_hour: i64,
     /// How many password hashes may be computed at once (0: cores - 1).
     pub hash_concurrency: usize,
+    /// Outgoing mail (the `mail` table).
+    pub mail: crate::mail::MailConfig,
+    /// The contact form (the `contact` table).
+    pub contact: crate::contact::ContactConfig,
 }
 
 impl Default for AppConfig {
@@ -52,6 +56,8 @@ impl Default for AppConfig {
             login_failure_window: 15 * 60,
             signups_per_address_per_hour: 10,
             hash_concurrency: 0,
+            mail: Default::default(),
+            contact: Default::default(),
         }
     }
 }

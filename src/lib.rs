@@ -7,8 +7,10 @@ pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod contact;
 pub mod db;
 pub mod error;
+pub mod mail;
 pub mod web;
 
 use rocket::fairing::AdHoc;
@@ -50,5 +52,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(web::stage())
         .attach(auth::stage())
         .attach(accounts::stage())
+        .attach(mail::stage())
+        .attach(contact::stage())
         .register("/", error::catchers())
 }

@@ -160,3 +160,23 @@ impl<'r> FromRequest<'r> for CurrentUser {
         }
     }
 }
+
+/// A signed-in admin. Built on [`CurrentUser`]: anonymous visitors are sent
+/// to sign in, signed-in non-admins get 403. The role is read on every
+/// request, so a change takes effect at once.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub CurrentUser);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AdminUser {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let user = rocket::outcome::try_outcome!(req.guard::<CurrentUser>().await);
+        if user.is_admin() {
+            Outcome::Success(AdminUser(user))
+        } else {
+            Outcome::Error((GuardError::stash(req, AppError::Forbidden), ()))
+        }
+    }
+}

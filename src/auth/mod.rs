@@ -4,7 +4,7 @@ mod guards;
 mod routes;
 pub mod session;
 
-pub use guards::{cached_user, current_user, signed_in, CurrentUser};
+pub use guards::{cached_user, current_user, signed_in, AdminUser, CurrentUser};
 pub use session::random_token;
 
 use rocket::fairing::AdHoc;

@@ -331,3 +331,4 @@ pub async fn post_from(
     }
     Resp::read(req.dispatch().await).await
 }
+pub mod smtp;

@@ -1,0 +1,152 @@
+//! The admin inbox: `/admin/contact`, with search, paging, a handled state,
+//! and each message's delivery status per recipient.
+
+use askama::Template;
+use rocket::form::FromForm;
+use rocket::{get, post, routes, Route, State};
+
+use super::repo::{self, Filter, Message};
+use crate::accounts::views::format_time;
+use crate::auth::AdminUser;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+use crate::mail::outbox::{self, Delivery};
+use crate::mail::Wakeup;
+use crate::web::{CsrfForm, Layout, Reply};
+
+const PAGE_SIZE: i64 = 20;
+
+/// A delivery as the inbox shows it.
+pub struct DeliveryView {
+    pub id: i64,
+    pub to: String,
+    pub state: &'static str,
+    pub detail: String,
+    pub can_retry: bool,
+}
+
+impl From<&Delivery> for DeliveryView {
+    fn from(d: &Delivery) -> Self {
+        let state = d.state();
+        let detail = match state {
+            "sent" => format!("sent {}", d.sent_at.map(format_time).unwrap_or_default()),
+            "retrying" => format!(
+                "attempt {} failed: {}; next attempt {}",
+                d.attempts,
+                d.last_error.as_deref().unwrap_or(""),
+                format_time(d.next_attempt_at)
+            ),
+            "failed" => format!("failed after {} attempt(s): {}", d.attempts, d.last_error.as_deref().unwrap_or("")),
+            _ => "waiting to be sent".into(),
+        };
+        DeliveryView { id: d.id, to: d.to_addr.clone(), state, detail, can_retry: state != "sent" }
+    }
+}
+
+/// One row of the inbox list.
+pub struct Row {
+    pub message: Message,
+    pub received: String,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/contact_list.html")]
+struct InboxPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    q: String,
+    show: &'static str,
+    page: i64,
+    pages: i64,
+    total: i64,
+}
+
+impl InboxPage {
+    fn link(&self, page: i64) -> String {
+        format!("/admin/contact?show={}&q={}&page={page}", self.show, rocket::http::RawStr::new(&self.q).percent_encode())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/contact_show.html")]
+struct MessagePage {
+    layout: Layout,
+    row: Row,
+}
+
+async fn with_deliveries(db: &Db, messages: Vec<Message>) -> AppResult<Vec<Row>> {
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let deliveries = outbox::deliveries(db, "contact", &ids).await?;
+    Ok(messages
+        .into_iter()
+        .map(|message| Row {
+            received: format_time(message.created_at),
+            deliveries: deliveries.iter().filter(|d| d.related_id == Some(message.id)).map(DeliveryView::from).collect(),
+            message,
+        })
+        .collect())
+}
+
+#[get("/admin/contact?<q>&<show>&<page>")]
+async fn inbox(
+    db: &Db,
+    _admin: AdminUser,
+    layout: Layout,
+    q: Option<String>,
+    show: Option<String>,
+    page: Option<i64>,
+) -> AppResult<Reply> {
+    let filter = Filter::parse(show.as_deref());
+    let q: String = q.unwrap_or_default().chars().take(200).collect();
+    let page = page.unwrap_or(1).max(1);
+    let (messages, total) = repo::list(db, filter, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let rows = with_deliveries(db, messages).await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    Reply::page(&InboxPage { layout, rows, q, show: filter.as_str(), page, pages, total })
+}
+
+#[get("/admin/contact/<id>")]
+async fn show(db: &Db, _admin: AdminUser, layout: Layout, id: i64) -> AppResult<Reply> {
+    let message = repo::get(db, id).await?.ok_or(AppError::NotFound)?;
+    let row = with_deliveries(db, vec![message]).await?.pop().ok_or(AppError::NotFound)?;
+    Reply::page(&MessagePage { layout, row })
+}
+
+#[derive(FromForm)]
+struct HandledForm {
+    #[field(default = false)]
+    handled: bool,
+}
+
+#[post("/admin/contact/<id>/handled", data = "<form>")]
+async fn set_handled(db: &Db, admin: AdminUser, id: i64, form: CsrfForm<HandledForm>) -> AppResult<Reply> {
+    let handled = form.0.handled;
+    if !repo::set_handled(db, id, handled, admin.0.id).await? {
+        return Err(AppError::NotFound);
+    }
+    let note = if handled { "Marked as handled." } else { "Marked as not handled." };
+    Ok(Reply::success(format!("/admin/contact/{id}"), note))
+}
+
+#[post("/admin/contact/<id>/deliveries/<delivery>/retry", data = "<_form>")]
+async fn retry(
+    db: &Db,
+    _admin: AdminUser,
+    wakeup: &State<Wakeup>,
+    id: i64,
+    delivery: i64,
+    _form: CsrfForm<crate::web::NoFields>,
+) -> AppResult<Reply> {
+    let belongs = outbox::deliveries(db, "contact", &[id]).await?.iter().any(|d| d.id == delivery);
+    if !belongs || !outbox::retry_now(db, delivery).await? {
+        return Err(AppError::NotFound);
+    }
+    wakeup.notify();
+    Ok(Reply::success(format!("/admin/contact/{id}"), "The mail is queued to be sent again now."))
+}
+
+/// The admin routes of this feature.
+pub fn routes() -> Vec<Route> {
+    routes![inbox, show, set_handled, retry]
+}

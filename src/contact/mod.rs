@@ -1,0 +1,34 @@
+//! The public contact form, mailed to admins through the outbox, and the
+//! admin inbox that shows what happened to each message.
+
+mod admin;
+mod model;
+mod repo;
+mod routes;
+
+use rocket::fairing::AdHoc;
+use serde::{Deserialize, Serialize};
+
+/// The `contact` table of the configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ContactConfig {
+    /// Who receives contact messages. Empty: every admin account.
+    pub recipients: Vec<String>,
+    /// Send the visitor an acknowledgement. Off by default: it lets anyone
+    /// make the site mail any address.
+    pub acknowledge: bool,
+    /// Messages one client address may send per hour.
+    pub per_address_per_hour: i64,
+}
+
+impl Default for ContactConfig {
+    fn default() -> Self {
+        ContactConfig { recipients: Vec::new(), acknowledge: false, per_address_per_hour: 5 }
+    }
+}
+
+/// The contact feature, as a Rocket stage.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("Contact", |rocket| async { rocket.mount("/", routes::routes()).mount("/", admin::routes()) })
+}
