@@ -63,7 +63,8 @@ pub async fn create_admin(
             .hash(password.to_string())
             .await
             .map_err(|e| e.to_string())?;
-        repo::create(&pool, &username, &email, Some(&hash), "admin", true)
+        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+        repo::create(&mut conn, &username, &email, Some(&hash), "admin", true)
             .await
             .map_err(|e| e.to_string())?;
         Ok(format!("created admin {username} ({email})"))

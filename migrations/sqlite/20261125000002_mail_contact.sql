@@ -40,3 +40,18 @@ CREATE TABLE contact_messages (
 );
 CREATE INDEX contact_messages_created_at_idx ON contact_messages (created_at);
 CREATE INDEX contact_messages_handled_idx ON contact_messages (handled, created_at);
+
+-- Single-use links mailed to people: email verification, password reset and
+-- email change. Only a hash of the token is stored.
+CREATE TABLE email_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    purpose TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    new_email TEXT,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE UNIQUE INDEX email_tokens_token_hash_key ON email_tokens (token_hash);
+CREATE INDEX email_tokens_user_purpose_idx ON email_tokens (user_id, purpose);

@@ -1,9 +1,13 @@
 //! Accounts: sign-up, profiles, passwords, and account deletion.
 
+pub mod email;
+mod mails;
 pub mod model;
 pub mod password;
 pub mod repo;
+mod reset;
 mod routes;
+pub mod tokens;
 pub mod views;
 
 use rocket::fairing::AdHoc;
@@ -21,5 +25,7 @@ pub fn stage() -> AdHoc {
         rocket
             .manage(Hasher::new(concurrency))
             .mount("/", routes::routes())
+            .mount("/", email::routes())
+            .mount("/", reset::routes())
     })
 }

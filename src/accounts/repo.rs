@@ -61,7 +61,7 @@ pub async fn email_taken(db: &DbPool, email: &str) -> AppResult<bool> {
 /// Insert a user; returns the new id. Fails with a unique violation when the
 /// username or email is taken (callers check first to give field messages).
 pub async fn create(
-    db: &DbPool,
+    conn: &mut sqlx::AnyConnection,
     username: &str,
     email: &str,
     password_hash: Option<&str>,
@@ -79,7 +79,7 @@ pub async fn create(
     .bind(role)
     .bind(email_verified as i64)
     .bind(t)
-    .fetch_one(&db.pool)
+    .fetch_one(conn)
     .await
 }
 

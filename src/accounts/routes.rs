@@ -33,6 +33,7 @@ async fn signup(
     db: &Db,
     cfg: &State<AppConfig>,
     hasher: &State<Hasher>,
+    wakeup: &State<crate::mail::Wakeup>,
     layout: Layout,
     ip: ClientIp,
     ua: UserAgent,
@@ -78,8 +79,9 @@ async fn signup(
         return rerender(errors);
     }
     let hash = hasher.hash(account.password).await?;
+    let mut tx = db.pool.begin().await?;
     let id = match repo::create(
-        db,
+        &mut tx,
         &account.username,
         &account.email,
         Some(&hash),
@@ -98,6 +100,9 @@ async fn signup(
         }
         Err(e) => return Err(e.into()),
     };
+    super::email::queue_verification(&mut tx, cfg, id, &account.username, &account.email).await?;
+    tx.commit().await?;
+    wakeup.notify();
     ratelimit::hit(db, &bucket, limit).await?;
     let ip = ip.label();
     session::start(
@@ -115,7 +120,7 @@ async fn signup(
     Ok(Reply::success(
         "/profile",
         format!(
-            "Welcome to Groundwork, {}! Your account is ready.",
+            "Welcome to Groundwork, {}! We sent you a link to confirm your email address.",
             account.username
         ),
     ))

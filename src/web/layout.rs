@@ -12,6 +12,8 @@ use crate::auth::{self, CurrentUser};
 pub struct NavUser {
     pub username: String,
     pub is_admin: bool,
+    /// False until the person confirms their email address (a banner says so).
+    pub email_verified: bool,
 }
 
 impl From<CurrentUser> for NavUser {
@@ -20,6 +22,7 @@ impl From<CurrentUser> for NavUser {
         NavUser {
             username: u.username,
             is_admin,
+            email_verified: u.email_verified,
         }
     }
 }

@@ -196,3 +196,34 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
         write.write_all(reply).await?;
     }
 }
+
+impl Received {
+    /// The message with quoted-printable soft breaks and escapes undone, so
+    /// links and text can be searched for.
+    pub fn decoded(&self) -> String {
+        let joined = self.data.replace("=\r\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'=' && i + 2 < bytes.len() {
+                if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// The first link in the message that starts with `prefix`.
+    pub fn link(&self, prefix: &str) -> Option<String> {
+        let text = self.decoded();
+        let start = text.find(prefix)?;
+        let end = text[start..].find(|c: char| c.is_whitespace() || c == '"' || c == '<').map(|e| start + e)?;
+        Some(text[start..end].to_string())
+    }
+}
