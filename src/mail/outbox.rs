@@ -75,7 +75,10 @@ pub async fn claim(db: &DbPool, limit: i64, lease: i64) -> AppResult<Vec<Claimed
                       ORDER BY next_attempt_at, id LIMIT $3 {lock}) \
          RETURNING id, message_id, to_addr, reply_to, subject, text_body, html_body, attempts"
     );
-    Ok(sqlx::query_as(&sql).bind(t + lease).bind(t).bind(limit).fetch_all(&db.pool).await?)
+    let mut batch: Vec<Claimed> = sqlx::query_as(&sql).bind(t + lease).bind(t).bind(limit).fetch_all(&db.pool).await?;
+    // RETURNING does not keep the subquery's order: send in queue order.
+    batch.sort_by_key(|m| m.id);
+    Ok(batch)
 }
 
 /// Record a delivery.
