@@ -40,7 +40,13 @@ pub fn build(figment: Figment) -> Rocket<Build> {
                     return Err(rocket);
                 }
             };
-            let has_key = rocket.figment().contains("secret_key");
+            // The figment always holds a `secret_key` (rocket::Config
+            // serialises its unset key as zeroes): ask whether a real one
+            // was given.
+            let has_key = rocket
+                .figment()
+                .extract_inner::<rocket::config::SecretKey>("secret_key")
+                .is_ok_and(|key| key.is_provided());
             if let Err(problem) = config.check(rocket.figment().profile(), has_key) {
                 log::error!("refusing to start: {problem}");
                 eprintln!("refusing to start: {problem}");

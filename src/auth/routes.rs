@@ -94,8 +94,19 @@ async fn login(
     let CsrfForm(form) = form;
     let email = parse_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
     let limits = limits(cfg, &email, &ip);
+    // Count the attempt before checking the password, or a burst of
+    // parallel requests would all pass the limit; a success takes it back.
+    let mut counted = Vec::with_capacity(limits.len());
     for (bucket, limit) in &limits {
-        ratelimit::check(db, bucket, *limit).await?;
+        match ratelimit::attempt(db, bucket, *limit).await {
+            Ok(id) => counted.push(id),
+            Err(e) => {
+                for id in counted {
+                    ratelimit::forgive(db, id).await?;
+                }
+                return Err(e);
+            }
+        }
     }
     let user = repo::find_by_email(db, &email).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -103,9 +114,6 @@ async fn login(
     let verified = hasher.verify(form.password, stored).await?;
     let next = local_path(&form.next).unwrap_or_default();
     let Some(user) = user.filter(|_| verified.ok) else {
-        for (bucket, limit) in &limits {
-            ratelimit::hit(db, bucket, *limit).await?;
-        }
         let page = LoginPage {
             layout,
             email: form.email,
@@ -115,6 +123,9 @@ async fn login(
         };
         return Reply::page_with(Status::Unauthorized, &page);
     };
+    for id in counted {
+        ratelimit::forgive(db, id).await?;
+    }
     if user.disabled != 0 {
         return Err(AppError::BadRequest(
             "This account has been disabled. Contact the site's administrators if you think this is a mistake.".into(),

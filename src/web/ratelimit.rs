@@ -48,6 +48,55 @@ pub async fn hit(db: &DbPool, bucket: &str, limit: Limit) -> AppResult<()> {
     Ok(())
 }
 
+/// Count one attempt against `bucket` *before* doing the work it limits,
+/// and refuse it when that makes one too many. Checking first and counting
+/// after the work would let a burst of parallel requests all pass the check
+/// before any of them is counted. Attempts are ranked by id, so of a burst
+/// only the first `max` go through. A refused attempt is not kept. Returns
+/// the event's id, for [`forgive`] when the attempt turns out not to count.
+pub async fn attempt(db: &DbPool, bucket: &str, limit: Limit) -> AppResult<i64> {
+    let t = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO rate_limit_events (bucket, created_at) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(bucket)
+    .bind(t)
+    .fetch_one(&db.pool)
+    .await?;
+    let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(created_at) FROM rate_limit_events \
+         WHERE bucket = $1 AND created_at > $2 AND id <= $3",
+    )
+    .bind(bucket)
+    .bind(t - limit.window)
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await?;
+    if count > limit.max {
+        forgive(db, id).await?;
+        let retry_after = oldest
+            .map(|o| o + limit.window - t)
+            .unwrap_or(limit.window)
+            .max(1);
+        return Err(AppError::TooManyRequests { retry_after });
+    }
+    sqlx::query("DELETE FROM rate_limit_events WHERE bucket = $1 AND created_at <= $2")
+        .bind(bucket)
+        .bind(t - limit.window)
+        .execute(&db.pool)
+        .await?;
+    Ok(id)
+}
+
+/// Take back one event recorded by [`attempt`].
+pub async fn forgive(db: &DbPool, id: i64) -> AppResult<()> {
+    sqlx::query("DELETE FROM rate_limit_events WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// Forget every event of `bucket` (after a successful sign-in).
 pub async fn clear(db: &DbPool, bucket: &str) -> AppResult<()> {
     sqlx::query("DELETE FROM rate_limit_events WHERE bucket = $1")

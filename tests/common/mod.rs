@@ -332,3 +332,21 @@ pub async fn post_from(
     Resp::read(req.dispatch().await).await
 }
 pub mod smtp;
+/// GET with extra request headers. A `Cookie` header is split into cookies
+/// the way Rocket's HTTP server does it: the local client would otherwise
+/// ignore it, and a replayed or forged cookie would never be looked at.
+pub async fn get_with(client: &Client, uri: &str, headers: &[(&str, &str)]) -> Resp {
+    let mut req = client.get(uri.to_string());
+    for (k, v) in headers {
+        if k.eq_ignore_ascii_case("cookie") {
+            for part in v.split(';').map(str::trim) {
+                if let Ok(c) = rocket::http::Cookie::parse_encoded(part.to_string()) {
+                    req = req.cookie(c);
+                }
+            }
+        } else {
+            req = req.header(Header::new(k.to_string(), v.to_string()));
+        }
+    }
+    Resp::read(req.dispatch().await).await
+}
