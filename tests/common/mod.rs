@@ -23,6 +23,7 @@ pub struct TestApp {
     pub database_url: String,
     figment: Figment,
     _dir: Option<tempfile::TempDir>,
+    _files: tempfile::TempDir,
 }
 
 /// A response, read completely.
@@ -156,7 +157,10 @@ impl TestApp {
     /// The app with settings changed by `customize`.
     pub async fn spawn_with(customize: impl FnOnce(Figment) -> Figment) -> TestApp {
         let (database_url, dir) = fresh_database().await;
-        let figment = customize(base_figment(&database_url, &random_secret()));
+        // Mail written as files (no SMTP configured) stays out of the repo.
+        let files = tempfile::tempdir().expect("temp dir");
+        let outbox = files.path().join("outbox").display().to_string();
+        let figment = customize(base_figment(&database_url, &random_secret()).merge(("mail.outbox_dir", outbox)));
         let client = Client::tracked(groundwork::build(figment.clone()))
             .await
             .expect("the app starts");
@@ -175,6 +179,7 @@ impl TestApp {
             database_url,
             figment,
             _dir: dir,
+            _files: files,
         }
     }
 
