@@ -968,7 +968,13 @@ async fn cli_create_admin_needs_the_password_on_stdin() {
 #[rocket::async_test]
 async fn twenty_concurrent_writers_all_succeed() {
     // Every sign-up here comes from the same (unknown) address.
-    let app = TestApp::spawn_with(|f| f.merge(("signups_per_address_per_hour", 1000))).await;
+    // Twenty app processes must fit within Postgres's default 100
+    // connections, next to the other tests running in parallel.
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("signups_per_address_per_hour", 1000))
+            .merge(("databases.main.max_connections", 3))
+    })
+    .await;
     // Twenty browsers, each on its own app process, all with a form ready...
     let mut ready = Vec::new();
     for i in 0..20 {
