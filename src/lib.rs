@@ -4,6 +4,7 @@
 //! run exactly what it returns.
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -60,5 +61,6 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(accounts::stage())
         .attach(mail::stage())
         .attach(contact::stage())
+        .attach(admin::stage())
         .register("/", error::catchers())
 }

@@ -22,9 +22,14 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
-    /// True for the `admin` role.
+    /// The user's role (an unknown stored name counts as a plain user).
+    pub fn role(&self) -> super::role::Role {
+        super::role::Role::parse(&self.role).unwrap_or(super::role::Role::User)
+    }
+
+    /// True when the role may use the admin area.
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role().can_administer()
     }
 }
 
@@ -64,7 +69,7 @@ async fn lookup(req: &Request<'_>) -> Lookup {
         "SELECT s.id AS session_id, s.remember, s.last_seen_at, s.expires_at, u.id AS user_id, \
                 u.username, u.email, u.role, u.email_verified \
          FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND u.disabled = 0",
+         WHERE s.token_hash = $1 AND s.kind = 'web' AND u.disabled = 0",
     )
     .bind(hash_token(cookie.value()))
     .fetch_optional(&db.pool)

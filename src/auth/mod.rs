@@ -1,6 +1,7 @@
 //! Signing in and out, sessions, and the guards that say who is asking.
 
 mod guards;
+pub mod role;
 mod routes;
 pub mod session;
 

@@ -18,13 +18,28 @@ pub type Related<'a> = Option<(&'a str, i64)>;
 fn new_message_id(base_url: &str) -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let host = base_url.split("://").nth(1).unwrap_or("localhost").split(['/', ':']).next().unwrap_or("localhost");
-    format!("<{}@{}>", URL_SAFE_NO_PAD.encode(bytes), if host.is_empty() { "localhost" } else { host })
+    let host = base_url
+        .split("://")
+        .nth(1)
+        .unwrap_or("localhost")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("localhost");
+    format!(
+        "<{}@{}>",
+        URL_SAFE_NO_PAD.encode(bytes),
+        if host.is_empty() { "localhost" } else { host }
+    )
 }
 
 /// Queue `email` on the caller's connection or transaction, so it is
 /// committed together with what caused it. Returns the outbox id.
-pub async fn enqueue(conn: &mut AnyConnection, base_url: &str, email: &Email, related: Related<'_>) -> AppResult<i64> {
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    base_url: &str,
+    email: &Email,
+    related: Related<'_>,
+) -> AppResult<i64> {
     let t = now();
     let id = sqlx::query_scalar(
         "INSERT INTO outbox (message_id, template, to_addr, reply_to, subject, text_body, html_body, status, \
@@ -75,7 +90,12 @@ pub async fn claim(db: &DbPool, limit: i64, lease: i64) -> AppResult<Vec<Claimed
                       ORDER BY next_attempt_at, id LIMIT $3 {lock}) \
          RETURNING id, message_id, to_addr, reply_to, subject, text_body, html_body, attempts"
     );
-    let mut batch: Vec<Claimed> = sqlx::query_as(&sql).bind(t + lease).bind(t).bind(limit).fetch_all(&db.pool).await?;
+    let mut batch: Vec<Claimed> = sqlx::query_as(&sql)
+        .bind(t + lease)
+        .bind(t)
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?;
     // RETURNING does not keep the subquery's order: send in queue order.
     batch.sort_by_key(|m| m.id);
     Ok(batch)
@@ -106,11 +126,13 @@ pub async fn mark_retry(db: &DbPool, id: i64, next_attempt_at: i64, error: &str)
 
 /// Record a permanent failure, keeping the server's answer.
 pub async fn mark_failed(db: &DbPool, id: i64, error: &str) -> AppResult<()> {
-    sqlx::query("UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $1 WHERE id = $2")
-        .bind(error)
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $1 WHERE id = $2",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 
@@ -172,7 +194,10 @@ pub async fn deliveries(db: &DbPool, related_type: &str, ids: &[i64]) -> AppResu
         "SELECT id, related_id, to_addr, status, attempts, next_attempt_at, last_error, sent_at FROM outbox \
          WHERE related_type = $1 AND related_id IN ({list}) ORDER BY id"
     );
-    Ok(sqlx::query_as(&sql).bind(related_type).fetch_all(&db.pool).await?)
+    Ok(sqlx::query_as(&sql)
+        .bind(related_type)
+        .fetch_all(&db.pool)
+        .await?)
 }
 
 /// Counts by state, for the admin dashboard: (queued, retrying, failed).

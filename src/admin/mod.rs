@@ -1,0 +1,17 @@
+//! The admin area: dashboard, users, roles, audit log. Every route takes
+//! an `AdminUser`, so anonymous visitors are sent to sign in and other
+//! users get 403.
+
+pub mod actions;
+pub mod audit;
+pub mod repo;
+mod routes;
+
+use rocket::fairing::AdHoc;
+
+/// The admin area, as a Rocket stage.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("Admin", |rocket| async {
+        rocket.mount("/", routes::routes())
+    })
+}

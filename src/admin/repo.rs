@@ -1,0 +1,166 @@
+//! Queries for the admin area: the user list and the dashboard figures.
+
+use crate::db::{now, DbPool};
+use crate::error::AppResult;
+use crate::mail::outbox;
+
+/// A user as admin lists show them.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub role: String,
+    pub display_name: String,
+    pub email_verified: i64,
+    pub disabled: i64,
+    pub created_at: i64,
+    pub last_seen_at: Option<i64>,
+}
+
+/// How the user list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Newest,
+    Oldest,
+    Username,
+    Email,
+    LastSeen,
+}
+
+impl Sort {
+    /// Every order, as the list offers them.
+    pub const ALL: [Sort; 5] = [
+        Sort::Newest,
+        Sort::Oldest,
+        Sort::Username,
+        Sort::Email,
+        Sort::LastSeen,
+    ];
+
+    /// From the `sort` parameter (unknown: newest).
+    pub fn parse(s: Option<&str>) -> Sort {
+        Sort::ALL
+            .into_iter()
+            .find(|o| Some(o.as_str()) == s)
+            .unwrap_or(Sort::Newest)
+    }
+    /// The parameter value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::Oldest => "oldest",
+            Sort::Username => "username",
+            Sort::Email => "email",
+            Sort::LastSeen => "last_seen",
+        }
+    }
+    /// What the list calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Sort::Newest => "Newest first",
+            Sort::Oldest => "Oldest first",
+            Sort::Username => "Username",
+            Sort::Email => "Email",
+            Sort::LastSeen => "Last active",
+        }
+    }
+    fn sql(self) -> &'static str {
+        match self {
+            Sort::Newest => "u.created_at DESC, u.id DESC",
+            Sort::Oldest => "u.created_at ASC, u.id ASC",
+            Sort::Username => "lower(u.username) ASC, u.id ASC",
+            Sort::Email => "u.email ASC, u.id ASC",
+            Sort::LastSeen => "COALESCE(last_seen_at, 0) DESC, u.id DESC",
+        }
+    }
+}
+
+/// `%text%` for LIKE, matching `\`, `%` and `_` literally.
+pub fn like_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.trim().to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+const MATCH: &str = "(lower(u.username) LIKE $1 ESCAPE '\\' OR u.email LIKE $1 ESCAPE '\\' \
+                     OR lower(u.display_name) LIKE $1 ESCAPE '\\')";
+
+/// A page of users matching `query` by name or email, and how many match.
+pub async fn list_users(
+    db: &DbPool,
+    query: &str,
+    sort: Sort,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<UserRow>, i64)> {
+    let pattern = like_pattern(query);
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {MATCH}"))
+        .bind(&pattern)
+        .fetch_one(&db.pool)
+        .await?;
+    let sql = format!(
+        "SELECT u.id, u.username, u.email, u.role, u.display_name, u.email_verified, u.disabled, u.created_at, \
+                (SELECT MAX(s.last_seen_at) FROM sessions s WHERE s.user_id = u.id) AS last_seen_at \
+         FROM users u WHERE {MATCH} ORDER BY {} LIMIT $2 OFFSET $3",
+        sort.sql()
+    );
+    let rows = sqlx::query_as(&sql)
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The figures on the dashboard.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stats {
+    pub users: i64,
+    pub admins: i64,
+    pub disabled: i64,
+    pub signups_7d: i64,
+    pub contact_total: i64,
+    pub contact_unhandled: i64,
+    pub mail_queued: i64,
+    pub mail_retrying: i64,
+    pub mail_failed: i64,
+}
+
+/// Count everything the dashboard shows.
+pub async fn stats(db: &DbPool) -> AppResult<Stats> {
+    let (users, admins, disabled, signups_7d): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), \
+                CAST(COALESCE(SUM(CASE WHEN role = 'admin' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                CAST(COALESCE(SUM(CASE WHEN disabled <> 0 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                CAST(COALESCE(SUM(CASE WHEN created_at >= $1 THEN 1 ELSE 0 END), 0) AS BIGINT) FROM users",
+    )
+    .bind(now() - 7 * 24 * 3600)
+    .fetch_one(&db.pool)
+    .await?;
+    let (contact_total, contact_unhandled): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN handled = 0 AND is_spam = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         FROM contact_messages",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    let (mail_queued, mail_retrying, mail_failed) = outbox::health(db).await?;
+    Ok(Stats {
+        users,
+        admins,
+        disabled,
+        signups_7d,
+        contact_total,
+        contact_unhandled,
+        mail_queued,
+        mail_retrying,
+        mail_failed,
+    })
+}
