@@ -307,15 +307,15 @@ impl<'r> Responder<'r, 'static> for Caught {
 
 #[catch(default)]
 fn default_catcher(status: Status, req: &Request<'_>) -> Caught {
-    if status == Status::Unauthorized
-        && !wants_json(req)
-        && req.method() == rocket::http::Method::Get
-    {
-        let next = req.uri().to_string();
-        let target = format!(
-            "/login?next={}",
-            rocket::http::RawStr::new(&next).percent_encode()
-        );
+    // A page that needs a signed-in user sends browsers to sign in; after
+    // that a GET comes back to where it was (a form post cannot be replayed).
+    if status == Status::Unauthorized && !wants_json(req) {
+        let target = if req.method() == rocket::http::Method::Get {
+            let next = req.uri().to_string();
+            format!("/login?next={}", rocket::http::RawStr::new(&next).percent_encode())
+        } else {
+            "/login".to_string()
+        };
         return Caught::SignIn(Box::new(Redirect::to(target)));
     }
     Caught::Error(GuardError::take(req, status))

@@ -6,6 +6,7 @@ pub mod actions;
 pub mod audit;
 pub mod repo;
 mod routes;
+mod views;
 
 use rocket::fairing::AdHoc;
 

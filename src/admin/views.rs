@@ -1,0 +1,144 @@
+//! Template data for the admin pages.
+
+use askama::Template;
+use rocket::http::RawStr;
+
+use super::audit::{Entry, Filter};
+use super::repo::{Sort, Stats, UserRow};
+use crate::accounts::repo::User;
+use crate::accounts::views::{describe_agent, format_time};
+use crate::auth::role::Role;
+use crate::auth::session::SessionRow;
+use crate::web::Layout;
+
+fn enc(s: &str) -> String {
+    RawStr::new(s).percent_encode().to_string()
+}
+
+/// `GET /admin`.
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+pub struct DashboardPage {
+    pub layout: Layout,
+    pub stats: Stats,
+}
+
+/// `GET /users`.
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+pub struct UsersPage {
+    pub layout: Layout,
+    pub rows: Vec<UserRow>,
+    pub q: String,
+    pub sort: Sort,
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+}
+
+impl UsersPage {
+    fn link(&self, page: i64) -> String {
+        format!("/users?q={}&sort={}&page={page}", enc(&self.q), self.sort.as_str())
+    }
+    fn sorts(&self) -> [Sort; 5] {
+        Sort::ALL
+    }
+    fn when(&self, t: &Option<i64>) -> String {
+        t.map(format_time).unwrap_or_else(|| "never".into())
+    }
+    fn date(&self, t: &i64) -> String {
+        format_time(*t)
+    }
+}
+
+/// A session as an admin sees it.
+pub struct SessionLine {
+    pub device: String,
+    pub ip: String,
+    pub created: String,
+    pub last_seen: String,
+}
+
+/// An audit entry as pages show it.
+pub struct EntryLine {
+    pub when: String,
+    pub entry: Entry,
+}
+
+fn lines(entries: Vec<Entry>) -> Vec<EntryLine> {
+    entries.into_iter().map(|entry| EntryLine { when: format_time(entry.created_at), entry }).collect()
+}
+
+/// `GET /admin/users/<id>`.
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+pub struct UserPage {
+    pub layout: Layout,
+    pub user: User,
+    pub joined: String,
+    pub sessions: Vec<SessionLine>,
+    pub audit: Vec<EntryLine>,
+}
+
+impl UserPage {
+    /// The page for `user`.
+    pub fn new(layout: Layout, user: User, sessions: Vec<SessionRow>, audit: Vec<Entry>) -> UserPage {
+        let sessions = sessions
+            .into_iter()
+            .map(|s| SessionLine {
+                device: describe_agent(&s.user_agent),
+                ip: s.ip,
+                created: format_time(s.created_at),
+                last_seen: format_time(s.last_seen_at),
+            })
+            .collect();
+        UserPage { layout, joined: format_time(user.created_at), user, sessions, audit: lines(audit) }
+    }
+    fn roles(&self) -> [Role; 2] {
+        Role::ALL
+    }
+}
+
+/// `GET /admin/users/<id>/delete`: the confirmation step.
+#[derive(Template)]
+#[template(path = "admin/delete_user.html")]
+pub struct ConfirmDeletePage {
+    pub layout: Layout,
+    pub user: User,
+}
+
+/// `GET /admin/audit`.
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+pub struct AuditPage {
+    pub layout: Layout,
+    pub entries: Vec<EntryLine>,
+    pub filter: Filter,
+    pub actions: Vec<String>,
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+}
+
+impl AuditPage {
+    /// The page of `entries`.
+    pub fn new(
+        layout: Layout,
+        entries: Vec<Entry>,
+        filter: Filter,
+        actions: Vec<String>,
+        page: i64,
+        pages: i64,
+        total: i64,
+    ) -> AuditPage {
+        AuditPage { layout, entries: lines(entries), filter, actions, page, pages, total }
+    }
+    fn link(&self, page: i64) -> String {
+        format!(
+            "/admin/audit?actor={}&action={}&target={}&page={page}",
+            enc(&self.filter.actor),
+            enc(&self.filter.action),
+            enc(&self.filter.target)
+        )
+    }
+}
