@@ -19,7 +19,11 @@ use crate::web::{ClientIp, CsrfForm, Layout, NoFields, Reply};
 const PAGE_SIZE: i64 = 25;
 
 fn actor(admin: &AdminUser, ip: &ClientIp) -> Actor {
-    Actor { id: admin.0.id, name: admin.0.username.clone(), ip: ip.label() }
+    Actor {
+        id: admin.0.id,
+        name: admin.0.username.clone(),
+        ip: ip.label(),
+    }
 }
 
 /// An action's outcome as a redirect: a refusal (409, e.g. the last admin)
@@ -52,12 +56,22 @@ async fn users(
     let page = page.unwrap_or(1).max(1);
     let (rows, total) = repo::list_users(db, &q, sort, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    Reply::page(&UsersPage { layout, rows, q, sort, page, pages, total })
+    Reply::page(&UsersPage {
+        layout,
+        rows,
+        q,
+        sort,
+        page,
+        pages,
+        total,
+    })
 }
 
 #[get("/admin/users/<id>")]
 async fn user(db: &Db, _admin: AdminUser, layout: Layout, id: i64) -> AppResult<Reply> {
-    let user = accounts::find_by_id(db, id).await?.ok_or(AppError::NotFound)?;
+    let user = accounts::find_by_id(db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let sessions = session::list_for_user(db, id).await?;
     let audit = audit::about_user(db, id, 20).await?;
     Reply::page(&UserPage::new(layout, user, sessions, audit))
@@ -70,41 +84,97 @@ struct RoleForm {
 }
 
 #[post("/admin/users/<id>/role", data = "<form>")]
-async fn set_role(db: &Db, admin: AdminUser, ip: ClientIp, id: i64, form: CsrfForm<RoleForm>) -> AppResult<Reply> {
-    let role = Role::parse(&form.0.role).ok_or_else(|| AppError::BadRequest("There is no such role.".into()))?;
+async fn set_role(
+    db: &Db,
+    admin: AdminUser,
+    ip: ClientIp,
+    id: i64,
+    form: CsrfForm<RoleForm>,
+) -> AppResult<Reply> {
+    let role = Role::parse(&form.0.role)
+        .ok_or_else(|| AppError::BadRequest("There is no such role.".into()))?;
     let result = actions::set_role(db, &actor(&admin, &ip), id, role).await;
-    done(result, format!("/admin/users/{id}"), &format!("The role is now {}.", role.as_str()))
+    done(
+        result,
+        format!("/admin/users/{id}"),
+        &format!("The role is now {}.", role.as_str()),
+    )
 }
 
 #[post("/admin/users/<id>/disable", data = "<_form>")]
-async fn disable(db: &Db, admin: AdminUser, ip: ClientIp, id: i64, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
+async fn disable(
+    db: &Db,
+    admin: AdminUser,
+    ip: ClientIp,
+    id: i64,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
     let result = actions::set_disabled(db, &actor(&admin, &ip), id, true).await;
-    done(result, format!("/admin/users/{id}"), "The account is disabled and signed out everywhere.")
+    done(
+        result,
+        format!("/admin/users/{id}"),
+        "The account is disabled and signed out everywhere.",
+    )
 }
 
 #[post("/admin/users/<id>/enable", data = "<_form>")]
-async fn enable(db: &Db, admin: AdminUser, ip: ClientIp, id: i64, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
+async fn enable(
+    db: &Db,
+    admin: AdminUser,
+    ip: ClientIp,
+    id: i64,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
     let result = actions::set_disabled(db, &actor(&admin, &ip), id, false).await;
-    done(result, format!("/admin/users/{id}"), "The account is enabled again.")
+    done(
+        result,
+        format!("/admin/users/{id}"),
+        "The account is enabled again.",
+    )
 }
 
 #[post("/admin/users/<id>/sessions/end", data = "<_form>")]
-async fn end_sessions(db: &Db, admin: AdminUser, ip: ClientIp, id: i64, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
-    let result = actions::end_sessions(db, &actor(&admin, &ip), id).await.map(|_| ());
-    done(result, format!("/admin/users/{id}"), "Every session of this account has ended.")
+async fn end_sessions(
+    db: &Db,
+    admin: AdminUser,
+    ip: ClientIp,
+    id: i64,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
+    let result = actions::end_sessions(db, &actor(&admin, &ip), id)
+        .await
+        .map(|_| ());
+    done(
+        result,
+        format!("/admin/users/{id}"),
+        "Every session of this account has ended.",
+    )
 }
 
 #[get("/admin/users/<id>/delete")]
 async fn confirm_delete(db: &Db, _admin: AdminUser, layout: Layout, id: i64) -> AppResult<Reply> {
-    let user = accounts::find_by_id(db, id).await?.ok_or(AppError::NotFound)?;
+    let user = accounts::find_by_id(db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Reply::page(&ConfirmDeletePage { layout, user })
 }
 
 #[delete("/user/<id>", data = "<_form>", rank = 2)]
-async fn delete_user(db: &Db, admin: AdminUser, ip: ClientIp, id: i64, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
+async fn delete_user(
+    db: &Db,
+    admin: AdminUser,
+    ip: ClientIp,
+    id: i64,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
     match actions::delete_user(db, &actor(&admin, &ip), id).await {
-        Ok(()) => Ok(Reply::success("/users", "The account and everything it owned have been deleted.")),
-        Err(AppError::Conflict(message)) => Ok(Reply::failure(format!("/admin/users/{id}"), message)),
+        Ok(()) => Ok(Reply::success(
+            "/users",
+            "The account and everything it owned have been deleted.",
+        )),
+        Err(AppError::Conflict(message)) => {
+            Ok(Reply::failure(format!("/admin/users/{id}"), message))
+        }
         Err(e) => Err(e),
     }
 }
@@ -128,10 +198,23 @@ async fn audit_log(
     let (entries, total) = audit::list(db, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let actions = audit::actions(db).await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    Reply::page(&AuditPage::new(layout, entries, filter, actions, page, pages, total))
+    Reply::page(&AuditPage::new(
+        layout, entries, filter, actions, page, pages, total,
+    ))
 }
 
 /// The routes of the admin area.
 pub fn routes() -> Vec<Route> {
-    routes![dashboard, users, user, set_role, disable, enable, end_sessions, confirm_delete, delete_user, audit_log]
+    routes![
+        dashboard,
+        users,
+        user,
+        set_role,
+        disable,
+        enable,
+        end_sessions,
+        confirm_delete,
+        delete_user,
+        audit_log
+    ]
 }

@@ -38,7 +38,11 @@ pub struct UsersPage {
 
 impl UsersPage {
     fn link(&self, page: i64) -> String {
-        format!("/users?q={}&sort={}&page={page}", enc(&self.q), self.sort.as_str())
+        format!(
+            "/users?q={}&sort={}&page={page}",
+            enc(&self.q),
+            self.sort.as_str()
+        )
     }
     fn sorts(&self) -> [Sort; 5] {
         Sort::ALL
@@ -66,7 +70,13 @@ pub struct EntryLine {
 }
 
 fn lines(entries: Vec<Entry>) -> Vec<EntryLine> {
-    entries.into_iter().map(|entry| EntryLine { when: format_time(entry.created_at), entry }).collect()
+    entries
+        .into_iter()
+        .map(|entry| EntryLine {
+            when: format_time(entry.created_at),
+            entry,
+        })
+        .collect()
 }
 
 /// `GET /admin/users/<id>`.
@@ -82,7 +92,12 @@ pub struct UserPage {
 
 impl UserPage {
     /// The page for `user`.
-    pub fn new(layout: Layout, user: User, sessions: Vec<SessionRow>, audit: Vec<Entry>) -> UserPage {
+    pub fn new(
+        layout: Layout,
+        user: User,
+        sessions: Vec<SessionRow>,
+        audit: Vec<Entry>,
+    ) -> UserPage {
         let sessions = sessions
             .into_iter()
             .map(|s| SessionLine {
@@ -92,7 +107,13 @@ impl UserPage {
                 last_seen: format_time(s.last_seen_at),
             })
             .collect();
-        UserPage { layout, joined: format_time(user.created_at), user, sessions, audit: lines(audit) }
+        UserPage {
+            layout,
+            joined: format_time(user.created_at),
+            user,
+            sessions,
+            audit: lines(audit),
+        }
     }
     fn roles(&self) -> [Role; 2] {
         Role::ALL
@@ -131,7 +152,15 @@ impl AuditPage {
         pages: i64,
         total: i64,
     ) -> AuditPage {
-        AuditPage { layout, entries: lines(entries), filter, actions, page, pages, total }
+        AuditPage {
+            layout,
+            entries: lines(entries),
+            filter,
+            actions,
+            page,
+            pages,
+            total,
+        }
     }
     fn link(&self, page: i64) -> String {
         format!(
