@@ -36,6 +36,11 @@ pub struct AppConfig {
     pub signups_per_address_per_hour: i64,
     /// How many password hashes may be computed at once (0: cores - 1).
     pub hash_concurrency: usize,
+    /// Seconds an API bearer token stays valid after it is issued.
+    pub api_token_lifetime: i64,
+    /// Origins allowed to call the JSON API from a browser (CORS). Empty:
+    /// none, and no CORS header is ever sent.
+    pub cors_allowed_origins: Vec<String>,
     /// Outgoing mail (the `mail` table).
     pub mail: crate::mail::MailConfig,
     /// The contact form (the `contact` table).
@@ -56,6 +61,8 @@ impl Default for AppConfig {
             login_failure_window: 15 * 60,
             signups_per_address_per_hour: 10,
             hash_concurrency: 0,
+            api_token_lifetime: 15 * 60,
+            cors_allowed_origins: Vec::new(),
             mail: Default::default(),
             contact: Default::default(),
         }
@@ -101,6 +108,9 @@ impl AppConfig {
             || self.session_remember_timeout <= 0
         {
             return Err("session timeouts must be positive".into());
+        }
+        if self.api_token_lifetime <= 0 {
+            return Err("api_token_lifetime must be positive".into());
         }
         Ok(())
     }

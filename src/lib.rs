@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -62,5 +63,6 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(mail::stage())
         .attach(contact::stage())
         .attach(admin::stage())
+        .attach(api::stage())
         .register("/", error::catchers())
 }

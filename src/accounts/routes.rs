@@ -28,7 +28,7 @@ fn signup_page(layout: Layout, user: Option<CurrentUser>) -> AppResult<Reply> {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[post("/signup", data = "<form>")]
+#[post("/signup", data = "<form>", rank = 2)]
 async fn signup(
     db: &Db,
     cfg: &State<AppConfig>,
@@ -131,7 +131,7 @@ async fn profile(db: &Db, layout: Layout, me: CurrentUser) -> AppResult<Reply> {
     Reply::page(&ProfilePage::load(db, layout, &me).await?)
 }
 
-#[put("/update-profile", data = "<form>")]
+#[put("/update-profile", data = "<form>", rank = 2)]
 async fn update_profile(
     db: &Db,
     layout: Layout,

@@ -6,6 +6,8 @@ mod routes;
 pub mod session;
 
 pub use guards::{cached_user, current_user, signed_in, AdminUser, CurrentUser};
+/// The sign-in rate limits, shared by the form and the JSON API.
+pub(crate) use routes::limits as login_limits;
 pub use session::random_token;
 
 use rocket::fairing::AdHoc;

@@ -59,7 +59,7 @@ fn login_page(layout: Layout, user: Option<CurrentUser>, next: Option<String>) -
 }
 
 /// The limits on failed sign-ins: per account and per client address.
-fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 2] {
+pub(crate) fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 2] {
     let window = cfg.login_failure_window;
     [
         (
@@ -80,7 +80,7 @@ fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 2] {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[post("/login", data = "<form>")]
+#[post("/login", data = "<form>", rank = 2)]
 async fn login(
     db: &Db,
     cfg: &State<AppConfig>,
@@ -157,7 +157,7 @@ async fn login(
     ))
 }
 
-#[post("/logout", data = "<_form>")]
+#[post("/logout", data = "<_form>", rank = 2)]
 async fn logout(db: &Db, cookies: &CookieJar<'_>, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
     session::end_current(db, cookies).await?;
     crate::web::rotate_csrf(cookies);

@@ -126,12 +126,14 @@ pub struct SessionRow {
     pub expires_at: i64,
     pub user_agent: String,
     pub ip: String,
+    /// `web` (a browser's cookie) or `api` (a bearer token).
+    pub kind: String,
 }
 
 /// The live sessions of `user_id`, most recently used first.
 pub async fn list_for_user(db: &DbPool, user_id: i64) -> AppResult<Vec<SessionRow>> {
     Ok(sqlx::query_as(
-        "SELECT id, created_at, last_seen_at, expires_at, user_agent, ip FROM sessions \
+        "SELECT id, created_at, last_seen_at, expires_at, user_agent, ip, kind FROM sessions \
          WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC, id DESC",
     )
     .bind(user_id)

@@ -23,9 +23,30 @@ use serde_json::{json, Value};
 use crate::db::Db;
 use crate::error::AppResult;
 
-/// True when the client asked for JSON (by `Accept` or by sending JSON).
+/// Marks a request as an API request, whose errors are JSON whatever it
+/// accepts (set by the API's guards).
+struct JsonMarker(std::sync::OnceLock<()>);
+
+/// Answer this request's errors as JSON (see [`wants_json`]).
+pub fn mark_json(req: &Request<'_>) {
+    let _ = req
+        .local_cache(|| JsonMarker(std::sync::OnceLock::new()))
+        .0
+        .set(());
+}
+
+/// True when the client asked for JSON (by `Accept` or by sending JSON), or
+/// an API route took the request.
 pub fn wants_json(req: &Request<'_>) -> bool {
     if req.content_type().is_some_and(|ct| ct.is_json()) {
+        return true;
+    }
+    if req
+        .local_cache(|| JsonMarker(std::sync::OnceLock::new()))
+        .0
+        .get()
+        .is_some()
+    {
         return true;
     }
     req.accept()

@@ -1,0 +1,331 @@
+//! The API's handlers. Each one shares its path with an HTML route (rank 2)
+//! or has none, and calls the same validation, queries and admin actions
+//! as the pages do.
+
+use rocket::http::Status;
+use rocket::response::status::Custom;
+use rocket::serde::json::Json;
+use rocket::{delete, get, post, put, routes, Route, State};
+
+use super::guards::{ApiAdmin, ApiRequest, ApiUser};
+use super::json::JsonBody;
+use super::model::{
+    ErrorBody, LoginRequest, ProfileRequest, SignupRequest, TokenReply, UserJson, UserPage,
+};
+use super::token::{self, TokenKeys};
+use crate::accounts::model::{parse_email, ProfileForm, SignupForm};
+use crate::accounts::{repo, Hasher};
+use crate::admin::actions;
+use crate::admin::audit::Actor;
+use crate::admin::repo::{list_users, Sort};
+use crate::auth::login_limits;
+use crate::auth::role::Role;
+use crate::config::AppConfig;
+use crate::db::{is_unique_violation, Db};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::mail::Wakeup;
+use crate::web::ratelimit::{self, Limit};
+use crate::web::{ClientIp, UserAgent};
+
+/// Longest search text `GET /users` accepts.
+const QUERY_MAX: usize = 200;
+/// Most users one page of `GET /users` holds.
+const PER_PAGE_MAX: i64 = 100;
+
+async fn user_json(db: &Db, id: i64) -> AppResult<UserJson> {
+    Ok(repo::find_by_id(db, id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .into())
+}
+
+fn refused(status: Status, error: &'static str, message: &str) -> Custom<Json<ErrorBody>> {
+    Custom(
+        status,
+        Json(ErrorBody {
+            error,
+            message: message.into(),
+        }),
+    )
+}
+
+/// Sign in: the same checks and the same rate limits (same buckets) as the form.
+#[allow(clippy::too_many_arguments)]
+#[post("/login", data = "<body>", rank = 1)]
+async fn login(
+    _api: ApiRequest,
+    db: &Db,
+    cfg: &State<AppConfig>,
+    hasher: &State<Hasher>,
+    keys: &State<TokenKeys>,
+    ip: ClientIp,
+    ua: UserAgent,
+    body: JsonBody<LoginRequest>,
+) -> AppResult<Result<Json<TokenReply>, Custom<Json<ErrorBody>>>> {
+    let JsonBody(body) = body;
+    let email = parse_email(&body.email).unwrap_or_else(|_| body.email.trim().to_lowercase());
+    let limits = login_limits(cfg, &email, &ip);
+    // Counted before the password is checked, as for the form.
+    let mut counted = Vec::with_capacity(limits.len());
+    for (bucket, limit) in &limits {
+        match ratelimit::attempt(db, bucket, *limit).await {
+            Ok(id) => counted.push(id),
+            Err(e) => {
+                for id in counted {
+                    ratelimit::forgive(db, id).await?;
+                }
+                return Err(e);
+            }
+        }
+    }
+    let user = repo::find_by_email(db, &email).await?;
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let password = body.password.clone();
+    let verified = hasher.verify(body.password, stored).await?;
+    let Some(user) = user.filter(|_| verified.ok) else {
+        return Ok(Err(refused(
+            Status::Unauthorized,
+            "invalid_credentials",
+            "Incorrect email or password.",
+        )));
+    };
+    for id in counted {
+        ratelimit::forgive(db, id).await?;
+    }
+    if user.disabled != 0 {
+        return Ok(Err(refused(
+            Status::Forbidden,
+            "account_disabled",
+            "This account has been disabled.",
+        )));
+    }
+    ratelimit::clear(db, &limits[0].0).await?;
+    if verified.needs_rehash {
+        if let Ok(hash) = hasher.hash(password).await {
+            repo::set_password_hash(db, user.id, &hash).await?;
+        }
+    }
+    let issued = token::issue(db, keys, cfg, user.id, &ua.0, &ip.label()).await?;
+    Ok(Ok(Json(TokenReply {
+        token: issued.token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        user: user.into(),
+    })))
+}
+
+/// Create an account, queue its verification mail (in the same
+/// transaction) and answer with a token, as the form signs the new user in.
+#[allow(clippy::too_many_arguments)]
+#[post("/signup", data = "<body>", rank = 1)]
+async fn signup(
+    _api: ApiRequest,
+    db: &Db,
+    cfg: &State<AppConfig>,
+    hasher: &State<Hasher>,
+    keys: &State<TokenKeys>,
+    wakeup: &State<Wakeup>,
+    ip: ClientIp,
+    ua: UserAgent,
+    body: JsonBody<SignupRequest>,
+) -> AppResult<(Status, Json<TokenReply>)> {
+    let JsonBody(body) = body;
+    let limit = Limit {
+        max: cfg.signups_per_address_per_hour,
+        window: 3600,
+    };
+    let bucket = format!("signup:{}", ip.label());
+    ratelimit::check(db, &bucket, limit).await?;
+    let form = SignupForm {
+        username: body.username,
+        email: body.email,
+        password: body.password,
+    };
+    let account = form.validate().map_err(AppError::Validation)?;
+    if repo::username_taken(db, &account.username).await? {
+        return Err(AppError::Conflict("That username is taken.".into()));
+    }
+    if repo::email_taken(db, &account.email).await? {
+        return Err(AppError::Conflict(
+            "An account with this email already exists.".into(),
+        ));
+    }
+    let hash = hasher.hash(account.password).await?;
+    let mut tx = db.pool.begin().await?;
+    let id = match repo::create(
+        &mut tx,
+        &account.username,
+        &account.email,
+        Some(&hash),
+        "user",
+        false,
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::Conflict(
+                "That username or email was taken a moment ago.".into(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    crate::accounts::email::queue_verification(&mut tx, cfg, id, &account.username, &account.email)
+        .await?;
+    tx.commit().await?;
+    wakeup.notify();
+    ratelimit::hit(db, &bucket, limit).await?;
+    let issued = token::issue(db, keys, cfg, id, &ua.0, &ip.label()).await?;
+    Ok((
+        Status::Created,
+        Json(TokenReply {
+            token: issued.token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            user: user_json(db, id).await?,
+        }),
+    ))
+}
+
+/// End the token's session: the token stops working at once.
+#[post("/logout", rank = 1)]
+async fn logout(_api: ApiRequest, db: &Db, me: ApiUser) -> AppResult<Status> {
+    sqlx::query("DELETE FROM sessions WHERE id = $1 AND kind = 'api'")
+        .bind(me.0.session_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(Status::NoContent)
+}
+
+/// The token's own account.
+#[get("/me", format = "json", rank = 1)]
+async fn me(db: &Db, me: ApiUser) -> AppResult<Json<UserJson>> {
+    Ok(Json(user_json(db, me.0.id).await?))
+}
+
+/// Change the token's own profile. Only profile fields are read: the user
+/// is the token's, whatever the body says.
+#[put("/update-profile", data = "<body>", rank = 1)]
+async fn update_profile(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    body: JsonBody<ProfileRequest>,
+) -> AppResult<Json<UserJson>> {
+    let JsonBody(body) = body;
+    let current = repo::find_by_id(db, me.0.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let form = ProfileForm {
+        display_name: body.display_name.unwrap_or(current.display_name),
+        bio: body.bio.unwrap_or(current.bio),
+        avatar_url: body.avatar_url.unwrap_or(current.avatar_url),
+    };
+    let p = form.validate().map_err(AppError::Validation)?;
+    repo::update_profile(db, me.0.id, &p.display_name, &p.bio, &p.avatar_url).await?;
+    Ok(Json(user_json(db, me.0.id).await?))
+}
+
+fn parse_number(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    value: Option<&str>,
+    default: i64,
+    max: i64,
+) -> i64 {
+    match value.map(|v| v.trim().parse::<i64>()) {
+        None => default,
+        Some(Ok(n)) if (1..=max).contains(&n) => n,
+        Some(_) => {
+            errors.add(field, format!("Use a whole number from 1 to {max}."));
+            default
+        }
+    }
+}
+
+/// Admins: a page of users, searched by name or email and sorted.
+#[get("/users?<page>&<per_page>&<q>&<sort>", format = "json", rank = 1)]
+async fn users(
+    _api: ApiRequest,
+    db: &Db,
+    _admin: ApiAdmin,
+    page: Option<&str>,
+    per_page: Option<&str>,
+    q: Option<&str>,
+    sort: Option<&str>,
+) -> AppResult<Json<UserPage>> {
+    let mut errors = FieldErrors::default();
+    let page = parse_number(&mut errors, "page", page, 1, 1_000_000);
+    let per_page = parse_number(&mut errors, "per_page", per_page, 20, PER_PAGE_MAX);
+    let q = q.unwrap_or("");
+    if q.chars().count() > QUERY_MAX {
+        errors.add("q", format!("Use at most {QUERY_MAX} characters."));
+    }
+    let order = Sort::parse(sort);
+    if sort.is_some_and(|s| s != order.as_str()) {
+        let names: Vec<&str> = Sort::ALL.iter().map(|s| s.as_str()).collect();
+        errors.add("sort", format!("Use one of: {}.", names.join(", ")));
+    }
+    errors.into_result()?;
+    let (rows, total) = list_users(db, q, order, per_page, (page - 1) * per_page).await?;
+    Ok(Json(UserPage {
+        users: rows.into_iter().map(Into::into).collect(),
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// Delete an account: admins any but the last admin (409), everyone else
+/// only their own (403 for any other id, existing or not, so ids cannot be
+/// probed). Deleting ends the account's sessions and so its tokens.
+#[delete("/user/<id>", rank = 1)]
+async fn delete_user(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    ip: ClientIp,
+    id: &str,
+) -> AppResult<Status> {
+    let ApiUser(me) = me;
+    let id: i64 = match id.parse() {
+        Ok(id) => id,
+        Err(_) if me.is_admin() => return Err(AppError::NotFound),
+        Err(_) => return Err(AppError::Forbidden),
+    };
+    if id == me.id {
+        // Deleting oneself is the profile's "delete my account" (which the
+        // audit log does not record: its actor would be the deleted row).
+        let user = repo::find_by_id(db, id).await?.ok_or(AppError::NotFound)?;
+        if user.role == Role::Admin.as_str() && repo::count_admins(db).await? <= 1 {
+            return Err(AppError::Conflict(
+                "You are the only admin. Make someone else an admin first.".into(),
+            ));
+        }
+        repo::delete(db, id).await?;
+        return Ok(Status::NoContent);
+    }
+    if !me.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    let actor = Actor {
+        id: me.id,
+        name: me.username.clone(),
+        ip: ip.label(),
+    };
+    actions::delete_user(db, &actor, id).await?;
+    Ok(Status::NoContent)
+}
+
+/// The API's handlers.
+pub fn routes() -> Vec<Route> {
+    routes![
+        login,
+        signup,
+        logout,
+        me,
+        update_profile,
+        users,
+        delete_user
+    ]
+}
