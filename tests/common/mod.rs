@@ -355,3 +355,35 @@ pub async fn get_with(client: &Client, uri: &str, headers: &[(&str, &str)]) -> R
     }
     Resp::read(req.dispatch().await).await
 }
+
+/// A request to the JSON API: `method` on `uri`, with a bearer `token`, a
+/// JSON `body` (sent as `application/json`) and extra `headers`.
+pub async fn api(
+    client: &Client,
+    method: rocket::http::Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Resp {
+    let mut req = client
+        .req(method, uri.to_string())
+        .header(Header::new("Accept", "application/json"));
+    if let Some(token) = token {
+        req = req.header(Header::new("Authorization", format!("Bearer {token}")));
+    }
+    if let Some(body) = body {
+        req = req.header(ContentType::JSON).body(body);
+    }
+    for (k, v) in headers {
+        req = req.header(Header::new(k.to_string(), v.to_string()));
+    }
+    Resp::read(req.dispatch().await).await
+}
+
+impl Resp {
+    /// The body parsed as JSON (`null` when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
