@@ -846,6 +846,24 @@ async fn the_user_list_pages_searches_and_sorts_as_json() {
     )
     .await;
     assert_eq!(r.json()["total"], 0);
+    // NUL cannot be stored or compared in Postgres text: refused, not a 500.
+    let r = api(
+        &app.client,
+        Method::Get,
+        "/users?q=a%00b",
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_json_error(&r, Status::UnprocessableEntity, "validation_failed");
+    // Every order works on every database.
+    for sort in ["newest", "oldest", "username", "email", "last_seen"] {
+        let uri = format!("/users?sort={sort}");
+        let r = api(&app.client, Method::Get, &uri, Some(&admin), None, &[]).await;
+        assert_eq!(r.status, Status::Ok, "{sort}: {}", r.body);
+        assert_eq!(r.json()["total"], 4);
+    }
     // A role change takes effect on the very next request.
     app.exec("UPDATE users SET role = 'user' WHERE username = 'boss'")
         .await;

@@ -71,7 +71,11 @@ impl Sort {
             Sort::Oldest => "u.created_at ASC, u.id ASC",
             Sort::Username => "lower(u.username) ASC, u.id ASC",
             Sort::Email => "u.email ASC, u.id ASC",
-            Sort::LastSeen => "COALESCE(last_seen_at, 0) DESC, u.id DESC",
+            // Postgres allows an output alias in ORDER BY only on its own,
+            // not inside an expression: repeat the subquery.
+            Sort::LastSeen => {
+                "COALESCE((SELECT MAX(s.last_seen_at) FROM sessions s WHERE s.user_id = u.id), 0) DESC, u.id DESC"
+            }
         }
     }
 }
@@ -79,7 +83,8 @@ impl Sort {
 /// `%text%` for LIKE, matching `\`, `%` and `_` literally.
 pub fn like_pattern(text: &str) -> String {
     let mut p = String::from("%");
-    for c in text.trim().to_lowercase().chars() {
+    // NUL never occurs in stored text, and Postgres refuses it in a query.
+    for c in text.trim().to_lowercase().chars().filter(|&c| c != '\0') {
         if matches!(c, '\\' | '%' | '_') {
             p.push('\\');
         }
