@@ -53,7 +53,6 @@ run() {
         --checks "$checks" \
         --max-examples "$examples" \
         --generation-deterministic \
-        --generation-database none \
         --request-timeout 10 \
         --no-color \
         "$@"
