@@ -312,7 +312,10 @@ fn default_catcher(status: Status, req: &Request<'_>) -> Caught {
     if status == Status::Unauthorized && !wants_json(req) {
         let target = if req.method() == rocket::http::Method::Get {
             let next = req.uri().to_string();
-            format!("/login?next={}", rocket::http::RawStr::new(&next).percent_encode())
+            format!(
+                "/login?next={}",
+                rocket::http::RawStr::new(&next).percent_encode()
+            )
         } else {
             "/login".to_string()
         };
