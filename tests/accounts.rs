@@ -158,8 +158,9 @@ async fn sign_up_creates_the_account_and_signs_the_person_in() {
     assert!(page.body.contains("Alice_1"));
     assert!(page.body.contains("alice@example.org"));
     assert!(
-        page.body
-            .contains("Welcome to Groundwork, Alice_1! We sent you a link to confirm your email address."),
+        page.body.contains(
+            "Welcome to Groundwork, Alice_1! We sent you a link to confirm your email address."
+        ),
         "no welcome message: {}",
         page.body
     );

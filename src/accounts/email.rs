@@ -44,7 +44,10 @@ pub async fn queue_verification(
 ) -> AppResult<()> {
     let base = cfg.base_url.trim_end_matches('/');
     let token = tokens::issue(conn, user_id, Purpose::VerifyEmail, None).await?;
-    let mail = VerifyMail { username: username.into(), link: format!("{base}/verify-email/{token}") };
+    let mail = VerifyMail {
+        username: username.into(),
+        link: format!("{base}/verify-email/{token}"),
+    };
     mail::enqueue(conn, base, &mail.to(email, None)?, Some(("user", user_id))).await?;
     Ok(())
 }
@@ -52,12 +55,19 @@ pub async fn queue_verification(
 #[get("/verify-email/<token>")]
 async fn verify_page(db: &Db, layout: Layout, token: &str) -> AppResult<Reply> {
     let mut conn = db.pool.acquire().await?;
-    let valid = tokens::check(&mut conn, token, Purpose::VerifyEmail).await?.ok_or_else(invalid_link)?;
-    let user = repo::find_by_id(db, valid.user_id).await?.ok_or_else(invalid_link)?;
+    let valid = tokens::check(&mut conn, token, Purpose::VerifyEmail)
+        .await?
+        .ok_or_else(invalid_link)?;
+    let user = repo::find_by_id(db, valid.user_id)
+        .await?
+        .ok_or_else(invalid_link)?;
     Reply::page(&ConfirmLinkPage {
         layout,
         title: "Confirm your email address",
-        text: format!("Confirm that {} is the email address of {}.", user.email, user.username),
+        text: format!(
+            "Confirm that {} is the email address of {}.",
+            user.email, user.username
+        ),
         action: format!("/verify-email/{token}"),
         button: "Confirm my email address",
     })
@@ -66,7 +76,9 @@ async fn verify_page(db: &Db, layout: Layout, token: &str) -> AppResult<Reply> {
 #[post("/verify-email/<token>", data = "<_form>")]
 async fn verify(db: &Db, token: &str, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
     let mut tx = db.pool.begin().await?;
-    let valid = tokens::check(&mut tx, token, Purpose::VerifyEmail).await?.ok_or_else(invalid_link)?;
+    let valid = tokens::check(&mut tx, token, Purpose::VerifyEmail)
+        .await?
+        .ok_or_else(invalid_link)?;
     if !tokens::consume(&mut tx, valid.id).await? {
         return Err(invalid_link());
     }
@@ -76,7 +88,10 @@ async fn verify(db: &Db, token: &str, _form: CsrfForm<NoFields>) -> AppResult<Re
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Reply::success("/", "Thank you: your email address is confirmed."))
+    Ok(Reply::success(
+        "/",
+        "Thank you: your email address is confirmed.",
+    ))
 }
 
 #[post("/verify-email/resend", data = "<_form>")]
@@ -88,17 +103,26 @@ async fn resend(
     _form: CsrfForm<NoFields>,
 ) -> AppResult<Reply> {
     if me.email_verified {
-        return Ok(Reply::success("/profile", "Your email address is already confirmed."));
+        return Ok(Reply::success(
+            "/profile",
+            "Your email address is already confirmed.",
+        ));
     }
     let bucket = format!("verify-resend:{}", me.id);
-    let limit = Limit { max: 3, window: 3600 };
+    let limit = Limit {
+        max: 3,
+        window: 3600,
+    };
     ratelimit::check(db, &bucket, limit).await?;
     let mut tx = db.pool.begin().await?;
     queue_verification(&mut tx, cfg, me.id, &me.username, &me.email).await?;
     tx.commit().await?;
     ratelimit::hit(db, &bucket, limit).await?;
     wakeup.notify();
-    Ok(Reply::success("/profile", format!("We sent a new confirmation link to {}.", me.email)))
+    Ok(Reply::success(
+        "/profile",
+        format!("We sent a new confirmation link to {}.", me.email),
+    ))
 }
 
 /// The change-email form on the profile page.
@@ -120,21 +144,42 @@ async fn request_change(
     form: CsrfForm<ChangeEmailForm>,
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
-    let user = repo::find_by_id(db, me.id).await?.ok_or(AppError::NotFound)?;
+    let user = repo::find_by_id(db, me.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let new_email = match parse_email(&form.new_email) {
-        Ok(e) if e == user.email => return Ok(Reply::failure("/profile", "That is already your email address.")),
+        Ok(e) if e == user.email => {
+            return Ok(Reply::failure(
+                "/profile",
+                "That is already your email address.",
+            ))
+        }
         Ok(e) => e,
         Err(e) => return Ok(Reply::failure("/profile", format!("New email: {e}"))),
     };
     let bucket = format!("login:account:{}", user.email);
-    let limit = Limit { max: cfg.login_max_failures_per_account, window: cfg.login_failure_window };
+    let limit = Limit {
+        max: cfg.login_max_failures_per_account,
+        window: cfg.login_failure_window,
+    };
     ratelimit::check(db, &bucket, limit).await?;
-    if user.password_hash.is_some() && !hasher.verify(form.password, user.password_hash.clone()).await?.ok {
+    if user.password_hash.is_some()
+        && !hasher
+            .verify(form.password, user.password_hash.clone())
+            .await?
+            .ok
+    {
         ratelimit::hit(db, &bucket, limit).await?;
-        return Ok(Reply::failure("/profile", "That is not your password. Your email address has not been changed."));
+        return Ok(Reply::failure(
+            "/profile",
+            "That is not your password. Your email address has not been changed.",
+        ));
     }
     if repo::email_taken(db, &new_email).await? {
-        return Ok(Reply::failure("/profile", "Another account already uses that email address."));
+        return Ok(Reply::failure(
+            "/profile",
+            "Another account already uses that email address.",
+        ));
     }
     let base = cfg.base_url.trim_end_matches('/');
     let mut tx = db.pool.begin().await?;
@@ -144,21 +189,41 @@ async fn request_change(
         new_email: new_email.clone(),
         link: format!("{base}/account/email/confirm/{token}"),
     };
-    mail::enqueue(&mut tx, base, &confirm.to(&new_email, None)?, Some(("user", me.id))).await?;
-    let notice = EmailChangedNotice { username: user.username, new_email: new_email.clone(), site_url: base.into() };
-    mail::enqueue(&mut tx, base, &notice.to(&user.email, None)?, Some(("user", me.id))).await?;
+    mail::enqueue(
+        &mut tx,
+        base,
+        &confirm.to(&new_email, None)?,
+        Some(("user", me.id)),
+    )
+    .await?;
+    let notice = EmailChangedNotice {
+        username: user.username,
+        new_email: new_email.clone(),
+        site_url: base.into(),
+    };
+    mail::enqueue(
+        &mut tx,
+        base,
+        &notice.to(&user.email, None)?,
+        Some(("user", me.id)),
+    )
+    .await?;
     tx.commit().await?;
     wakeup.notify();
     Ok(Reply::success(
         "/profile",
-        format!("We sent a confirmation link to {new_email}. Your address changes when you open it."),
+        format!(
+            "We sent a confirmation link to {new_email}. Your address changes when you open it."
+        ),
     ))
 }
 
 #[get("/account/email/confirm/<token>")]
 async fn confirm_change_page(db: &Db, layout: Layout, token: &str) -> AppResult<Reply> {
     let mut conn = db.pool.acquire().await?;
-    let valid = tokens::check(&mut conn, token, Purpose::ChangeEmail).await?.ok_or_else(invalid_link)?;
+    let valid = tokens::check(&mut conn, token, Purpose::ChangeEmail)
+        .await?
+        .ok_or_else(invalid_link)?;
     let new_email = valid.new_email.unwrap_or_default();
     Reply::page(&ConfirmLinkPage {
         layout,
@@ -172,29 +237,45 @@ async fn confirm_change_page(db: &Db, layout: Layout, token: &str) -> AppResult<
 #[post("/account/email/confirm/<token>", data = "<_form>")]
 async fn confirm_change(db: &Db, token: &str, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
     let mut tx = db.pool.begin().await?;
-    let valid = tokens::check(&mut tx, token, Purpose::ChangeEmail).await?.ok_or_else(invalid_link)?;
+    let valid = tokens::check(&mut tx, token, Purpose::ChangeEmail)
+        .await?
+        .ok_or_else(invalid_link)?;
     let new_email = valid.new_email.clone().ok_or_else(invalid_link)?;
     if !tokens::consume(&mut tx, valid.id).await? {
         return Err(invalid_link());
     }
-    let updated = sqlx::query("UPDATE users SET email = $1, email_verified = 1, updated_at = $2 WHERE id = $3")
-        .bind(&new_email)
-        .bind(now())
-        .bind(valid.user_id)
-        .execute(&mut *tx)
-        .await;
+    let updated = sqlx::query(
+        "UPDATE users SET email = $1, email_verified = 1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(&new_email)
+    .bind(now())
+    .bind(valid.user_id)
+    .execute(&mut *tx)
+    .await;
     match updated {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict("Another account started using that email address in the meantime.".into()))
+            return Err(AppError::Conflict(
+                "Another account started using that email address in the meantime.".into(),
+            ))
         }
         Err(e) => return Err(e.into()),
     }
     tx.commit().await?;
-    Ok(Reply::success("/profile", format!("Your email address is now {new_email}.")))
+    Ok(Reply::success(
+        "/profile",
+        format!("Your email address is now {new_email}."),
+    ))
 }
 
 /// The routes of email verification and change.
 pub fn routes() -> Vec<Route> {
-    routes![verify_page, verify, resend, request_change, confirm_change_page, confirm_change]
+    routes![
+        verify_page,
+        verify,
+        resend,
+        request_change,
+        confirm_change_page,
+        confirm_change
+    ]
 }

@@ -8,7 +8,11 @@ pub struct VerifyMail {
     pub username: String,
     pub link: String,
 }
-mail_templates!(VerifyMail, "email/verify_email.txt", "email/verify_email.html");
+mail_templates!(
+    VerifyMail,
+    "email/verify_email.txt",
+    "email/verify_email.html"
+);
 
 impl MailContent for VerifyMail {
     const NAME: &'static str = "verify_email";
@@ -25,7 +29,11 @@ pub struct ResetMail {
     pub username: String,
     pub link: String,
 }
-mail_templates!(ResetMail, "email/password_reset.txt", "email/password_reset.html");
+mail_templates!(
+    ResetMail,
+    "email/password_reset.txt",
+    "email/password_reset.html"
+);
 
 impl MailContent for ResetMail {
     const NAME: &'static str = "password_reset";
@@ -43,7 +51,11 @@ pub struct ChangeEmailMail {
     pub new_email: String,
     pub link: String,
 }
-mail_templates!(ChangeEmailMail, "email/email_change.txt", "email/email_change.html");
+mail_templates!(
+    ChangeEmailMail,
+    "email/email_change.txt",
+    "email/email_change.html"
+);
 
 impl MailContent for ChangeEmailMail {
     const NAME: &'static str = "email_change";
@@ -61,7 +73,11 @@ pub struct EmailChangedNotice {
     pub new_email: String,
     pub site_url: String,
 }
-mail_templates!(EmailChangedNotice, "email/email_changed.txt", "email/email_changed.html");
+mail_templates!(
+    EmailChangedNotice,
+    "email/email_changed.txt",
+    "email/email_changed.html"
+);
 
 impl MailContent for EmailChangedNotice {
     const NAME: &'static str = "email_changed";

@@ -46,12 +46,18 @@ struct ResetForm {
 }
 
 fn invalid_link() -> AppError {
-    AppError::BadRequest("This password reset link is invalid, was already used, or has expired. Ask for a new one.".into())
+    AppError::BadRequest(
+        "This password reset link is invalid, was already used, or has expired. Ask for a new one."
+            .into(),
+    )
 }
 
 #[get("/password/forgot")]
 fn forgot_page(layout: Layout) -> AppResult<Reply> {
-    Reply::page(&ForgotPage { layout, sent: false })
+    Reply::page(&ForgotPage {
+        layout,
+        sent: false,
+    })
 }
 
 #[get("/password/forgot/sent")]
@@ -68,22 +74,44 @@ async fn forgot(
     form: CsrfForm<ForgotForm>,
 ) -> AppResult<Reply> {
     let ip_bucket = format!("reset:ip:{}", ip.label());
-    let ip_limit = Limit { max: 20, window: 3600 };
+    let ip_limit = Limit {
+        max: 20,
+        window: 3600,
+    };
     ratelimit::check(db, &ip_bucket, ip_limit).await?;
     ratelimit::hit(db, &ip_bucket, ip_limit).await?;
     let email = parse_email(&form.0.email).unwrap_or_default();
-    let user = if email.is_empty() { None } else { repo::find_by_email(db, &email).await? };
+    let user = if email.is_empty() {
+        None
+    } else {
+        repo::find_by_email(db, &email).await?
+    };
     // At most three mails an hour per account; beyond that the answer is
     // the same but nothing is sent, so nobody can flood an inbox.
     let account_bucket = format!("reset:account:{email}");
-    let account_limit = Limit { max: 3, window: 3600 };
+    let account_limit = Limit {
+        max: 3,
+        window: 3600,
+    };
     if let Some(user) = user.filter(|u| u.disabled == 0) {
-        if ratelimit::check(db, &account_bucket, account_limit).await.is_ok() {
+        if ratelimit::check(db, &account_bucket, account_limit)
+            .await
+            .is_ok()
+        {
             let base = cfg.base_url.trim_end_matches('/');
             let mut tx = db.pool.begin().await?;
             let token = tokens::issue(&mut tx, user.id, Purpose::ResetPassword, None).await?;
-            let mail = ResetMail { username: user.username.clone(), link: format!("{base}/password/reset/{token}") };
-            mail::enqueue(&mut tx, base, &mail.to(&user.email, None)?, Some(("user", user.id))).await?;
+            let mail = ResetMail {
+                username: user.username.clone(),
+                link: format!("{base}/password/reset/{token}"),
+            };
+            mail::enqueue(
+                &mut tx,
+                base,
+                &mail.to(&user.email, None)?,
+                Some(("user", user.id)),
+            )
+            .await?;
             tx.commit().await?;
             ratelimit::hit(db, &account_bucket, account_limit).await?;
             wakeup.notify();
@@ -95,22 +123,45 @@ async fn forgot(
 #[get("/password/reset/<token>")]
 async fn reset_page(db: &Db, layout: Layout, token: &str) -> AppResult<Reply> {
     let mut conn = db.pool.acquire().await?;
-    tokens::check(&mut conn, token, Purpose::ResetPassword).await?.ok_or_else(invalid_link)?;
-    Reply::page(&ResetPage { layout, token: token.to_string(), errors: FieldErrors::default() })
+    tokens::check(&mut conn, token, Purpose::ResetPassword)
+        .await?
+        .ok_or_else(invalid_link)?;
+    Reply::page(&ResetPage {
+        layout,
+        token: token.to_string(),
+        errors: FieldErrors::default(),
+    })
 }
 
 #[post("/password/reset/<token>", data = "<form>")]
-async fn reset(db: &Db, hasher: &State<Hasher>, layout: Layout, token: &str, form: CsrfForm<ResetForm>) -> AppResult<Reply> {
+async fn reset(
+    db: &Db,
+    hasher: &State<Hasher>,
+    layout: Layout,
+    token: &str,
+    form: CsrfForm<ResetForm>,
+) -> AppResult<Reply> {
     let valid = {
         let mut conn = db.pool.acquire().await?;
-        tokens::check(&mut conn, token, Purpose::ResetPassword).await?.ok_or_else(invalid_link)?
+        tokens::check(&mut conn, token, Purpose::ResetPassword)
+            .await?
+            .ok_or_else(invalid_link)?
     };
-    let user = repo::find_by_id(db, valid.user_id).await?.ok_or_else(invalid_link)?;
+    let user = repo::find_by_id(db, valid.user_id)
+        .await?
+        .ok_or_else(invalid_link)?;
     let new_password = form.0.new_password;
     if let Some(problem) = password::policy_error(&new_password, &[&user.username, &user.email]) {
         let mut errors = FieldErrors::default();
         errors.add("new_password", problem);
-        return Reply::page_with(Status::UnprocessableEntity, &ResetPage { layout, token: token.to_string(), errors });
+        return Reply::page_with(
+            Status::UnprocessableEntity,
+            &ResetPage {
+                layout,
+                token: token.to_string(),
+                errors,
+            },
+        );
     }
     let hash = hasher.hash(new_password).await?;
     let mut tx = db.pool.begin().await?;
@@ -118,13 +169,18 @@ async fn reset(db: &Db, hasher: &State<Hasher>, layout: Layout, token: &str, for
         return Err(invalid_link());
     }
     // The link proved the person reads this address: it counts as verified.
-    sqlx::query("UPDATE users SET password_hash = $1, email_verified = 1, updated_at = $2 WHERE id = $3")
-        .bind(&hash)
-        .bind(now())
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, email_verified = 1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(&hash)
+    .bind(now())
+    .bind(user.id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(Reply::success("/login", "Your password has been reset and every session signed out. Sign in with your new password."))
 }

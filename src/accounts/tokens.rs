@@ -35,7 +35,12 @@ impl Purpose {
 
 /// Issue a token for `user_id`, voiding their earlier ones of the same
 /// purpose. Returns the token for the link (never stored as such).
-pub async fn issue(conn: &mut AnyConnection, user_id: i64, purpose: Purpose, new_email: Option<&str>) -> AppResult<String> {
+pub async fn issue(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    purpose: Purpose,
+    new_email: Option<&str>,
+) -> AppResult<String> {
     let t = now();
     sqlx::query("UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
         .bind(t)
@@ -68,7 +73,11 @@ pub struct Valid {
 }
 
 /// The token if it exists, has this purpose, is unused and unexpired.
-pub async fn check(conn: &mut AnyConnection, token: &str, purpose: Purpose) -> AppResult<Option<Valid>> {
+pub async fn check(
+    conn: &mut AnyConnection,
+    token: &str,
+    purpose: Purpose,
+) -> AppResult<Option<Valid>> {
     Ok(sqlx::query_as(
         "SELECT id, user_id, new_email FROM email_tokens \
          WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",

@@ -36,10 +36,20 @@ impl From<&Delivery> for DeliveryView {
                 d.last_error.as_deref().unwrap_or(""),
                 format_time(d.next_attempt_at)
             ),
-            "failed" => format!("failed after {} attempt(s): {}", d.attempts, d.last_error.as_deref().unwrap_or("")),
+            "failed" => format!(
+                "failed after {} attempt(s): {}",
+                d.attempts,
+                d.last_error.as_deref().unwrap_or("")
+            ),
             _ => "waiting to be sent".into(),
         };
-        DeliveryView { id: d.id, to: d.to_addr.clone(), state, detail, can_retry: state != "sent" }
+        DeliveryView {
+            id: d.id,
+            to: d.to_addr.clone(),
+            state,
+            detail,
+            can_retry: state != "sent",
+        }
     }
 }
 
@@ -64,7 +74,11 @@ struct InboxPage {
 
 impl InboxPage {
     fn link(&self, page: i64) -> String {
-        format!("/admin/contact?show={}&q={}&page={page}", self.show, rocket::http::RawStr::new(&self.q).percent_encode())
+        format!(
+            "/admin/contact?show={}&q={}&page={page}",
+            self.show,
+            rocket::http::RawStr::new(&self.q).percent_encode()
+        )
     }
 }
 
@@ -82,7 +96,11 @@ async fn with_deliveries(db: &Db, messages: Vec<Message>) -> AppResult<Vec<Row>>
         .into_iter()
         .map(|message| Row {
             received: format_time(message.created_at),
-            deliveries: deliveries.iter().filter(|d| d.related_id == Some(message.id)).map(DeliveryView::from).collect(),
+            deliveries: deliveries
+                .iter()
+                .filter(|d| d.related_id == Some(message.id))
+                .map(DeliveryView::from)
+                .collect(),
             message,
         })
         .collect())
@@ -103,13 +121,24 @@ async fn inbox(
     let (messages, total) = repo::list(db, filter, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let rows = with_deliveries(db, messages).await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    Reply::page(&InboxPage { layout, rows, q, show: filter.as_str(), page, pages, total })
+    Reply::page(&InboxPage {
+        layout,
+        rows,
+        q,
+        show: filter.as_str(),
+        page,
+        pages,
+        total,
+    })
 }
 
 #[get("/admin/contact/<id>")]
 async fn show(db: &Db, _admin: AdminUser, layout: Layout, id: i64) -> AppResult<Reply> {
     let message = repo::get(db, id).await?.ok_or(AppError::NotFound)?;
-    let row = with_deliveries(db, vec![message]).await?.pop().ok_or(AppError::NotFound)?;
+    let row = with_deliveries(db, vec![message])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
     Reply::page(&MessagePage { layout, row })
 }
 
@@ -120,12 +149,21 @@ struct HandledForm {
 }
 
 #[post("/admin/contact/<id>/handled", data = "<form>")]
-async fn set_handled(db: &Db, admin: AdminUser, id: i64, form: CsrfForm<HandledForm>) -> AppResult<Reply> {
+async fn set_handled(
+    db: &Db,
+    admin: AdminUser,
+    id: i64,
+    form: CsrfForm<HandledForm>,
+) -> AppResult<Reply> {
     let handled = form.0.handled;
     if !repo::set_handled(db, id, handled, admin.0.id).await? {
         return Err(AppError::NotFound);
     }
-    let note = if handled { "Marked as handled." } else { "Marked as not handled." };
+    let note = if handled {
+        "Marked as handled."
+    } else {
+        "Marked as not handled."
+    };
     Ok(Reply::success(format!("/admin/contact/{id}"), note))
 }
 
@@ -138,12 +176,18 @@ async fn retry(
     delivery: i64,
     _form: CsrfForm<crate::web::NoFields>,
 ) -> AppResult<Reply> {
-    let belongs = outbox::deliveries(db, "contact", &[id]).await?.iter().any(|d| d.id == delivery);
+    let belongs = outbox::deliveries(db, "contact", &[id])
+        .await?
+        .iter()
+        .any(|d| d.id == delivery);
     if !belongs || !outbox::retry_now(db, delivery).await? {
         return Err(AppError::NotFound);
     }
     wakeup.notify();
-    Ok(Reply::success(format!("/admin/contact/{id}"), "The mail is queued to be sent again now."))
+    Ok(Reply::success(
+        format!("/admin/contact/{id}"),
+        "The mail is queued to be sent again now.",
+    ))
 }
 
 /// The admin routes of this feature.

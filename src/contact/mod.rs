@@ -24,11 +24,19 @@ pub struct ContactConfig {
 
 impl Default for ContactConfig {
     fn default() -> Self {
-        ContactConfig { recipients: Vec::new(), acknowledge: false, per_address_per_hour: 5 }
+        ContactConfig {
+            recipients: Vec::new(),
+            acknowledge: false,
+            per_address_per_hour: 5,
+        }
     }
 }
 
 /// The contact feature, as a Rocket stage.
 pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("Contact", |rocket| async { rocket.mount("/", routes::routes()).mount("/", admin::routes()) })
+    AdHoc::on_ignite("Contact", |rocket| async {
+        rocket
+            .mount("/", routes::routes())
+            .mount("/", admin::routes())
+    })
 }

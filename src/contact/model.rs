@@ -42,7 +42,11 @@ pub struct NewMessage {
 /// One line of text: line breaks and other control characters become
 /// spaces, so nothing typed can start a new mail header.
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_string()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn check_len(errors: &mut FieldErrors, field: &'static str, value: &str, max: usize, empty: &str) {
@@ -50,7 +54,10 @@ fn check_len(errors: &mut FieldErrors, field: &'static str, value: &str, max: us
     if n == 0 {
         errors.add(field, empty.to_string());
     } else if n > max {
-        errors.add(field, format!("Use at most {max} characters (you have {n})."));
+        errors.add(
+            field,
+            format!("Use at most {max} characters (you have {n})."),
+        );
     }
 }
 
@@ -73,11 +80,28 @@ impl ContactForm {
             }
         };
         let subject = one_line(&self.subject);
-        check_len(&mut errors, "subject", &subject, SUBJECT_MAX, "Add a subject.");
+        check_len(
+            &mut errors,
+            "subject",
+            &subject,
+            SUBJECT_MAX,
+            "Add a subject.",
+        );
         let message = self.message.replace("\r\n", "\n").trim().to_string();
-        check_len(&mut errors, "message", &message, MESSAGE_MAX, "Write your message.");
+        check_len(
+            &mut errors,
+            "message",
+            &message,
+            MESSAGE_MAX,
+            "Write your message.",
+        );
         if errors.is_empty() {
-            Ok(NewMessage { name, email, subject, message })
+            Ok(NewMessage {
+                name,
+                email,
+                subject,
+                message,
+            })
         } else {
             Err(errors)
         }

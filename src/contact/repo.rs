@@ -23,7 +23,13 @@ pub struct Message {
 const COLUMNS: &str = "id, name, email, subject, message, ip, is_spam, handled, created_at";
 
 /// Store a message (inside the caller's transaction). Returns its id.
-pub async fn insert(conn: &mut AnyConnection, m: &NewMessage, ip: &str, user_agent: &str, spam: bool) -> AppResult<i64> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    m: &NewMessage,
+    ip: &str,
+    user_agent: &str,
+    spam: bool,
+) -> AppResult<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO contact_messages (name, email, subject, message, ip, user_agent, is_spam, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -42,9 +48,11 @@ pub async fn insert(conn: &mut AnyConnection, m: &NewMessage, ip: &str, user_age
 
 /// The email addresses of every enabled admin.
 pub async fn admin_emails(conn: &mut AnyConnection) -> AppResult<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT email FROM users WHERE role = 'admin' AND disabled = 0 ORDER BY id")
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT email FROM users WHERE role = 'admin' AND disabled = 0 ORDER BY id",
+    )
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Which messages the inbox shows.
@@ -103,13 +111,21 @@ const SEARCH: &str = "(lower(name) LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 E
                       OR lower(subject) LIKE $1 ESCAPE '\\' OR lower(message) LIKE $1 ESCAPE '\\')";
 
 /// One page of messages, newest first, and the total that match.
-pub async fn list(db: &DbPool, filter: Filter, query: &str, limit: i64, offset: i64) -> AppResult<(Vec<Message>, i64)> {
+pub async fn list(
+    db: &DbPool,
+    filter: Filter,
+    query: &str,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<Message>, i64)> {
     let pattern = like_pattern(query.trim());
-    let total: i64 =
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM contact_messages WHERE {} AND {SEARCH}", filter.sql()))
-            .bind(&pattern)
-            .fetch_one(&db.pool)
-            .await?;
+    let total: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM contact_messages WHERE {} AND {SEARCH}",
+        filter.sql()
+    ))
+    .bind(&pattern)
+    .fetch_one(&db.pool)
+    .await?;
     let rows = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM contact_messages WHERE {} AND {SEARCH} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
         filter.sql()
@@ -124,20 +140,24 @@ pub async fn list(db: &DbPool, filter: Filter, query: &str, limit: i64, offset: 
 
 /// One message.
 pub async fn get(db: &DbPool, id: i64) -> AppResult<Option<Message>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM contact_messages WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM contact_messages WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?)
 }
 
 /// Mark a message handled (by `admin`) or not.
 pub async fn set_handled(db: &DbPool, id: i64, handled: bool, admin: i64) -> AppResult<bool> {
-    let r = sqlx::query("UPDATE contact_messages SET handled = $1, handled_at = $2, handled_by = $3 WHERE id = $4")
-        .bind(handled as i64)
-        .bind(handled.then(now))
-        .bind(handled.then_some(admin))
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+    let r = sqlx::query(
+        "UPDATE contact_messages SET handled = $1, handled_at = $2, handled_by = $3 WHERE id = $4",
+    )
+    .bind(handled as i64)
+    .bind(handled.then(now))
+    .bind(handled.then_some(admin))
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
     Ok(r.rows_affected() > 0)
 }

@@ -29,7 +29,11 @@ struct ThanksPage {
 
 #[get("/contact")]
 fn contact_page(layout: Layout) -> AppResult<Reply> {
-    Reply::page(&ContactPage { layout, form: ContactForm::default(), errors: FieldErrors::default() })
+    Reply::page(&ContactPage {
+        layout,
+        form: ContactForm::default(),
+        errors: FieldErrors::default(),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -44,7 +48,10 @@ async fn send(
     form: CsrfForm<ContactForm>,
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
-    let limit = Limit { max: cfg.contact.per_address_per_hour, window: 3600 };
+    let limit = Limit {
+        max: cfg.contact.per_address_per_hour,
+        window: 3600,
+    };
     let bucket = format!("contact:{}", ip.label());
     // Count the message before storing it, or a burst of parallel posts
     // would all pass the limit; a form sent back for correction is forgiven.
@@ -53,8 +60,18 @@ async fn send(
         Ok(m) => m,
         Err(errors) => {
             ratelimit::forgive(db, counted).await?;
-            let form = ContactForm { website: String::new(), ..form };
-            return Reply::page_with(Status::UnprocessableEntity, &ContactPage { layout, form, errors });
+            let form = ContactForm {
+                website: String::new(),
+                ..form
+            };
+            return Reply::page_with(
+                Status::UnprocessableEntity,
+                &ContactPage {
+                    layout,
+                    form,
+                    errors,
+                },
+            );
         }
     };
     let spam = form.is_spam();
@@ -63,8 +80,11 @@ async fn send(
     let mut tx = db.pool.begin().await?;
     let id = repo::insert(&mut tx, &message, &ip.label(), &ua.0, spam).await?;
     if !spam {
-        let recipients =
-            if cfg.contact.recipients.is_empty() { repo::admin_emails(&mut tx).await? } else { cfg.contact.recipients.clone() };
+        let recipients = if cfg.contact.recipients.is_empty() {
+            repo::admin_emails(&mut tx).await?
+        } else {
+            cfg.contact.recipients.clone()
+        };
         if recipients.is_empty() {
             log::warn!("contact message {id} stored, but there is no admin or contact.recipients to mail it to");
         }
@@ -77,11 +97,27 @@ async fn send(
             inbox_url: format!("{base}/admin/contact/{id}"),
         };
         for to in &recipients {
-            mail::enqueue(&mut tx, base, &mail.to(to, Some(&message.email))?, Some(("contact", id))).await?;
+            mail::enqueue(
+                &mut tx,
+                base,
+                &mail.to(to, Some(&message.email))?,
+                Some(("contact", id)),
+            )
+            .await?;
         }
         if cfg.contact.acknowledge {
-            let ack = AckMail { name: message.name.clone(), subject: message.subject.clone(), site_url: base.to_string() };
-            mail::enqueue(&mut tx, base, &ack.to(&message.email, None)?, Some(("contact_ack", id))).await?;
+            let ack = AckMail {
+                name: message.name.clone(),
+                subject: message.subject.clone(),
+                site_url: base.to_string(),
+            };
+            mail::enqueue(
+                &mut tx,
+                base,
+                &ack.to(&message.email, None)?,
+                Some(("contact_ack", id)),
+            )
+            .await?;
         }
     }
     tx.commit().await?;

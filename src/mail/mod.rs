@@ -64,12 +64,13 @@ impl Default for MailConfig {
 /// delivery worker once the server is up.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Mail", |rocket| async {
-        rocket.manage(Wakeup::default()).attach(AdHoc::try_on_ignite("Mail transport", worker::prepare)).attach(
-            AdHoc::on_liftoff("Mail worker", |rocket| {
+        rocket
+            .manage(Wakeup::default())
+            .attach(AdHoc::try_on_ignite("Mail transport", worker::prepare))
+            .attach(AdHoc::on_liftoff("Mail worker", |rocket| {
                 Box::pin(async move {
                     worker::spawn(rocket);
                 })
-            }),
-        )
+            }))
     })
 }

@@ -18,13 +18,28 @@ pub type Related<'a> = Option<(&'a str, i64)>;
 fn new_message_id(base_url: &str) -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let host = base_url.split("://").nth(1).unwrap_or("localhost").split(['/', ':']).next().unwrap_or("localhost");
-    format!("<{}@{}>", URL_SAFE_NO_PAD.encode(bytes), if host.is_empty() { "localhost" } else { host })
+    let host = base_url
+        .split("://")
+        .nth(1)
+        .unwrap_or("localhost")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("localhost");
+    format!(
+        "<{}@{}>",
+        URL_SAFE_NO_PAD.encode(bytes),
+        if host.is_empty() { "localhost" } else { host }
+    )
 }
 
 /// Queue `email` on the caller's connection or transaction, so it is
 /// committed together with what caused it. Returns the outbox id.
-pub async fn enqueue(conn: &mut AnyConnection, base_url: &str, email: &Email, related: Related<'_>) -> AppResult<i64> {
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    base_url: &str,
+    email: &Email,
+    related: Related<'_>,
+) -> AppResult<i64> {
     let t = now();
     let id = sqlx::query_scalar(
         "INSERT INTO outbox (message_id, template, to_addr, reply_to, subject, text_body, html_body, status, \
@@ -65,7 +80,12 @@ pub struct Claimed {
 ///
 /// The worker's functions take its own connection rather than the pool: see
 /// `Worker::tick`.
-pub async fn claim(conn: &mut AnyConnection, backend: Backend, limit: i64, lease: i64) -> AppResult<Vec<Claimed>> {
+pub async fn claim(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    limit: i64,
+    lease: i64,
+) -> AppResult<Vec<Claimed>> {
     let t = now();
     let lock = match backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -78,7 +98,12 @@ pub async fn claim(conn: &mut AnyConnection, backend: Backend, limit: i64, lease
                       ORDER BY next_attempt_at, id LIMIT $3 {lock}) \
          RETURNING id, message_id, to_addr, reply_to, subject, text_body, html_body, attempts"
     );
-    let mut batch: Vec<Claimed> = sqlx::query_as(&sql).bind(t + lease).bind(t).bind(limit).fetch_all(conn).await?;
+    let mut batch: Vec<Claimed> = sqlx::query_as(&sql)
+        .bind(t + lease)
+        .bind(t)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
     // RETURNING does not keep the subquery's order: send in queue order.
     batch.sort_by_key(|m| m.id);
     Ok(batch)
@@ -95,7 +120,12 @@ pub async fn mark_sent(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
 }
 
 /// Record a temporary failure: try again at `next_attempt_at`.
-pub async fn mark_retry(conn: &mut AnyConnection, id: i64, next_attempt_at: i64, error: &str) -> AppResult<()> {
+pub async fn mark_retry(
+    conn: &mut AnyConnection,
+    id: i64,
+    next_attempt_at: i64,
+    error: &str,
+) -> AppResult<()> {
     sqlx::query(
         "UPDATE outbox SET status = 'queued', next_attempt_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
     )
@@ -109,11 +139,13 @@ pub async fn mark_retry(conn: &mut AnyConnection, id: i64, next_attempt_at: i64,
 
 /// Record a permanent failure, keeping the server's answer.
 pub async fn mark_failed(conn: &mut AnyConnection, id: i64, error: &str) -> AppResult<()> {
-    sqlx::query("UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $1 WHERE id = $2")
-        .bind(error)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $1 WHERE id = $2",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -175,7 +207,10 @@ pub async fn deliveries(db: &DbPool, related_type: &str, ids: &[i64]) -> AppResu
         "SELECT id, related_id, to_addr, status, attempts, next_attempt_at, last_error, sent_at FROM outbox \
          WHERE related_type = $1 AND related_id IN ({list}) ORDER BY id"
     );
-    Ok(sqlx::query_as(&sql).bind(related_type).fetch_all(&db.pool).await?)
+    Ok(sqlx::query_as(&sql)
+        .bind(related_type)
+        .fetch_all(&db.pool)
+        .await?)
 }
 
 /// Counts by state, for the admin dashboard: (queued, retrying, failed).

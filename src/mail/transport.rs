@@ -21,7 +21,10 @@ pub struct SendError {
 
 impl SendError {
     fn permanent(message: impl Into<String>) -> SendError {
-        SendError { permanent: true, message: message.into() }
+        SendError {
+            permanent: true,
+            message: message.into(),
+        }
     }
 }
 
@@ -56,14 +59,25 @@ impl Transport {
                 message: e.to_string(),
             }),
             Transport::Files(dir) => {
-                let name = mail.message_id.trim_matches(['<', '>']).replace(['/', '\\', '@'], "_");
+                let name = mail
+                    .message_id
+                    .trim_matches(['<', '>'])
+                    .replace(['/', '\\', '@'], "_");
                 let path = dir.join(format!("{}-{name}.eml", mail.id));
                 let write = async {
                     rocket::tokio::fs::create_dir_all(dir).await?;
                     rocket::tokio::fs::write(&path, message.formatted()).await
                 };
-                write.await.map_err(|e| SendError { permanent: false, message: format!("{}: {e}", path.display()) })?;
-                log::info!("mail to {} ({:?}) written to {}", mail.to_addr, mail.subject, path.display());
+                write.await.map_err(|e| SendError {
+                    permanent: false,
+                    message: format!("{}: {e}", path.display()),
+                })?;
+                log::info!(
+                    "mail to {} ({:?}) written to {}",
+                    mail.to_addr,
+                    mail.subject,
+                    path.display()
+                );
                 Ok(())
             }
         }
@@ -71,21 +85,34 @@ impl Transport {
 }
 
 fn build(from: &Mailbox, mail: &Claimed) -> Result<Message, SendError> {
-    let to: Mailbox = mail.to_addr.parse().map_err(|e| SendError::permanent(format!("bad recipient: {e}")))?;
+    let to: Mailbox = mail
+        .to_addr
+        .parse()
+        .map_err(|e| SendError::permanent(format!("bad recipient: {e}")))?;
     let mut builder = Message::builder()
         .from(from.clone())
         .to(to)
         .subject(mail.subject.as_str())
         .message_id(Some(mail.message_id.clone()));
     if let Some(reply_to) = mail.reply_to.as_deref() {
-        let mbox: Mailbox = reply_to.parse().map_err(|e| SendError::permanent(format!("bad Reply-To: {e}")))?;
+        let mbox: Mailbox = reply_to
+            .parse()
+            .map_err(|e| SendError::permanent(format!("bad Reply-To: {e}")))?;
         builder = builder.reply_to(mbox);
     }
     builder
         .multipart(
             MultiPart::alternative()
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.text_body.clone()))
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.html_body.clone())),
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(mail.text_body.clone()),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(mail.html_body.clone()),
+                ),
         )
         .map_err(|e| SendError::permanent(format!("cannot build the message: {e}")))
 }

@@ -50,9 +50,15 @@ pub async fn prepare(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Buil
     match Transport::from_config(&cfg) {
         Ok(transport) => {
             if let Transport::Files(dir) = &transport {
-                log::warn!("no mail.smtp_url: mails are written to {} instead of being sent", dir.display());
+                log::warn!(
+                    "no mail.smtp_url: mails are written to {} instead of being sent",
+                    dir.display()
+                );
             }
-            Ok(rocket.manage(Prepared { transport: Arc::new(transport), from }))
+            Ok(rocket.manage(Prepared {
+                transport: Arc::new(transport),
+                from,
+            }))
         }
         Err(e) => {
             log::error!("{e}");
@@ -63,9 +69,12 @@ pub async fn prepare(rocket: Rocket<Build>) -> Result<Rocket<Build>, Rocket<Buil
 
 /// Start the worker for a launched server; it stops when the server does.
 pub fn spawn(rocket: &Rocket<Orbit>) {
-    let (Some(db), Some(cfg), Some(prepared), Some(wakeup)) =
-        (Db::fetch(rocket), rocket.state::<AppConfig>(), rocket.state::<Prepared>(), rocket.state::<Wakeup>())
-    else {
+    let (Some(db), Some(cfg), Some(prepared), Some(wakeup)) = (
+        Db::fetch(rocket),
+        rocket.state::<AppConfig>(),
+        rocket.state::<Prepared>(),
+        rocket.state::<Wakeup>(),
+    ) else {
         return;
     };
     if !cfg.mail.worker {
@@ -145,16 +154,30 @@ impl Worker {
         Ok(batch.len())
     }
 
-    async fn deliver(&self, conn: &mut AnyConnection, mail: &Claimed) -> crate::error::AppResult<()> {
+    async fn deliver(
+        &self,
+        conn: &mut AnyConnection,
+        mail: &Claimed,
+    ) -> crate::error::AppResult<()> {
         match self.transport.send(&self.from, mail).await {
             Ok(()) => outbox::mark_sent(conn, mail.id).await,
             Err(e) if e.permanent || mail.attempts >= self.cfg.max_attempts => {
-                log::warn!("mail {} to {} failed for good: {}", mail.id, mail.to_addr, e.message);
+                log::warn!(
+                    "mail {} to {} failed for good: {}",
+                    mail.id,
+                    mail.to_addr,
+                    e.message
+                );
                 outbox::mark_failed(conn, mail.id, &e.message).await
             }
             Err(e) => {
                 let delay = backoff(&self.cfg, mail.attempts);
-                log::info!("mail {} to {} will be retried in {delay}s: {}", mail.id, mail.to_addr, e.message);
+                log::info!(
+                    "mail {} to {} will be retried in {delay}s: {}",
+                    mail.id,
+                    mail.to_addr,
+                    e.message
+                );
                 outbox::mark_retry(conn, mail.id, now() + delay, &e.message).await
             }
         }
@@ -174,7 +197,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let cfg = MailConfig { retry_base: 10.0, retry_max: 100.0, ..MailConfig::default() };
+        let cfg = MailConfig {
+            retry_base: 10.0,
+            retry_max: 100.0,
+            ..MailConfig::default()
+        };
         let first = backoff(&cfg, 1);
         assert!((5..=15).contains(&first), "{first}");
         let third = backoff(&cfg, 3);

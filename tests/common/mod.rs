@@ -160,7 +160,9 @@ impl TestApp {
         // Mail written as files (no SMTP configured) stays out of the repo.
         let files = tempfile::tempdir().expect("temp dir");
         let outbox = files.path().join("outbox").display().to_string();
-        let figment = customize(base_figment(&database_url, &random_secret()).merge(("mail.outbox_dir", outbox)));
+        let figment = customize(
+            base_figment(&database_url, &random_secret()).merge(("mail.outbox_dir", outbox)),
+        );
         let client = Client::tracked(groundwork::build(figment.clone()))
             .await
             .expect("the app starts");

@@ -79,9 +79,14 @@ impl SmtpSink {
 
     /// Start on `port` (0: any free port).
     pub async fn start_on(port: u16) -> SmtpSink {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("sink binds");
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("sink binds");
         let addr = listener.local_addr().expect("sink addr");
-        let state = Arc::new(Mutex::new(State { mode: Mode::Accept, received: Vec::new() }));
+        let state = Arc::new(Mutex::new(State {
+            mode: Mode::Accept,
+            received: Vec::new(),
+        }));
         let shared = state.clone();
         let task = rocket::tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -166,7 +171,9 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
                 Mode::Permanent => b"550 5.1.1 Mailbox unavailable\r\n",
             }
         } else if upper == "DATA" {
-            write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+            write
+                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await?;
             let mut data = String::new();
             loop {
                 line.clear();
@@ -223,7 +230,9 @@ impl Received {
     pub fn link(&self, prefix: &str) -> Option<String> {
         let text = self.decoded();
         let start = text.find(prefix)?;
-        let end = text[start..].find(|c: char| c.is_whitespace() || c == '"' || c == '<').map(|e| start + e)?;
+        let end = text[start..]
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+            .map(|e| start + e)?;
         Some(text[start..end].to_string())
     }
 }
