@@ -924,3 +924,41 @@ async fn ending_someone_elses_session_by_id_is_not_found_and_changes_nothing() {
     assert_eq!(get(&bob, "/profile").await.status, Status::Ok);
     assert_eq!(app.get("/profile").await.status, Status::Ok);
 }
+
+#[rocket::async_test]
+async fn a_burst_of_parallel_sign_ups_from_one_address_stops_at_the_limit() {
+    let app = TestApp::spawn_with(|f| f.merge(("signups_per_address_per_hour", 3))).await;
+    let mut ready = Vec::new();
+    for i in 0..8 {
+        let browser = app.another_browser().await;
+        let token = get(&browser, "/signup").await.csrf();
+        ready.push((i, browser, token));
+    }
+    let tasks: Vec<_> = ready
+        .into_iter()
+        .map(|(i, browser, token)| {
+            rocket::tokio::spawn(async move {
+                let name = format!("burst{i}");
+                let email = format!("burst{i}@example.org");
+                let fields = [
+                    ("csrf_token", token.as_str()),
+                    ("username", &name),
+                    ("email", &email),
+                    ("password", PASSWORD),
+                ];
+                post_raw(&browser, "/signup", &fields, &[]).await.status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let created = statuses.iter().filter(|s| **s == Status::SeeOther).count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == Status::TooManyRequests)
+        .count();
+    assert_eq!((created, limited), (3, 5), "{statuses:?}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, 3);
+}

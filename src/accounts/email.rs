@@ -113,11 +113,10 @@ async fn resend(
         max: 3,
         window: 3600,
     };
-    ratelimit::check(db, &bucket, limit).await?;
+    ratelimit::attempt(db, &bucket, limit).await?;
     let mut tx = db.pool.begin().await?;
     queue_verification(&mut tx, cfg, me.id, &me.username, &me.email).await?;
     tx.commit().await?;
-    ratelimit::hit(db, &bucket, limit).await?;
     wakeup.notify();
     Ok(Reply::success(
         "/profile",
@@ -162,19 +161,19 @@ async fn request_change(
         max: cfg.login_max_failures_per_account,
         window: cfg.login_failure_window,
     };
-    ratelimit::check(db, &bucket, limit).await?;
+    let counted = ratelimit::attempt(db, &bucket, limit).await?;
     if user.password_hash.is_some()
         && !hasher
             .verify(form.password, user.password_hash.clone())
             .await?
             .ok
     {
-        ratelimit::hit(db, &bucket, limit).await?;
         return Ok(Reply::failure(
             "/profile",
             "That is not your password. Your email address has not been changed.",
         ));
     }
+    ratelimit::forgive(db, counted).await?;
     if repo::email_taken(db, &new_email).await? {
         return Ok(Reply::failure(
             "/profile",

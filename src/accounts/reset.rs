@@ -78,8 +78,7 @@ async fn forgot(
         max: 20,
         window: 3600,
     };
-    ratelimit::check(db, &ip_bucket, ip_limit).await?;
-    ratelimit::hit(db, &ip_bucket, ip_limit).await?;
+    ratelimit::attempt(db, &ip_bucket, ip_limit).await?;
     let email = parse_email(&form.0.email).unwrap_or_default();
     let user = if email.is_empty() {
         None
@@ -94,7 +93,7 @@ async fn forgot(
         window: 3600,
     };
     if let Some(user) = user.filter(|u| u.disabled == 0) {
-        if ratelimit::check(db, &account_bucket, account_limit)
+        if ratelimit::attempt(db, &account_bucket, account_limit)
             .await
             .is_ok()
         {
@@ -113,7 +112,6 @@ async fn forgot(
             )
             .await?;
             tx.commit().await?;
-            ratelimit::hit(db, &account_bucket, account_limit).await?;
             wakeup.notify();
         }
     }

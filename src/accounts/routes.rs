@@ -46,6 +46,8 @@ async fn signup(
         window: 3600,
     };
     let bucket = format!("signup:{}", ip.label());
+    // Fail fast when the address is already over its limit; the atomic count
+    // comes just before the account is created.
     ratelimit::check(db, &bucket, limit).await?;
     let shown = SignupForm {
         password: String::new(),
@@ -78,6 +80,7 @@ async fn signup(
     if !errors.is_empty() {
         return rerender(errors);
     }
+    let counted = ratelimit::attempt(db, &bucket, limit).await?;
     let hash = hasher.hash(account.password).await?;
     let mut tx = db.pool.begin().await?;
     let id = match repo::create(
@@ -96,6 +99,8 @@ async fn signup(
                 "username",
                 "That username or email was taken a moment ago. Try another.",
             );
+            drop(tx);
+            ratelimit::forgive(db, counted).await?;
             return rerender(errors);
         }
         Err(e) => return Err(e.into()),
@@ -103,7 +108,6 @@ async fn signup(
     super::email::queue_verification(&mut tx, cfg, id, &account.username, &account.email).await?;
     tx.commit().await?;
     wakeup.notify();
-    ratelimit::hit(db, &bucket, limit).await?;
     let ip = ip.label();
     session::start(
         db,
@@ -176,7 +180,9 @@ async fn change_password(
         .await?
         .ok_or(AppError::NotFound)?;
     let bucket = format!("login:account:{}", user.email);
-    ratelimit::check(db, &bucket, account_limit(cfg)).await?;
+    // Counted before the check so a burst cannot run past the limit; taken
+    // back when the password was right.
+    let counted = ratelimit::attempt(db, &bucket, account_limit(cfg)).await?;
     let mut errors = FieldErrors::default();
     if user.password_hash.is_some()
         && !hasher
@@ -184,8 +190,9 @@ async fn change_password(
             .await?
             .ok
     {
-        ratelimit::hit(db, &bucket, account_limit(cfg)).await?;
         errors.add("current_password", "That is not your current password.");
+    } else {
+        ratelimit::forgive(db, counted).await?;
     }
     if let Some(e) = password::policy_error(&form.new_password, &[&user.username, &user.email]) {
         errors.add("new_password", e);
@@ -224,14 +231,16 @@ async fn delete_account(
         .await?
         .ok_or(AppError::NotFound)?;
     let bucket = format!("login:account:{}", user.email);
-    ratelimit::check(db, &bucket, account_limit(cfg)).await?;
-    let problem = if user.password_hash.is_some()
+    let counted = ratelimit::attempt(db, &bucket, account_limit(cfg)).await?;
+    let wrong = user.password_hash.is_some()
         && !hasher
             .verify(form.password, user.password_hash.clone())
             .await?
-            .ok
-    {
-        ratelimit::hit(db, &bucket, account_limit(cfg)).await?;
+            .ok;
+    if !wrong {
+        ratelimit::forgive(db, counted).await?;
+    }
+    let problem = if wrong {
         Some("That is not your password. Your account has not been deleted.")
     } else if user.role == "admin" && repo::count_admins(db).await? <= 1 {
         Some("You are the only admin. Make someone else an admin before deleting your account.")

@@ -85,7 +85,8 @@ pub async fn delete_user(db: &DbPool, actor: &Actor, id: i64) -> AppResult<()> {
     if is_last_admin(db, &user).await? {
         return Err(AppError::Conflict(LAST_ADMIN.into()));
     }
-    repo::delete(db, id).await?;
+    // Recorded first: when people delete themselves, the entry's actor row
+    // still exists (the foreign key then turns it to NULL, the name stays).
     let detail = format!("{} <{}>", user.username, user.email);
     audit::record(
         db,
@@ -94,5 +95,6 @@ pub async fn delete_user(db: &DbPool, actor: &Actor, id: i64) -> AppResult<()> {
         Some((id, &user.username)),
         &detail,
     )
-    .await
+    .await?;
+    repo::delete(db, id).await
 }

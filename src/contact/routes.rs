@@ -53,10 +53,13 @@ async fn send(
         window: 3600,
     };
     let bucket = format!("contact:{}", ip.label());
-    ratelimit::check(db, &bucket, limit).await?;
+    // Count the message before storing it, or a burst of parallel posts
+    // would all pass the limit; a form sent back for correction is forgiven.
+    let counted = ratelimit::attempt(db, &bucket, limit).await?;
     let message = match form.validate() {
         Ok(m) => m,
         Err(errors) => {
+            ratelimit::forgive(db, counted).await?;
             let form = ContactForm {
                 website: String::new(),
                 ..form
@@ -118,7 +121,6 @@ async fn send(
         }
     }
     tx.commit().await?;
-    ratelimit::hit(db, &bucket, limit).await?;
     wakeup.notify();
     // Spam gets the very same answer: nothing tells a bot it was caught.
     Ok(Reply::to("/contact/thanks"))

@@ -77,9 +77,17 @@ pub struct Claimed {
 /// Take up to `limit` due mails, including ones whose worker's lease lapsed.
 /// On Postgres rows are locked with `SKIP LOCKED`, so several processes
 /// never take the same row; SQLite serialises writers anyway.
-pub async fn claim(db: &DbPool, limit: i64, lease: i64) -> AppResult<Vec<Claimed>> {
+///
+/// The worker's functions take its own connection rather than the pool: see
+/// `Worker::tick`.
+pub async fn claim(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    limit: i64,
+    lease: i64,
+) -> AppResult<Vec<Claimed>> {
     let t = now();
-    let lock = match db.backend {
+    let lock = match backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
@@ -94,7 +102,7 @@ pub async fn claim(db: &DbPool, limit: i64, lease: i64) -> AppResult<Vec<Claimed
         .bind(t + lease)
         .bind(t)
         .bind(limit)
-        .fetch_all(&db.pool)
+        .fetch_all(conn)
         .await?;
     // RETURNING does not keep the subquery's order: send in queue order.
     batch.sort_by_key(|m| m.id);
@@ -102,36 +110,41 @@ pub async fn claim(db: &DbPool, limit: i64, lease: i64) -> AppResult<Vec<Claimed
 }
 
 /// Record a delivery.
-pub async fn mark_sent(db: &DbPool, id: i64) -> AppResult<()> {
+pub async fn mark_sent(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
     sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, locked_until = NULL, last_error = NULL WHERE id = $2")
         .bind(now())
         .bind(id)
-        .execute(&db.pool)
+        .execute(conn)
         .await?;
     Ok(())
 }
 
 /// Record a temporary failure: try again at `next_attempt_at`.
-pub async fn mark_retry(db: &DbPool, id: i64, next_attempt_at: i64, error: &str) -> AppResult<()> {
+pub async fn mark_retry(
+    conn: &mut AnyConnection,
+    id: i64,
+    next_attempt_at: i64,
+    error: &str,
+) -> AppResult<()> {
     sqlx::query(
         "UPDATE outbox SET status = 'queued', next_attempt_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
     )
     .bind(next_attempt_at)
     .bind(error)
     .bind(id)
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
 /// Record a permanent failure, keeping the server's answer.
-pub async fn mark_failed(db: &DbPool, id: i64, error: &str) -> AppResult<()> {
+pub async fn mark_failed(conn: &mut AnyConnection, id: i64, error: &str) -> AppResult<()> {
     sqlx::query(
         "UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $1 WHERE id = $2",
     )
     .bind(error)
     .bind(id)
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -149,11 +162,11 @@ pub async fn retry_now(db: &DbPool, id: i64) -> AppResult<bool> {
 }
 
 /// Release this worker's claims (at shutdown), so another may send them at once.
-pub async fn release(db: &DbPool, ids: &[i64]) -> AppResult<()> {
+pub async fn release(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<()> {
     for id in ids {
         sqlx::query("UPDATE outbox SET status = 'queued', locked_until = NULL, attempts = attempts - 1 WHERE id = $1 AND status = 'sending'")
             .bind(id)
-            .execute(&db.pool)
+            .execute(&mut *conn)
             .await?;
     }
     Ok(())

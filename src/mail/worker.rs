@@ -9,6 +9,7 @@ use rand::Rng;
 use rocket::tokio::sync::Notify;
 use rocket::{Build, Orbit, Rocket};
 use rocket_db_pools::Database;
+use sqlx::AnyConnection;
 
 use super::outbox::{self, Claimed};
 use super::transport::Transport;
@@ -132,22 +133,34 @@ impl Worker {
     }
 
     /// Send one batch; returns how many mails were claimed.
+    ///
+    /// The batch keeps one connection from claim to last result. At shutdown
+    /// the app's pool is closed at once and hands out no more connections,
+    /// so a worker going back to the pool could neither record the mail in
+    /// hand (sent, yet left to be sent again when its lease lapses) nor hand
+    /// back the rest. Closing the pool waits for this connection, so
+    /// shutdown waits for the batch to be recorded.
     async fn tick(&self) -> crate::error::AppResult<usize> {
-        let batch = outbox::claim(&self.db, 20, self.cfg.lease).await?;
+        let mut conn = self.db.pool.acquire().await?;
+        let batch = outbox::claim(&mut conn, self.db.backend, 20, self.cfg.lease).await?;
         for (i, mail) in batch.iter().enumerate() {
             if self.stopping() {
                 let rest: Vec<i64> = batch[i..].iter().map(|m| m.id).collect();
-                outbox::release(&self.db, &rest).await?;
+                outbox::release(&mut conn, &rest).await?;
                 break;
             }
-            self.deliver(mail).await?;
+            self.deliver(&mut conn, mail).await?;
         }
         Ok(batch.len())
     }
 
-    async fn deliver(&self, mail: &Claimed) -> crate::error::AppResult<()> {
+    async fn deliver(
+        &self,
+        conn: &mut AnyConnection,
+        mail: &Claimed,
+    ) -> crate::error::AppResult<()> {
         match self.transport.send(&self.from, mail).await {
-            Ok(()) => outbox::mark_sent(&self.db, mail.id).await,
+            Ok(()) => outbox::mark_sent(conn, mail.id).await,
             Err(e) if e.permanent || mail.attempts >= self.cfg.max_attempts => {
                 log::warn!(
                     "mail {} to {} failed for good: {}",
@@ -155,7 +168,7 @@ impl Worker {
                     mail.to_addr,
                     e.message
                 );
-                outbox::mark_failed(&self.db, mail.id, &e.message).await
+                outbox::mark_failed(conn, mail.id, &e.message).await
             }
             Err(e) => {
                 let delay = backoff(&self.cfg, mail.attempts);
@@ -165,7 +178,7 @@ impl Worker {
                     mail.to_addr,
                     e.message
                 );
-                outbox::mark_retry(&self.db, mail.id, now() + delay, &e.message).await
+                outbox::mark_retry(conn, mail.id, now() + delay, &e.message).await
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Sliding-window rate limits kept in the database, so that they hold
 //! across every app process sharing it.
 
-use crate::db::{now, DbPool};
+use crate::db::{now, Backend, DbPool};
 use crate::error::{AppError, AppResult};
 
 /// A named limit: at most `max` events per `window` seconds per bucket.
@@ -56,12 +56,23 @@ pub async fn hit(db: &DbPool, bucket: &str, limit: Limit) -> AppResult<()> {
 /// the event's id, for [`forgive`] when the attempt turns out not to count.
 pub async fn attempt(db: &DbPool, bucket: &str, limit: Limit) -> AppResult<i64> {
     let t = now();
+    // Attempts on one bucket take turns, so that each sees every attempt
+    // ranked before it. On Postgres ids are handed out before commit, and a
+    // later id can be counted while an earlier one is still uncommitted
+    // (both would pass); SQLite's INSERT holds the write lock until commit.
+    let mut tx = db.pool.begin().await?;
+    if db.backend == Backend::Postgres {
+        sqlx::query("SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))")
+            .bind(bucket)
+            .execute(&mut *tx)
+            .await?;
+    }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO rate_limit_events (bucket, created_at) VALUES ($1, $2) RETURNING id",
     )
     .bind(bucket)
     .bind(t)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *tx)
     .await?;
     let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
         "SELECT COUNT(*), MIN(created_at) FROM rate_limit_events \
@@ -70,10 +81,11 @@ pub async fn attempt(db: &DbPool, bucket: &str, limit: Limit) -> AppResult<i64> 
     .bind(bucket)
     .bind(t - limit.window)
     .bind(id)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *tx)
     .await?;
     if count > limit.max {
-        forgive(db, id).await?;
+        // A refused attempt is not kept.
+        tx.rollback().await?;
         let retry_after = oldest
             .map(|o| o + limit.window - t)
             .unwrap_or(limit.window)
@@ -83,8 +95,9 @@ pub async fn attempt(db: &DbPool, bucket: &str, limit: Limit) -> AppResult<i64> 
     sqlx::query("DELETE FROM rate_limit_events WHERE bucket = $1 AND created_at <= $2")
         .bind(bucket)
         .bind(t - limit.window)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(id)
 }
 

@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# Throughput and latency of the release binary, on SQLite and on Postgres.
+#
+#   bench/run.sh                      build the release binary, run everything
+#   GROUNDWORK_BIN=path bench/run.sh  use an existing binary
+#   BENCH_BACKENDS=sqlite bench/run.sh
+#
+# For each backend it starts the binary itself on a loopback port (SQLite: a
+# temp file; Postgres: a fresh database on BENCH_PG_URL's server, dropped at
+# the end), signs users up with curl, then measures with wrk:
+#   ping      GET /ping       the trivial plain-text route (the yardstick)
+#   home      GET /           the home page, anonymous
+#   healthz   GET /healthz    one `SELECT 1`: the cost of a database round trip
+#   profile   GET /profile    a signed-in page (valid session cookie)
+#   sign-in   POST /login     valid CSRF cookie + token, correct password,
+#                             spread over several accounts
+#   home / profile during sign-ins
+#             GET / and GET /profile while sign-in POSTs keep the password
+#             hashing pool saturated
+# ping, home, healthz and profile are measured in interleaved rounds (ping,
+# home, healthz, profile, ping, ...) so that a change in the machine's load
+# during the run touches all of them alike; req/s is over all rounds, p50 and
+# p99 are the median of the rounds'. It prints a table with the ratios
+# home/ping and profile/ping; the same table goes to bench/results/<date>.md
+# (not committed; bench/RESULTS.md is the committed copy of a run).
+#
+# Targets (issue 3): on SQLite home >= 0.6 x ping and profile >= 0.4 x ping;
+# while sign-ins saturate the hashing pool, other pages keep p99 < 50 ms.
+# Only loopback traffic; every measurement is bounded in time (about 2 min
+# per backend with the defaults).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR="$ROOT/bench"
+export BENCH_DIR
+ROUNDS=${BENCH_ROUNDS:-3}              # interleaved rounds of the page loads
+ROUND_SECONDS=${BENCH_ROUND_SECONDS:-3}
+DURATION=${BENCH_DURATION:-5}          # seconds of each sign-in measurement
+CONNECTIONS=${BENCH_CONNECTIONS:-16}   # wrk connections for page loads
+LOGIN_CONNECTIONS=${BENCH_LOGIN_CONNECTIONS:-8}
+LOGIN_USERS=${BENCH_LOGIN_USERS:-8}    # accounts the sign-in POSTs rotate over
+THREADS=${BENCH_THREADS:-1}            # wrk threads (the app gets the other core)
+BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
+PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+
+for tool in wrk curl psql python3; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y wrk curl postgresql-client python3)" >&2; exit 1; }
+done
+
+if [ -n "${GROUNDWORK_BIN:-}" ]; then
+  BIN=$(realpath "$GROUNDWORK_BIN")
+else
+  echo "== building the release binary"
+  (cd "$ROOT" && cargo build --release --quiet)
+  BIN=$(realpath "${CARGO_TARGET_DIR:-$ROOT/target}/release/groundwork")
+fi
+
+work=$(mktemp -d)
+server_pid=""
+pg_db=""
+stop_server() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=""
+}
+drop_pg_db() {
+  if [ -n "$pg_db" ]; then
+    psql "$PG_URL" -qAtc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true
+    pg_db=""
+  fi
+}
+cleanup() {
+  stop_server
+  drop_pg_db
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_server DATABASE_URL: sets $base and $server_pid, waits for /healthz.
+start_server() {
+  local url=$1 port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  base="http://127.0.0.1:$port"
+  # Default settings, except the sign-up limit: the seeding signs up several
+  # accounts from one address.
+  (
+    cd "$ROOT"
+    exec env ROCKET_PROFILE=release \
+      ROCKET_SECRET_KEY="$(head -c64 /dev/urandom | base64 -w0)" \
+      ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" ROCKET_BASE_URL="$base" \
+      ROCKET_LOG_LEVEL=critical ROCKET_CLI_COLORS=false \
+      ROCKET_SIGNUPS_PER_ADDRESS_PER_HOUR=1000 \
+      DATABASE_URL="$url" "$BIN" serve
+  ) >"$work/server.log" 2>&1 </dev/null &
+  server_pid=$!
+  for _ in $(seq 1 150); do
+    curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "bench: the server did not come up:" >&2
+  cat "$work/server.log" >&2
+  exit 1
+}
+
+csrf_of() { sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$1" | head -n 1; }
+cookie_of() { awk -v n="$2" '$6 == n { print $7 }' "$1" | tail -n 1; }
+urlencode() { python3 -c 'import sys, urllib.parse as u; print(u.quote(sys.argv[1], safe=""))' "$1"; }
+
+# signup USER PASSWORD JAR: sign up through the form, leaving the session in JAR.
+signup() {
+  local token code
+  curl -sS -c "$3" -b "$3" "$base/signup" -o "$work/page"
+  token=$(csrf_of "$work/page")
+  code=$(curl -sS -c "$3" -b "$3" -H "Origin: $base" -o /dev/null -w '%{http_code}' \
+    --data-urlencode "csrf_token=$token" --data-urlencode "username=$1" \
+    --data-urlencode "email=$1@example.org" --data-urlencode "password=$2" "$base/signup")
+  [ "$code" = 303 ] || { echo "bench: signing up $1 answered $code" >&2; exit 1; }
+}
+
+# seed: a signed-in user for /profile ($session_cookie), and LOGIN_USERS
+# accounts for the sign-in POSTs ($login_bodies, $login_cookie).
+seed() {
+  local password="bench-$RANDOM-correct-horse" token code i user
+  rm -f "$work"/jar*
+  signup "reader$RANDOM" "$password" "$work/jar"
+  session_cookie="gw_session=$(cookie_of "$work/jar" gw_session)"
+  code=$(curl -sS -o "$work/page" -w '%{http_code}' -H "Cookie: $session_cookie" "$base/profile")
+  if [ "$code" != 200 ] || ! grep -q 'Where you are signed in' "$work/page"; then
+    echo "bench: the seeded session does not open /profile ($code)" >&2
+    exit 1
+  fi
+  # A browser's sign-in: the CSRF cookie from GET /login and the form's token.
+  curl -sS -c "$work/jar-login" -b "$work/jar-login" "$base/login" -o "$work/page"
+  token=$(urlencode "$(csrf_of "$work/page")")
+  login_cookie="gw_csrf=$(cookie_of "$work/jar-login" gw_csrf)"
+  login_bodies=""
+  for i in $(seq 1 "$LOGIN_USERS"); do
+    user="signin${i}x$RANDOM"
+    signup "$user" "$password" "$work/jar-$i"
+    login_bodies+="csrf_token=$token&email=$(urlencode "$user@example.org")&password=$password"$'\n'
+  done
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Cookie: $login_cookie" -H "Origin: $base" \
+    -H 'Content-Type: application/x-www-form-urlencoded' --data "${login_bodies%%$'\n'*}" "$base/login")
+  if [ "$code" != 303 ]; then
+    echo "bench: the prepared sign-in POST answered $code, not 303" >&2
+    exit 1
+  fi
+}
+
+# wrk_run SECONDS CONNECTIONS SCRIPT PATH [COOKIE]: prints the RESULT line
+# (see report.lua).
+wrk_run() {
+  local secs=$1 conns=$2 script=$3 path=$4 cookie=${5:-}
+  BENCH_COOKIE=$cookie BENCH_BODIES=${login_bodies:-} BENCH_ORIGIN=$base \
+    wrk -t "$THREADS" -c "$conns" -d "${secs}s" --timeout 10s -s "$BENCH_DIR/$script" "$base$path" \
+    | grep '^RESULT ' || echo "RESULT 0 1 0 0 0 1 0"
+}
+
+rows=()     # "backend|measurement|req/s|p50|p99|errors"
+declare -A rps p99
+# record BACKEND NAME RESULT-LINE...: several lines are rounds of one
+# measurement: req/s over all of them, the median p50 and p99.
+record() {
+  local backend=$1 name=$2 line
+  shift 2
+  local agg rate p50 p99v errs
+  agg=$(for line in "$@"; do echo "$line"; done | awk '
+    { n += $2; s += $3; p50[NR] = $4; p99[NR] = $5; e += $7 + $8 }
+    function median(a, k,   i, j, t) {
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    END { printf "%.0f %.3f %.3f %d\n", n / s, median(p50, NR), median(p99, NR), e }')
+  read -r rate p50 p99v errs <<<"$agg"
+  rps[$backend/$name]=$rate
+  p99[$backend/$name]=$p99v
+  rows+=("$backend|$name|$rate|$p50|$p99v|$errs")
+  printf '  %-24s %8s req/s   p50 %8s ms   p99 %8s ms   errors %s\n' "$name" "$rate" "$p50" "$p99v" "$errs"
+}
+
+bench_backend() {
+  local backend=$1 url r
+  case $backend in
+    sqlite) url="sqlite://$work/bench.db?mode=rwc" ;;
+    postgres)
+      pg_db="bench_$(head -c6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+      psql "$PG_URL" -qAtc "CREATE DATABASE $pg_db" >/dev/null
+      url="${PG_URL%/*}/$pg_db"
+      ;;
+    *) echo "bench: unknown backend $backend" >&2; exit 1 ;;
+  esac
+  echo "== $backend"
+  start_server "$url"
+  seed
+  wrk_run 1 "$CONNECTIONS" get.lua / >/dev/null   # warm-up
+  local -a ping=() home=() healthz=() profile=()
+  for r in $(seq 1 "$ROUNDS"); do
+    ping+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /ping)")
+    home+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /)")
+    healthz+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /healthz)")
+    profile+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /profile "$session_cookie")")
+  done
+  record "$backend" ping "${ping[@]}"
+  record "$backend" home "${home[@]}"
+  record "$backend" healthz "${healthz[@]}"
+  record "$backend" profile "${profile[@]}"
+  record "$backend" sign-in "$(wrk_run "$DURATION" "$LOGIN_CONNECTIONS" post.lua /login "$login_cookie")"
+  # Saturate the hashing pool with sign-ins, and meanwhile load other pages
+  # at a modest concurrency, as people browsing would.
+  wrk_run $((2 * DURATION + 3)) "$LOGIN_CONNECTIONS" post.lua /login "$login_cookie" >"$work/burst" &
+  local burst=$!
+  sleep 1.5
+  record "$backend" "home during sign-ins" "$(wrk_run "$DURATION" 4 get.lua /)"
+  record "$backend" "profile during sign-ins" "$(wrk_run "$DURATION" 4 get.lua /profile "$session_cookie")"
+  wait "$burst"
+  record "$backend" "sign-in (the burst)" "$(cat "$work/burst")"
+  stop_server
+  drop_pg_db
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for backend in $BACKENDS; do
+  bench_backend "$backend"
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+ratio() { awk -v a="${rps[$1]:-0}" -v b="${rps[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v == "n/a") print "n/a"; else if ((dir == "ge" && v + 0 >= t) || (dir == "lt" && v + 0 < t)) print "yes"; else print "NO" }'; }
+
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+report="$work/report.md"
+{
+  echo "# Groundwork benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "Commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown), release build, $(nproc) cores ($cpu);"
+  echo "load average $load_before before the run, $load_after after. wrk and the server share the machine."
+  echo
+  echo "- ping, home, healthz, profile: $ROUNDS interleaved rounds of ${ROUND_SECONDS}s, wrk -t$THREADS -c$CONNECTIONS;"
+  echo "  req/s over all rounds, p50/p99 the median of the rounds'."
+  echo "- sign-in: ${DURATION}s, wrk -t$THREADS -c$LOGIN_CONNECTIONS, POSTs rotating over $LOGIN_USERS accounts."
+  echo "- during sign-ins: a $((2 * DURATION + 3))s sign-in burst as above, and meanwhile ${DURATION}s of GET / then"
+  echo "  ${DURATION}s of GET /profile with wrk -c4."
+  echo "- Server settings are the defaults: hash_concurrency = cores - 1, Rocket workers = cores,"
+  echo "  pool = 4 x workers (only the sign-up limit is raised, for seeding)."
+  echo
+  echo "| backend | measurement | req/s | p50 ms | p99 ms | errors |"
+  echo "|---|---|---:|---:|---:|---:|"
+  for r in "${rows[@]}"; do
+    IFS='|' read -r b m rate p50 p99v errs <<<"$r"
+    echo "| $b | $m | $rate | $p50 | $p99v | $errs |"
+  done
+  echo
+  echo "| backend | home / ping | profile / ping | p99 of home during sign-ins | p99 of profile during sign-ins |"
+  echo "|---|---:|---:|---:|---:|"
+  for b in $BACKENDS; do
+    echo "| $b | $(ratio "$b/home" "$b/ping") | $(ratio "$b/profile" "$b/ping") | ${p99[$b/home during sign-ins]:-n/a} ms | ${p99[$b/profile during sign-ins]:-n/a} ms |"
+  done
+  echo
+  echo "Targets:"
+  if [[ " $BACKENDS " == *" sqlite "* ]]; then
+    echo "- SQLite home >= 0.6 x ping: $(verdict "$(ratio sqlite/home sqlite/ping)" 0.6 ge)"
+    echo "- SQLite profile >= 0.4 x ping: $(verdict "$(ratio sqlite/profile sqlite/ping)" 0.4 ge)"
+  fi
+  for b in $BACKENDS; do
+    echo "- $b pages during sign-ins, p99 < 50 ms: home $(verdict "${p99[$b/home during sign-ins]:-n/a}" 50 lt), profile $(verdict "${p99[$b/profile during sign-ins]:-n/a}" 50 lt)"
+  done
+} >"$report"
+
+echo
+cat "$report"
+mkdir -p "$BENCH_DIR/results"
+out="$BENCH_DIR/results/$(date -u +%F).md"
+cp "$report" "$out"
+echo
+echo "written to ${out#"$ROOT"/}"
