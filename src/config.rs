@@ -45,6 +45,8 @@ pub struct AppConfig {
     pub mail: crate::mail::MailConfig,
     /// The contact form (the `contact` table).
     pub contact: crate::contact::ContactConfig,
+    /// Sign-in providers (the `oauth` table): `github`, `google`, `oidc`.
+    pub oauth: crate::auth::oauth::OAuthConfig,
 }
 
 impl Default for AppConfig {
@@ -65,6 +67,7 @@ impl Default for AppConfig {
             cors_allowed_origins: Vec::new(),
             mail: Default::default(),
             contact: Default::default(),
+            oauth: Default::default(),
         }
     }
 }
@@ -103,6 +106,7 @@ impl AppConfig {
                 return Err("secure_cookies is on but base_url is http://: browsers would drop every cookie. Use an https base_url".into());
             }
         }
+        self.oauth.check(profile == "release")?;
         if self.session_idle_timeout <= 0
             || self.session_absolute_timeout <= 0
             || self.session_remember_timeout <= 0

@@ -65,6 +65,11 @@ pub enum AppError {
     TooManyRequests { retry_after: i64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A service we depend on (a sign-in provider) failed or answered
+    /// nonsense. The first field is shown to the person; the second, the
+    /// cause, is only logged.
+    #[error("bad gateway: {0}: {1}")]
+    BadGateway(String, String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -104,6 +109,7 @@ impl AppError {
             AppError::Validation(_) => Status::UnprocessableEntity,
             AppError::TooManyRequests { .. } => Status::TooManyRequests,
             AppError::Unavailable(_) => Status::ServiceUnavailable,
+            AppError::BadGateway(..) => Status::BadGateway,
             AppError::Internal(_) => Status::InternalServerError,
         }
     }
@@ -122,6 +128,7 @@ impl AppError {
             AppError::Validation(_) => "validation_failed",
             AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Unavailable(_) => "unavailable",
+            AppError::BadGateway(..) => "bad_gateway",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -140,6 +147,7 @@ impl AppError {
             AppError::Validation(_) => "Please check your input",
             AppError::TooManyRequests { .. } => "Too many attempts",
             AppError::Unavailable(_) => "Temporarily unavailable",
+            AppError::BadGateway(..) => "Sign-in service problem",
             AppError::Internal(_) => "Something went wrong",
         }
     }
@@ -147,7 +155,9 @@ impl AppError {
     /// What the person is told. Never includes internal causes.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::BadRequest(m) | AppError::Conflict(m) => m.clone(),
+            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::BadGateway(m, _) => {
+                m.clone()
+            }
             AppError::Unauthorized => "You need to sign in to see this page.".into(),
             AppError::Forbidden => "You do not have permission to do that.".into(),
             AppError::Csrf => {
@@ -286,6 +296,7 @@ fn clone_error(e: &AppError) -> AppError {
         AppError::BadRequest(m) => AppError::BadRequest(m.clone()),
         AppError::Validation(f) => AppError::Validation(f.clone()),
         AppError::Unavailable(m) => AppError::Unavailable(m.clone()),
+        AppError::BadGateway(m, c) => AppError::BadGateway(m.clone(), c.clone()),
         other => AppError::from_status(other.status()),
     }
 }

@@ -7,6 +7,7 @@ use super::model::{ConfirmForm, PasswordForm, ProfileForm, SignupForm};
 use super::password::{self, Hasher};
 use super::repo;
 use super::views::{ProfilePage, SignupPage};
+use crate::auth::oauth::Providers;
 use crate::auth::session::{self, NewSession};
 use crate::auth::CurrentUser;
 use crate::config::AppConfig;
@@ -131,13 +132,19 @@ async fn signup(
 }
 
 #[get("/profile")]
-async fn profile(db: &Db, layout: Layout, me: CurrentUser) -> AppResult<Reply> {
-    Reply::page(&ProfilePage::load(db, layout, &me).await?)
+async fn profile(
+    db: &Db,
+    providers: &State<Providers>,
+    layout: Layout,
+    me: CurrentUser,
+) -> AppResult<Reply> {
+    Reply::page(&ProfilePage::load(db, providers, layout, &me).await?)
 }
 
 #[put("/update-profile", data = "<form>", rank = 2)]
 async fn update_profile(
     db: &Db,
+    providers: &State<Providers>,
     layout: Layout,
     me: CurrentUser,
     form: CsrfForm<ProfileForm>,
@@ -149,7 +156,7 @@ async fn update_profile(
             Ok(Reply::success("/profile", "Your profile has been saved."))
         }
         Err(errors) => {
-            let mut page = ProfilePage::load(db, layout, &me).await?;
+            let mut page = ProfilePage::load(db, providers, layout, &me).await?;
             page.profile = form;
             page.errors = errors;
             Reply::page_with(Status::UnprocessableEntity, &page)
@@ -169,6 +176,7 @@ fn account_limit(cfg: &AppConfig) -> Limit {
 #[post("/account/password", data = "<form>")]
 async fn change_password(
     db: &Db,
+    providers: &State<Providers>,
     cfg: &State<AppConfig>,
     hasher: &State<Hasher>,
     layout: Layout,
@@ -198,7 +206,7 @@ async fn change_password(
         errors.add("new_password", e);
     }
     if !errors.is_empty() {
-        let mut page = ProfilePage::load(db, layout, &me).await?;
+        let mut page = ProfilePage::load(db, providers, layout, &me).await?;
         page.password_errors = errors;
         return Reply::page_with(Status::UnprocessableEntity, &page);
     }
@@ -216,9 +224,11 @@ async fn change_password(
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/account/delete", data = "<form>")]
 async fn delete_account(
     db: &Db,
+    providers: &State<Providers>,
     cfg: &State<AppConfig>,
     hasher: &State<Hasher>,
     layout: Layout,
@@ -248,7 +258,7 @@ async fn delete_account(
         None
     };
     if let Some(problem) = problem {
-        let mut page = ProfilePage::load(db, layout, &me).await?;
+        let mut page = ProfilePage::load(db, providers, layout, &me).await?;
         page.delete_error = Some(problem.into());
         return Reply::page_with(Status::UnprocessableEntity, &page);
     }

@@ -4,6 +4,8 @@ use askama::Template;
 
 use super::model::{ProfileForm, SignupForm};
 use super::repo::{self, User};
+use crate::auth::oauth::repo as identities;
+use crate::auth::oauth::Providers;
 use crate::auth::session::{self, SessionRow};
 use crate::auth::CurrentUser;
 use crate::db::DbPool;
@@ -29,6 +31,16 @@ pub struct SessionView {
     pub last_seen: String,
 }
 
+/// A provider connected to the account, or one that could be.
+pub struct ConnectionView {
+    pub slug: String,
+    pub name: String,
+    /// The email the provider gave, when connected.
+    pub email: String,
+    pub connected: bool,
+    pub since: String,
+}
+
 /// `GET /profile`: the profile form, password change, sessions, deletion.
 #[derive(Template)]
 #[template(path = "accounts/profile.html")]
@@ -40,11 +52,18 @@ pub struct ProfilePage {
     pub password_errors: FieldErrors,
     pub delete_error: Option<String>,
     pub sessions: Vec<SessionView>,
+    /// Sign-in providers: connected ones first, then the others enabled here.
+    pub connections: Vec<ConnectionView>,
 }
 
 impl ProfilePage {
     /// The page as stored, with no errors.
-    pub async fn load(db: &DbPool, layout: Layout, me: &CurrentUser) -> AppResult<ProfilePage> {
+    pub async fn load(
+        db: &DbPool,
+        providers: &Providers,
+        layout: Layout,
+        me: &CurrentUser,
+    ) -> AppResult<ProfilePage> {
         let user = repo::find_by_id(db, me.id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -58,6 +77,28 @@ impl ProfilePage {
             bio: user.bio.clone(),
             avatar_url: user.avatar_url.clone(),
         };
+        let mut connections: Vec<ConnectionView> = identities::list_for_user(db, me.id)
+            .await?
+            .into_iter()
+            .map(|i| ConnectionView {
+                name: providers.name_of(&i.provider),
+                slug: i.provider,
+                email: i.email,
+                connected: true,
+                since: format_time(i.created_at),
+            })
+            .collect();
+        for p in providers.all() {
+            if !connections.iter().any(|c| c.slug == p.slug) {
+                connections.push(ConnectionView {
+                    slug: p.slug.to_string(),
+                    name: p.name.clone(),
+                    email: String::new(),
+                    connected: false,
+                    since: String::new(),
+                });
+            }
+        }
         Ok(ProfilePage {
             layout,
             user,
@@ -66,6 +107,7 @@ impl ProfilePage {
             password_errors: FieldErrors::default(),
             delete_error: None,
             sessions,
+            connections,
         })
     }
 
@@ -73,6 +115,11 @@ impl ProfilePage {
     /// provider may not).
     pub fn has_password(&self) -> bool {
         self.user.password_hash.is_some()
+    }
+
+    /// Whether disconnecting a provider would leave no way to sign in.
+    pub fn is_last_way_in(&self) -> bool {
+        !self.has_password() && self.connections.iter().filter(|c| c.connected).count() <= 1
     }
 }
 

@@ -1,6 +1,7 @@
 //! Signing in and out, sessions, and the guards that say who is asking.
 
 mod guards;
+pub mod oauth;
 pub mod role;
 mod routes;
 pub mod session;
@@ -15,6 +16,6 @@ use rocket::fairing::AdHoc;
 /// Sign-in, sign-out and session management, as a Rocket stage.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Auth", |rocket| async {
-        rocket.mount("/", routes::routes())
+        rocket.mount("/", routes::routes()).attach(oauth::stage())
     })
 }

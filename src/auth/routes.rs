@@ -5,6 +5,7 @@ use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::{get, post, routes, Route, State};
 
+use super::oauth::{ProviderLink, Providers};
 use super::session::{self, NewSession};
 use super::CurrentUser;
 use crate::accounts::model::parse_email;
@@ -24,6 +25,8 @@ pub struct LoginPage {
     pub remember: bool,
     pub next: String,
     pub error: Option<String>,
+    /// "Sign in with ..." links of the enabled providers.
+    pub providers: Vec<ProviderLink>,
 }
 
 /// The sign-in form as sent.
@@ -40,7 +43,12 @@ pub struct LoginForm {
 }
 
 #[get("/login?<next>")]
-fn login_page(layout: Layout, user: Option<CurrentUser>, next: Option<String>) -> AppResult<Reply> {
+fn login_page(
+    layout: Layout,
+    user: Option<CurrentUser>,
+    providers: &State<Providers>,
+    next: Option<String>,
+) -> AppResult<Reply> {
     let next = next.as_deref().and_then(local_path).unwrap_or_default();
     if user.is_some() {
         return Ok(Reply::to(if next.is_empty() {
@@ -53,6 +61,7 @@ fn login_page(layout: Layout, user: Option<CurrentUser>, next: Option<String>) -
         layout,
         email: String::new(),
         remember: false,
+        providers: providers.buttons(&next),
         next,
         error: None,
     })
@@ -85,6 +94,7 @@ async fn login(
     db: &Db,
     cfg: &State<AppConfig>,
     hasher: &State<Hasher>,
+    providers: &State<Providers>,
     layout: Layout,
     ip: ClientIp,
     ua: UserAgent,
@@ -118,6 +128,7 @@ async fn login(
             layout,
             email: form.email,
             remember: form.remember,
+            providers: providers.buttons(&next),
             next,
             error: Some("Incorrect email or password.".into()),
         };

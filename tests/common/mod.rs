@@ -338,6 +338,8 @@ pub async fn post_from(
     }
     Resp::read(req.dispatch().await).await
 }
+pub mod oauth;
+pub mod oauth_keys;
 pub mod smtp;
 /// GET with extra request headers. A `Cookie` header is split into cookies
 /// the way Rocket's HTTP server does it: the local client would otherwise

@@ -1,0 +1,309 @@
+//! Which local account a provider identity belongs to: a known identity,
+//! an existing account linked by an email both sides verified, a new
+//! account, or the signed-in account when connecting from the profile.
+
+use askama::Template;
+use rocket::http::{CookieJar, Status};
+
+use super::providers::{Provider, ProviderIdentity};
+use super::repo;
+use crate::accounts::model::parse_username;
+use crate::accounts::repo as users;
+use crate::auth::random_token;
+use crate::auth::session::{self, NewSession};
+use crate::config::AppConfig;
+use crate::db::{is_unique_violation, Db};
+use crate::error::{AppError, AppResult};
+use crate::web::ratelimit::{self, Limit};
+use crate::web::{ClientIp, Layout, Reply, UserAgent};
+
+/// "An account with this email already exists": sign in with the password
+/// and connect from the profile.
+#[derive(Template)]
+#[template(path = "auth/oauth_link_needed.html")]
+pub struct LinkNeededPage {
+    pub layout: Layout,
+    pub provider: String,
+    pub email: String,
+}
+
+/// Everything the callback needs besides the provider's answer.
+pub struct Visit<'a> {
+    pub db: &'a Db,
+    pub cfg: &'a AppConfig,
+    pub cookies: &'a CookieJar<'a>,
+    pub ip: ClientIp,
+    pub ua: UserAgent,
+    pub wakeup: &'a crate::mail::Wakeup,
+}
+
+/// Connect a provider account to the signed-in user.
+pub async fn connect(
+    db: &Db,
+    provider: &Provider,
+    user_id: i64,
+    identity: &ProviderIdentity,
+) -> AppResult<Reply> {
+    if let Some(existing) = repo::find(db, provider.slug, &identity.subject).await? {
+        return Ok(if existing.user_id == user_id {
+            Reply::success(
+                "/profile",
+                format!("Your {} account was already connected.", provider.name),
+            )
+        } else {
+            Reply::failure(
+                "/profile",
+                format!(
+                    "That {} account is already connected to another account here.",
+                    provider.name
+                ),
+            )
+        });
+    }
+    if has_provider(db, user_id, provider.slug).await? {
+        return Ok(Reply::failure(
+            "/profile",
+            format!(
+                "Another {0} account is connected already. Disconnect it first.",
+                provider.name
+            ),
+        ));
+    }
+    let email = identity.email.clone().unwrap_or_default();
+    let mut conn = db.pool.acquire().await?;
+    match repo::link(&mut conn, user_id, provider.slug, &identity.subject, &email).await {
+        Ok(_) => Ok(Reply::success(
+            "/profile",
+            format!(
+                "Your {} account is connected: you can now sign in with it.",
+                provider.name
+            ),
+        )),
+        Err(e) if is_unique_violation(&e) => Ok(Reply::failure(
+            "/profile",
+            format!(
+                "That {} account is already connected to another account here.",
+                provider.name
+            ),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn has_provider(db: &Db, user_id: i64, slug: &str) -> AppResult<bool> {
+    Ok(repo::list_for_user(db, user_id)
+        .await?
+        .iter()
+        .any(|i| i.provider == slug))
+}
+
+/// Sign in with a provider identity: a known identity, an existing account
+/// whose verified email the provider also verified, or a new account.
+pub async fn sign_in(
+    visit: &Visit<'_>,
+    layout: Layout,
+    provider: &Provider,
+    identity: &ProviderIdentity,
+    next: String,
+) -> AppResult<Reply> {
+    let db = visit.db;
+    if let Some(known) = repo::find(db, provider.slug, &identity.subject).await? {
+        if let Some(email) = &identity.email {
+            if *email != known.email {
+                repo::update_email(db, known.id, email).await?;
+            }
+        }
+        return start_session(visit, known.user_id, next, None).await;
+    }
+    let Some(email) = identity.email.clone() else {
+        return Err(AppError::BadRequest(format!(
+            "{0} did not tell us an email address, so we cannot create an account for you. \
+             Add an email address to your {0} account, or sign up with a password.",
+            provider.name
+        )));
+    };
+    if let Some(user) = users::find_by_email(db, &email).await? {
+        // Linking by email is safe only when both sides have proved the
+        // address belongs to this person (SECURITY.md 15, 18).
+        let may_link = identity.email_verified
+            && user.email_verified != 0
+            && !has_provider(db, user.id, provider.slug).await?;
+        if !may_link {
+            log::info!(
+                "oauth {}: email matches user {} but linking is not allowed (provider verified: {}, local verified: {})",
+                provider.slug, user.id, identity.email_verified, user.email_verified != 0
+            );
+            let page = LinkNeededPage {
+                layout,
+                provider: provider.name.clone(),
+                email,
+            };
+            return Reply::page_with(Status::Conflict, &page);
+        }
+        let mut conn = db.pool.acquire().await?;
+        match repo::link(&mut conn, user.id, provider.slug, &identity.subject, &email).await {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(try_again()),
+            Err(e) => return Err(e.into()),
+        }
+        return start_session(visit, user.id, next, None).await;
+    }
+    create_account(visit, provider, identity, &email, next).await
+}
+
+fn try_again() -> AppError {
+    AppError::Conflict(
+        "Another sign-in changed this account at the same moment. Please try again.".into(),
+    )
+}
+
+/// A first sign-in: a new account with no password.
+async fn create_account(
+    visit: &Visit<'_>,
+    provider: &Provider,
+    identity: &ProviderIdentity,
+    email: &str,
+    next: String,
+) -> AppResult<Reply> {
+    let (db, cfg) = (visit.db, visit.cfg);
+    let limit = Limit {
+        max: cfg.signups_per_address_per_hour,
+        window: 3600,
+    };
+    let bucket = format!("signup:{}", visit.ip.label());
+    ratelimit::check(db, &bucket, limit).await?;
+    let username = unique_username(db, &identity.name_hint).await?;
+    let mut tx = db.pool.begin().await?;
+    let created = users::create(
+        &mut tx,
+        &username,
+        email,
+        None,
+        "user",
+        identity.email_verified,
+    )
+    .await;
+    let user_id = match created {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => return Err(try_again()),
+        Err(e) => return Err(e.into()),
+    };
+    match repo::link(&mut tx, user_id, provider.slug, &identity.subject, email).await {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Err(try_again()),
+        Err(e) => return Err(e.into()),
+    }
+    if !identity.email_verified {
+        crate::accounts::email::queue_verification(&mut tx, cfg, user_id, &username, email).await?;
+    }
+    tx.commit().await?;
+    if !identity.email_verified {
+        visit.wakeup.notify();
+    }
+    ratelimit::hit(db, &bucket, limit).await?;
+    let welcome = format!(
+        "Welcome to Groundwork, {username}! You signed in with {}.{}",
+        provider.name,
+        if identity.email_verified {
+            ""
+        } else {
+            " We sent you a link to confirm your email address."
+        }
+    );
+    start_session(visit, user_id, next, Some(welcome)).await
+}
+
+/// Start a session exactly as password sign-in does.
+async fn start_session(
+    visit: &Visit<'_>,
+    user_id: i64,
+    next: String,
+    message: Option<String>,
+) -> AppResult<Reply> {
+    let user = users::find_by_id(visit.db, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if user.disabled != 0 {
+        return Err(AppError::BadRequest(
+            "This account has been disabled. Contact the site's administrators if you think this is a mistake.".into(),
+        ));
+    }
+    let ip = visit.ip.label();
+    let new = NewSession {
+        user_id,
+        remember: false,
+        user_agent: &visit.ua.0,
+        ip: &ip,
+    };
+    session::start(visit.db, visit.cfg, visit.cookies, new).await?;
+    let message = message.unwrap_or_else(|| format!("Signed in as {}.", user.username));
+    Ok(Reply::success(next, message))
+}
+
+/// A valid username from a provider's login or name, made unique.
+async fn unique_username(db: &Db, hint: &str) -> AppResult<String> {
+    let base = username_base(hint);
+    if !users::username_taken(db, &base).await? {
+        return Ok(base);
+    }
+    for n in 2..10 {
+        let candidate = format!("{base}{n}");
+        if !users::username_taken(db, &candidate).await? {
+            return Ok(candidate);
+        }
+    }
+    let token = random_token();
+    let suffix: String = token
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(6)
+        .collect();
+    Ok(format!("{base}-{suffix}"))
+}
+
+/// Keep what a username allows, turn spaces and dots into hyphens, and
+/// leave room for a suffix: "Ada Lovelace" → "Ada-Lovelace".
+pub fn username_base(hint: &str) -> String {
+    let mut out = String::new();
+    for c in hint.trim().chars() {
+        let c = match c {
+            c if c.is_ascii_alphanumeric() || c == '_' => c,
+            '-' | '.' | ' ' => '-',
+            _ => continue,
+        };
+        if c == '-' && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push(c);
+    }
+    let mut out: String = out.trim_end_matches('-').chars().take(24).collect();
+    out = out.trim_end_matches('-').to_string();
+    if out.len() < 3 {
+        out = if out.is_empty() {
+            "user".into()
+        } else {
+            format!("{out}_user")
+        };
+    }
+    match parse_username(&out) {
+        Ok(name) => name,
+        Err(_) => "user".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::username_base;
+
+    #[test]
+    fn usernames_are_derived_from_provider_names() {
+        assert_eq!(username_base("octocat"), "octocat");
+        assert_eq!(username_base("Ada Lovelace"), "Ada-Lovelace");
+        assert_eq!(username_base("  jean.dupont "), "jean-dupont");
+        assert_eq!(username_base("Zoë"), "Zo_user");
+        assert_eq!(username_base("李"), "user");
+        assert_eq!(username_base(""), "user");
+        assert_eq!(username_base(&"x".repeat(80)).len(), 24);
+        assert_eq!(username_base("--a--b--"), "a-b");
+    }
+}

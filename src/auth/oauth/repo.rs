@@ -1,0 +1,120 @@
+//! Identities at sign-in providers, keyed by (provider, provider's user id).
+
+use crate::db::{now, DbPool};
+use crate::error::AppResult;
+
+/// One linked identity.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Identity {
+    pub id: i64,
+    pub user_id: i64,
+    pub provider: String,
+    pub provider_user_id: String,
+    pub email: String,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, user_id, provider, provider_user_id, email, created_at";
+
+/// The identity a provider's user id is linked to, if any.
+pub async fn find(db: &DbPool, provider: &str, subject: &str) -> AppResult<Option<Identity>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM identities WHERE provider = $1 AND provider_user_id = $2");
+    Ok(sqlx::query_as(&sql)
+        .bind(provider)
+        .bind(subject)
+        .fetch_optional(&db.pool)
+        .await?)
+}
+
+/// The identities of a user, oldest first.
+pub async fn list_for_user(db: &DbPool, user_id: i64) -> AppResult<Vec<Identity>> {
+    let sql = format!("SELECT {COLUMNS} FROM identities WHERE user_id = $1 ORDER BY id");
+    Ok(sqlx::query_as(&sql)
+        .bind(user_id)
+        .fetch_all(&db.pool)
+        .await?)
+}
+
+/// Link an identity to a user. Fails with a unique violation when that
+/// provider account is already linked (to anyone).
+pub async fn link(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    provider: &str,
+    subject: &str,
+    email: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO identities (user_id, provider, provider_user_id, email, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(provider)
+    .bind(subject)
+    .bind(email)
+    .bind(now())
+    .fetch_one(conn)
+    .await
+}
+
+/// Remember the email the provider gave at the latest sign-in.
+pub async fn update_email(db: &DbPool, id: i64, email: &str) -> AppResult<()> {
+    sqlx::query("UPDATE identities SET email = $1 WHERE id = $2")
+        .bind(email)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Why an identity was not removed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unlink {
+    Removed,
+    NotLinked,
+    /// It is the account's last way to sign in (no password, no other identity).
+    LastWayIn,
+}
+
+/// Remove a user's identity at `provider`, unless it is their last way to
+/// sign in. The user row is written first so that two removals racing on
+/// Postgres queue behind each other's row lock (SQLite serialises writers).
+pub async fn unlink(db: &DbPool, user_id: i64, provider: &str) -> AppResult<Unlink> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
+        .bind(now())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let has_password: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE id = $1 AND password_hash IS NOT NULL",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let here: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM identities WHERE user_id = $1 AND provider = $2")
+            .bind(user_id)
+            .bind(provider)
+            .fetch_one(&mut *tx)
+            .await?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM identities WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let outcome = if here == 0 {
+        Unlink::NotLinked
+    } else if has_password == 0 && total - here < 1 {
+        Unlink::LastWayIn
+    } else {
+        sqlx::query("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
+            .bind(user_id)
+            .bind(provider)
+            .execute(&mut *tx)
+            .await?;
+        Unlink::Removed
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}

@@ -1,0 +1,237 @@
+//! The flow: `GET /auth/<provider>` sends the person to the provider,
+//! `GET /auth/<provider>/callback` brings them back signed in (or with the
+//! identity connected to their account), `POST /auth/<provider>/disconnect`
+//! removes a connection.
+
+use oauth2::PkceCodeChallenge;
+use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::response::Redirect;
+use rocket::{get, post, routes, Route, State};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use super::link::{connect, sign_in, Visit};
+use super::providers::{Kind, Providers};
+use super::{repo, ProviderHttp};
+use crate::auth::{random_token, CurrentUser};
+use crate::config::AppConfig;
+use crate::db::{now, Db};
+use crate::error::{AppError, AppResult};
+use crate::web::{local_path, ClientIp, CsrfForm, Layout, NoFields, Reply, UserAgent};
+
+/// The cookie that remembers a started flow until the provider sends the
+/// person back. Private (encrypted and authenticated), so its contents can
+/// be neither read nor forged.
+const FLOW_COOKIE: &str = "gw_oauth";
+const FLOW_PATH: &str = "/auth";
+
+/// What the flow cookie holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    provider: String,
+    state: String,
+    verifier: String,
+    nonce: Option<String>,
+    next: String,
+    /// Set when a signed-in person is connecting a provider to their account.
+    link_user: Option<i64>,
+    issued_at: i64,
+}
+
+fn redirect_uri(cfg: &AppConfig, slug: &str) -> String {
+    format!(
+        "{}/auth/{slug}/callback",
+        cfg.base_url.trim_end_matches('/')
+    )
+}
+
+fn bad_flow() -> AppError {
+    AppError::BadRequest(
+        "This sign-in could not be completed: it expired, was already used, or did not start here. \
+         Please start again from the sign-in page."
+            .into(),
+    )
+}
+
+#[get("/auth/<slug>?<next>")]
+async fn start(
+    slug: &str,
+    next: Option<String>,
+    providers: &State<Providers>,
+    http: &State<ProviderHttp>,
+    cfg: &State<AppConfig>,
+    cookies: &CookieJar<'_>,
+    user: Option<CurrentUser>,
+) -> AppResult<Redirect> {
+    let provider = providers.get(slug).ok_or(AppError::NotFound)?;
+    let ep = provider.endpoints(&http.0).await?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let state = random_token();
+    let nonce = (provider.kind == Kind::Oidc).then(random_token);
+    let url = provider.authorize_url(
+        &ep,
+        &redirect_uri(cfg, slug),
+        &state,
+        challenge,
+        nonce.as_deref(),
+    )?;
+    let pending = Pending {
+        provider: slug.to_string(),
+        state,
+        verifier: verifier.secret().clone(),
+        nonce,
+        next: next.as_deref().and_then(local_path).unwrap_or_default(),
+        link_user: user.map(|u| u.id),
+        issued_at: now(),
+    };
+    let value = serde_json::to_string(&pending)
+        .map_err(|e| AppError::Internal(format!("flow cookie: {e}")))?;
+    // Lax, not Strict: the provider's redirect back is a cross-site
+    // top-level navigation, which Strict would send without the cookie.
+    let cookie = Cookie::build((FLOW_COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(cfg.secure_cookies)
+        .path(FLOW_PATH)
+        .max_age(rocket::time::Duration::seconds(cfg.oauth.flow_timeout()));
+    cookies.add_private(cookie);
+    Ok(Redirect::to(url))
+}
+
+/// The flow cookie, removed as it is read so that a callback works once.
+fn take_pending(cookies: &CookieJar<'_>) -> Option<Pending> {
+    let cookie = cookies.get_private(FLOW_COOKIE)?;
+    cookies.remove_private(Cookie::build(FLOW_COOKIE).path(FLOW_PATH));
+    serde_json::from_str(cookie.value()).ok()
+}
+
+#[allow(clippy::too_many_arguments)]
+#[get("/auth/<slug>/callback?<code>&<state>&<error>")]
+async fn callback<'r>(
+    slug: &str,
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    db: &'r Db,
+    cfg: &'r State<AppConfig>,
+    providers: &State<Providers>,
+    http: &State<ProviderHttp>,
+    wakeup: &'r State<crate::mail::Wakeup>,
+    cookies: &'r CookieJar<'r>,
+    layout: Layout,
+    me: Option<CurrentUser>,
+    ip: ClientIp,
+    ua: UserAgent,
+) -> AppResult<Reply> {
+    let provider = providers.get(slug).ok_or(AppError::NotFound)?;
+    let pending = take_pending(cookies);
+    let Some(pending) = pending else {
+        log::info!("oauth {slug}: callback without a pending flow");
+        return Err(bad_flow());
+    };
+    let state_ok = state
+        .as_deref()
+        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(pending.state.as_bytes())));
+    if pending.provider != slug || !state_ok {
+        log::warn!(
+            "oauth {slug}: state missing, wrong, or issued for {}",
+            pending.provider
+        );
+        return Err(bad_flow());
+    }
+    if now() - pending.issued_at > cfg.oauth.flow_timeout() {
+        return Err(bad_flow());
+    }
+    if let Some(error) = error {
+        log::info!("oauth {slug}: the provider answered error={error:?}");
+        let message = if error == "access_denied" {
+            format!("Signing in with {} was cancelled: the permission was not given. You can try again, or sign in with your password.", provider.name)
+        } else {
+            format!(
+                "{} could not sign you in ({}). Please try again.",
+                provider.name,
+                short(&error)
+            )
+        };
+        return Err(AppError::BadRequest(message));
+    }
+    let Some(code) = code.filter(|c| !c.is_empty()) else {
+        return Err(bad_flow());
+    };
+    let ep = provider.endpoints(&http.0).await?;
+    let tokens = provider
+        .exchange(
+            &ep,
+            &http.0,
+            &redirect_uri(cfg, slug),
+            &code,
+            &pending.verifier,
+        )
+        .await?;
+    let identity = provider
+        .identity(&ep, &http.0, &tokens, pending.nonce.as_deref())
+        .await?;
+    if identity.subject.is_empty() {
+        return Err(provider.failed("empty subject"));
+    }
+    let visit = Visit {
+        db,
+        cfg,
+        cookies,
+        ip,
+        ua,
+        wakeup,
+    };
+    match pending.link_user {
+        Some(user_id) => {
+            if me.as_ref().map(|m| m.id) != Some(user_id) {
+                return Err(AppError::BadRequest(
+                    "You were signed out before the connection finished. Sign in and try again from your profile.".into(),
+                ));
+            }
+            connect(db, provider, user_id, &identity).await
+        }
+        None => {
+            let next = local_path(&pending.next).unwrap_or_else(|| "/".into());
+            sign_in(&visit, layout, provider, &identity, next).await
+        }
+    }
+}
+
+/// A provider's error code, safe to show (it is attacker-controlled text).
+fn short(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(40)
+        .collect()
+}
+
+#[post("/auth/<slug>/disconnect", data = "<_form>")]
+async fn disconnect(
+    db: &Db,
+    me: CurrentUser,
+    providers: &State<Providers>,
+    slug: &str,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
+    let name = providers.name_of(slug);
+    match repo::unlink(db, me.id, slug).await? {
+        repo::Unlink::Removed => Ok(Reply::success(
+            "/profile",
+            format!("Your {name} account is no longer connected."),
+        )),
+        repo::Unlink::NotLinked => Err(AppError::NotFound),
+        repo::Unlink::LastWayIn => Ok(Reply::failure(
+            "/profile",
+            format!(
+                "{name} is your only way to sign in, so it cannot be disconnected. \
+                 Set a password or connect another account first."
+            ),
+        )),
+    }
+}
+
+/// The routes of this feature.
+pub fn routes() -> Vec<Route> {
+    routes![start, callback, disconnect]
+}

@@ -1,0 +1,68 @@
+//! Fixed RSA test keys for the fake OpenID provider, made once with
+//! `openssl genrsa -traditional 2048`. They sign nothing but test tokens.
+
+/// The key the fake provider publishes in its JWKS and signs with.
+pub const SIGNING_KEY: &str = "-----BEGIN RSA PRIVATE KEY-----
+MIIEpAIBAAKCAQEA0Z+c1XQMcPHj+qPBasE03J85LMivRJdGaEZXT2wT1t95KV2M
+qap/zUQ6cqA9CUhhMahsodr7KKyuPB81Cb4J2NYynupOwgS5hwj6Sgrgcuj7k4Bq
+YvhQF/S25GBeEjbLmqGNBA1c9iJNACtd3+NuYUdD5VNknhsRWCe51GbrqNUaqTfI
+Gj6TR1ZpNJYgkSEDzFPUjbAcZBuVlhNPgYGaiK0jDF8ShdOI/RIkq1wWHYP/nvk4
+W/RRtaNnF35+bO3E5xbcyrkIlMYY8U34EUnFaEXFpPBwtR5QwmwQyjEj1fpEmqkZ
+q3B+gl69iaF237fsk28KilmE6NRlRyVYdIgZfQIDAQABAoIBAEYzQUb8l6QFZddM
+mtwA+w59ZhzY0lVSodoO4HNxGs3FRiKzuQUi26zm0foMLpSawC3snQCxQJY1Ch6J
+Ru5NzadnyEkO57Qy99zAhW1hahwhaQrTIQ2m4c+7/LnLigVog1P0ETEPtpeZEhdh
+7oypchAy2QqGHHaUUwEmQKXgl8AQjrXONCiPSetIcpodrCm2eMXXYVQXPXFhjJAf
+OUqCrzpWxyvihdxP1kg/PVF09T6/RjNn7L+VtSFgFTDnH7M3X6J7qfoYtUp8ZG8Y
+6nsG8kq7MsxZ/9Dneq0gPYSjI+KVxKvOH0taJX4yrmEk9nBhqJz2a7GjyWiYOWJZ
+sorVp3MCgYEA6JWs9jgAY/HtLYE72bxxcB08N1cMr/DyhgjX2pvChTIKsqY3XEyL
+4oSu2/EfWNNppaZPoQP7UhtNV3wNJtdMj7HZgV6mBuXYQs/TeOhDU+KOpzrGvorp
+iSLPNapycH4enzPRGV979Xy04Zr7lL1UUww0OtVgb7WwRVXTeYTIPpMCgYEA5roq
+lbX+0cM5qAH9Tc6tXd+UGqgJczI4Ve50saFUkaY7H5ByfnQMMl6jjBd+waTGPFYa
+V2ODz8Ld5UcqTNT7ouNagCZR9yR3j/oAtbzaLJE9WZ2iLelWjvCpkXjLHGrhaTsp
+6uwfcxteWZq1WtxQtCr4qu3TEw+O1EC3kQB2Qa8CgYEAjzveEKPcWbCbh/KWkTjk
+A099zfbl8VRJhxHbHN3fpXdz7yE95rGdVBqyNPEBhQptfX42e8qf86issLvMvabJ
+l5THhkxrosPZswuaCFPBYt+bSpF/48hYmgO96CbX4z9ITHL0ytNq23u5SVbQqIEQ
+dTSG1dSiVyllLM32Nlf3mdECgYEAmoHKqKzScsfoYVDLvwILaNSjCmLCyUi1Hx5r
+ONSPnGWULCP/+BxgWo6zuMm3EZf1RExooWK7zzJwg+xvMDpkNIVJgo2mz/i0tE63
+kPxhofy098Eu7M3YMCqLcyZP5bzRLDX5cR8kRGHsgdavYaQtyykHkvdmJNqDTDH2
+e3yytHMCgYB5x96EJsZzQlqgrOPWo4/7mwyMHoJqoL5CNFLGEkCoDaGG3PDz7XJg
++397DhkWR8VUb8VXj27/5Q7YOM4JdbsExsDx/h3UsNri9yKw06PVtVtRrSRjR5S1
+ANu4uO3oBXbaB+b5AhdfoXXDMAi09O707/LXZJ8NwtBMAl5xd4Aasw==
+-----END RSA PRIVATE KEY-----
+";
+
+/// The modulus of [`SIGNING_KEY`], base64url, as its JWK publishes it.
+pub const SIGNING_KEY_N: &str = "0Z-c1XQMcPHj-qPBasE03J85LMivRJdGaEZXT2wT1t95KV2Mqap_zUQ6cqA9CUhhMahsodr7KKyuPB81Cb4J2NYynupOwgS5hwj6Sgrgcuj7k4BqYvhQF_S25GBeEjbLmqGNBA1c9iJNACtd3-NuYUdD5VNknhsRWCe51GbrqNUaqTfIGj6TR1ZpNJYgkSEDzFPUjbAcZBuVlhNPgYGaiK0jDF8ShdOI_RIkq1wWHYP_nvk4W_RRtaNnF35-bO3E5xbcyrkIlMYY8U34EUnFaEXFpPBwtR5QwmwQyjEj1fpEmqkZq3B-gl69iaF237fsk28KilmE6NRlRyVYdIgZfQ";
+
+/// The public exponent (65537), base64url.
+pub const SIGNING_KEY_E: &str = "AQAB";
+
+/// Another key, never published: a token signed with it has a bad signature.
+pub const OTHER_KEY: &str = "-----BEGIN RSA PRIVATE KEY-----
+MIIEpAIBAAKCAQEApPw2Mik8jAntbwpY1b8+KTr2w4Q+iER+Bto4fx8YhvUtK0xn
+Xcsm9PQlhlNMHxhAPELMr2j+YZ3z5YLazBzufrxmxCt53K3pwb6izTqL+ePJjNAR
+Nc09OJw05lj7HKpv6NP7rgzE+YRo0xsYu4lM8ikb2+1pUuiCOzo2ReX8q32/84Fa
+0aqG5ZHUmM/ED9UHtHOrxLEuIpuyGhlQ8q66gKym6Q35/3T/PMOZbEUwx2Zp0JrL
+qnmtbCu8XdiE80RmS0FaJJCiB7+YrVSY7PpgUQZi5ve8jYz4bReWDgECikAkcFk6
+TdC+nWJpotrOFbTUEolEzo/pBK6P3RxKxbAnfQIDAQABAoIBAADBArJQYNR0aTLP
+VVWIzbAJDo2qzkJFeNZHQgi4BD92L5n9cd01FELPP1zPE56krdhZ6HaRxBCdbgO0
+aI51/yaBRdMHv/0MuszvRRtYjjSww3r8vot3zwex+0icZG11OcbfMW/89wdu6pGF
+L2UzN07XSSxTXwahONRPXJ1i4jiDut669qMNio+AIPQDsvBwu3ag93aohTsDd06G
+dPjwb5KCHc41u0veiJYR4Wfqdqn/FtqbvHoNy39ZRWsOy93ME/j7JNy5+6qtTSkf
+YerucPSAIRppjeNz0ZVA69LhlZeGVlb8JPp5bmR1qsB5EPZ6iosLERm1nRYDKxvM
+gQPdBIkCgYEA32breKEu1b9BnvYdIO+1adK4wXssBn3DYQwgUwsCrwLrJSQZEj2n
+PqBhRffgcaVTBdtiLOMrsPODhQj+l9HuLAXal1LvnSWWmHIYSt/wFWpMG6i6zKzt
+9yBtgWJhrRFlW/u6dwtQ+vu/elSswjZM1cLNdqivLZcubht6GYl1lTcCgYEAvQ8o
+eblUzYXlW+UMXL8PLFKHjJTScuULsuBZ9jVgdBuasIU6AwyRIDMqOWG7vaI8f294
+fSKeSKi9WWjHzlHjpgHoYv4PKxHN1BcsB45b8jza1Kyym1k2PQW9GtbvR4SUmvGK
+lLTbm7vu5aHepewIJ6mzxYGmw8rfrkETkY/4QusCgYEAm7F0petfYqQaLZjEkDG/
+MvMiw+T9t8BqK/ZxiK6BvkrAanAP8QB60FChukuYZlub0tckQrhHuNjdbhfopxIt
+dQzXXOL2D4UkwTWy7GvJPIOKazRai05xwesdpjBUdnNLOqHjQBfo5iIRPkZI6ElD
+ny5WVz4UaCeWujH4FFgSVF0CgYB/l+lTLVckVcdTW6QaO/+7g/9jS1U0oYxhrrRI
+TAHKmo6tr1xVjneraZyHmYQhGYsG3m5M1b5Jf0g7PVIL1oxzDzqNBLWr9ZoaF4Fp
+oBRByfxOKDdqTK0kRek4YfKfK8U3ROioL98+nXk/lR00kbV3PzrKgxPPc+2+JsFU
+Lfv4/QKBgQCnB34GppLe/TZv07kdfoDvIPRMw12ynJb9WzblsMJIeqDioBqIkiRD
+uCAybRgr5T4p5W3bv2m2JP7n2ExMiln0Cie3M+xR8fqihq+XQ2dJh4QRgBuMC3SB
+MEDWTXubniAPQgnqkfZwjcPg+YUJVaNjWMdV6bgSSdBq5SL95RjfoA==
+-----END RSA PRIVATE KEY-----
+";
