@@ -143,8 +143,15 @@ async fn admins_see_the_dashboard_users_and_a_users_page() {
     assert_eq!(users.status, Status::Ok);
     assert!(users.body.contains("carol@example.org") && users.body.contains("boss@example.org"));
     let carol = id_of(&app, "carol").await;
+    app.exec(&format!(
+        "INSERT INTO identities (user_id, provider, provider_user_id, email, created_at) \
+         VALUES ({carol}, 'github', '4242', 'carol@users.github.example', 1)"
+    ))
+    .await;
     let page = app.get(&format!("/admin/users/{carol}")).await;
     assert_eq!(page.status, Status::Ok);
+    assert!(page.body.contains("Linked sign-in providers"));
+    assert!(page.body.contains("github") && page.body.contains("carol@users.github.example"));
     assert!(page.body.contains("carol@example.org"));
     assert!(page.body.contains("not confirmed"));
     assert!(

@@ -74,7 +74,8 @@ async fn user(db: &Db, _admin: AdminUser, layout: Layout, id: i64) -> AppResult<
         .ok_or(AppError::NotFound)?;
     let sessions = session::list_for_user(db, id).await?;
     let audit = audit::about_user(db, id, 20).await?;
-    Reply::page(&UserPage::new(layout, user, sessions, audit))
+    let identities = crate::auth::oauth::repo::list_for_user(db, id).await?;
+    Reply::page(&UserPage::new(layout, user, sessions, identities, audit))
 }
 
 #[derive(FromForm)]

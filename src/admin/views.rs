@@ -87,6 +87,8 @@ pub struct UserPage {
     pub user: User,
     pub joined: String,
     pub sessions: Vec<SessionLine>,
+    /// Linked sign-in providers: (provider, email there, linked on).
+    pub identities: Vec<(String, String, String)>,
     pub audit: Vec<EntryLine>,
 }
 
@@ -96,12 +98,21 @@ impl UserPage {
         layout: Layout,
         user: User,
         sessions: Vec<SessionRow>,
+        identities: Vec<crate::auth::oauth::repo::Identity>,
         audit: Vec<Entry>,
     ) -> UserPage {
+        let identities = identities
+            .into_iter()
+            .map(|i| (i.provider, i.email, format_time(i.created_at)))
+            .collect();
         let sessions = sessions
             .into_iter()
             .map(|s| SessionLine {
-                device: describe_agent(&s.user_agent),
+                device: if s.kind == "api" {
+                    format!("API token ({})", describe_agent(&s.user_agent))
+                } else {
+                    describe_agent(&s.user_agent)
+                },
                 ip: s.ip,
                 created: format_time(s.created_at),
                 last_seen: format_time(s.last_seen_at),
@@ -112,6 +123,7 @@ impl UserPage {
             joined: format_time(user.created_at),
             user,
             sessions,
+            identities,
             audit: lines(audit),
         }
     }
