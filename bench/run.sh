@@ -99,6 +99,7 @@ start_server() {
       ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" ROCKET_BASE_URL="$base" \
       ROCKET_LOG_LEVEL=critical ROCKET_CLI_COLORS=false \
       ROCKET_SIGNUPS_PER_ADDRESS_PER_HOUR=1000 \
+      ROCKET_MAIL="{outbox_dir=\"$work/mail\"}" \
       DATABASE_URL="$url" "$BIN" serve
   ) >"$work/server.log" 2>&1 </dev/null &
   server_pid=$!
