@@ -4,7 +4,9 @@
 # Starts BINARY with the release profile on a free loopback port and the
 # given database, waits for /healthz, then signs up, signs out and signs in
 # with curl (cookie jar + the CSRF token scraped from each form), checks that
-# /profile shows the user, and stops the server. Exits non-zero on any failure
+# /profile shows the user and that the sign-up's confirmation mail was
+# delivered (to .eml files in a temp folder: no SMTP server is configured),
+# and stops the server. Exits non-zero on any failure
 # and prints the server's log when it does.
 set -euo pipefail
 
@@ -52,6 +54,7 @@ echo "smoke: $BIN on $base with $redacted"
     ROCKET_SECRET_KEY="$(head -c64 /dev/urandom | base64 -w0)" \
     ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" ROCKET_BASE_URL="$base" \
     ROCKET_LOG_LEVEL=normal ROCKET_CLI_COLORS=false \
+    ROCKET_MAIL="{outbox_dir=\"$work/mail\"}" \
     DATABASE_URL="$DB_URL" \
     "$BIN" serve
 ) >"$log" 2>&1 </dev/null &
@@ -101,6 +104,14 @@ to=$(location --data-urlencode "csrf_token=$token" --data-urlencode "username=$u
 [ "$(code "$base/profile")" = 200 ] || fail "GET /profile after sign-up did not answer 200"
 grep -q "$email" "$work/body" || fail "/profile does not show $email after sign-up"
 step "signed up as $user; /profile shows $email"
+
+# The sign-up queued a confirmation mail; the delivery worker writes it out.
+for _ in $(seq 1 75); do
+  grep -qls "$email" "$work"/mail/*.eml 2>/dev/null && break
+  sleep 0.2
+done
+grep -qls "$email" "$work"/mail/*.eml 2>/dev/null || fail "no mail to $email was delivered within 15 s"
+step "the confirmation mail to $email was delivered"
 
 # --- sign out ---
 token=$(token_of /profile)

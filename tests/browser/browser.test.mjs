@@ -140,6 +140,8 @@ before(async () => {
       ROCKET_LOG_LEVEL: 'normal',
       ROCKET_CLI_COLORS: 'false',
       DATABASE_URL: `sqlite://${join(work, 'browser.db')}?mode=rwc`,
+      // No SMTP server: mail goes to .eml files, here in the temp folder.
+      ROCKET_MAIL: `{outbox_dir="${join(work, 'mail')}"}`,
     },
   });
   server.stdout.on('data', (d) => { serverLog += d; });
