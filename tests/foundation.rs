@@ -544,7 +544,9 @@ async fn schema_of(db: &DbPool) -> Schema {
     let mut schema = Schema::default();
     let (tables_sql, columns_sql, indexes_sql) = match db.backend {
         Backend::Sqlite => (
-            "SELECT name FROM sqlite_master WHERE type = 'table' \
+            // Ordinary tables only: a full-text index (FTS5's virtual table
+            // and its shadow tables) is backend-specific by design.
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
              AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
             // A rowid primary key is never NULL, whatever `notnull` says.
             "SELECT name, CASE WHEN \"notnull\" = 1 OR pk > 0 THEN 1 ELSE 0 END \
@@ -556,11 +558,14 @@ async fn schema_of(db: &DbPool) -> Schema {
             "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
              WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
              AND table_name <> '_sqlx_migrations'",
+            // Postgres's counterpart of FTS5 is a tsvector column with a
+            // GIN index: left out, as the FTS5 tables are on SQLite.
             "SELECT CAST(column_name AS TEXT), CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END \
-             FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1",
+             FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 \
+             AND data_type <> 'tsvector'",
             "SELECT CAST(indexname AS TEXT), CAST(tablename AS TEXT), indexdef FROM pg_indexes \
              WHERE schemaname = 'public' AND indexname NOT LIKE '%\\_pkey' \
-             AND tablename <> '_sqlx_migrations'",
+             AND tablename <> '_sqlx_migrations' AND indexdef NOT LIKE '% USING gin %'",
         ),
     };
     let tables: Vec<String> = sqlx::query_scalar(tables_sql)
@@ -637,6 +642,10 @@ fn parse_postgres_migrations() -> Schema {
                         {
                             continue;
                         }
+                        // Full-text columns are backend-specific (see schema_of).
+                        if item_upper.contains("TSVECTOR") {
+                            continue;
+                        }
                         let column = item.split_whitespace().next().unwrap_or("").to_lowercase();
                         let not_null =
                             item_upper.contains("NOT NULL") || item_upper.contains("PRIMARY KEY");
@@ -644,6 +653,8 @@ fn parse_postgres_migrations() -> Schema {
                     }
                     schema.tables.insert(name, columns);
                 }
+                // Full-text (GIN) indexes are backend-specific (see schema_of).
+                ["CREATE", "INDEX", ..] if upper.contains(&"GIN") => {}
                 ["CREATE", "UNIQUE", "INDEX", ..] | ["CREATE", "INDEX", ..] => {
                     let unique = upper[1] == "UNIQUE";
                     let at = if unique { 3 } else { 2 };
