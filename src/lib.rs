@@ -13,6 +13,7 @@ pub mod contact;
 pub mod db;
 pub mod error;
 pub mod mail;
+pub mod notes;
 pub mod web;
 
 use rocket::fairing::AdHoc;
@@ -64,5 +65,6 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(contact::stage())
         .attach(admin::stage())
         .attach(api::stage())
+        .attach(notes::stage())
         .register("/", error::catchers())
 }

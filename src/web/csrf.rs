@@ -95,6 +95,20 @@ fn fail(req: &Request<'_>, error: AppError) -> (rocket::http::Status, ()) {
     (GuardError::stash(req, error), ())
 }
 
+/// Check a token sent some other way than a urlencoded form (a multipart
+/// upload reads its own fields): same origin, and the session's token.
+pub fn check(req: &Request<'_>, sent: Option<&str>) -> Result<(), AppError> {
+    let valid = match (sent, existing(req)) {
+        (Some(s), Some(e)) => !e.is_empty() && bool::from(s.as_bytes().ct_eq(e.as_bytes())),
+        _ => false,
+    };
+    if same_origin(req) && valid {
+        Ok(())
+    } else {
+        Err(AppError::Csrf)
+    }
+}
+
 /// A form with no fields but the CSRF token (sign-out, "end session").
 #[derive(Debug, FromForm)]
 pub struct NoFields {

@@ -7,7 +7,7 @@ mod layout;
 mod net;
 pub mod ratelimit;
 
-pub use csrf::{rotate as rotate_csrf, CsrfForm, NoFields, CSRF_FIELD};
+pub use csrf::{check as check_csrf, rotate as rotate_csrf, CsrfForm, NoFields, CSRF_FIELD};
 pub use layout::{layout_for_error, Layout, NavUser};
 pub use net::{ClientIp, UserAgent};
 

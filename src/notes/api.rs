@@ -1,0 +1,159 @@
+//! The notes JSON API: `GET/POST /notes`, `GET/PUT/DELETE /notes/{id}`,
+//! bearer tokens only. Rank 1 with the `ApiRequest` guard, so a page
+//! request falls through to the HTML route on the same path.
+
+use rocket::http::Status;
+use rocket::response::status::Custom;
+use rocket::serde::json::Json;
+use rocket::{delete, get, post, put, routes, Route};
+use serde_json::{json, Value};
+
+use super::model::{split_tags, NoteInput, NoteJson, NotePage, NoteRequest};
+use super::repo::{self, Saved};
+use super::search::{self, ListQuery};
+use crate::api::json::JsonBody;
+use crate::api::{ApiRequest, ApiUser};
+use crate::db::Db;
+use crate::error::{AppError, AppResult, FieldErrors};
+
+/// Most notes one page of `GET /notes` holds.
+const PER_PAGE_MAX: i64 = 100;
+
+fn number(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    v: Option<i64>,
+    default: i64,
+    max: i64,
+) -> i64 {
+    match v {
+        None => default,
+        Some(n) if (1..=max).contains(&n) => n,
+        Some(_) => {
+            errors.add(field, format!("Use a whole number from 1 to {max}."));
+            default
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[get("/notes?<q>&<tag>&<archived>&<page>&<per_page>", rank = 1)]
+async fn list(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    q: Option<&str>,
+    tag: Option<&str>,
+    archived: Option<bool>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+) -> AppResult<Json<NotePage>> {
+    let mut errors = FieldErrors::default();
+    let page = number(&mut errors, "page", page, 1, 1_000_000);
+    let per_page = number(&mut errors, "per_page", per_page, 20, PER_PAGE_MAX);
+    errors.into_result()?;
+    let query = ListQuery {
+        q: q.unwrap_or("").to_string(),
+        tag: tag.and_then(|t| split_tags(t).into_iter().next()),
+        archived: archived.unwrap_or(false),
+        limit: per_page,
+        offset: (page - 1) * per_page,
+    };
+    let (notes, total) = search::list(db, me.0.id, &query).await?;
+    Ok(Json(NotePage {
+        notes: notes.into_iter().map(Into::into).collect(),
+        page,
+        per_page,
+        total,
+    }))
+}
+
+#[post("/notes", data = "<body>", rank = 1)]
+async fn create(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    body: JsonBody<NoteRequest>,
+) -> AppResult<(Status, Json<NoteJson>)> {
+    let JsonBody(b) = body;
+    let note = NoteInput::validate(
+        b.title.as_deref().unwrap_or(""),
+        b.body.as_deref().unwrap_or(""),
+        b.tags.unwrap_or_default(),
+        b.pinned.unwrap_or(false),
+        b.archived.unwrap_or(false),
+    )
+    .map_err(AppError::Validation)?;
+    let id = repo::create(db, me.0.id, &note).await?;
+    let saved = repo::get(db, me.0.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((Status::Created, Json(saved.into())))
+}
+
+#[get("/notes/<id>", rank = 1)]
+async fn show(_api: ApiRequest, db: &Db, me: ApiUser, id: i64) -> AppResult<Json<NoteJson>> {
+    let note = repo::get(db, me.0.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(note.into()))
+}
+
+/// Save over `version`. A stale version answers 409 with the stored note,
+/// so the client can show both texts; nothing is overwritten.
+#[put("/notes/<id>", data = "<body>", rank = 1)]
+async fn update(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    id: i64,
+    body: JsonBody<NoteRequest>,
+) -> AppResult<Result<Json<NoteJson>, Custom<Json<Value>>>> {
+    let JsonBody(b) = body;
+    let current = repo::get(db, me.0.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let Some(version) = b.version else {
+        let mut errors = FieldErrors::default();
+        errors.add("version", "Send the version you are editing.");
+        return Err(AppError::Validation(errors));
+    };
+    let note = NoteInput::validate(
+        b.title.as_deref().unwrap_or(&current.title),
+        b.body.as_deref().unwrap_or(&current.body),
+        b.tags.unwrap_or(current.tags),
+        b.pinned.unwrap_or(current.pinned),
+        b.archived.unwrap_or(current.archived),
+    )
+    .map_err(AppError::Validation)?;
+    match repo::update(db, me.0.id, id, version, &note).await? {
+        Saved::Version(_) => {
+            let saved = repo::get(db, me.0.id, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            Ok(Ok(Json(saved.into())))
+        }
+        Saved::NotFound => Err(AppError::NotFound),
+        Saved::Conflict(stored) => Ok(Err(Custom(
+            Status::Conflict,
+            Json(json!({
+                "error": "conflict",
+                "message": "The note was changed since that version. Nothing was saved.",
+                "current": NoteJson::from(*stored),
+            })),
+        ))),
+    }
+}
+
+#[delete("/notes/<id>", rank = 1)]
+async fn remove(_api: ApiRequest, db: &Db, me: ApiUser, id: i64) -> AppResult<Status> {
+    if !repo::delete(db, me.0.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Status::NoContent)
+}
+
+/// The notes JSON routes.
+pub fn routes() -> Vec<Route> {
+    routes![list, create, show, update, remove]
+}

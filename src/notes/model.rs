@@ -1,0 +1,226 @@
+//! Note input, its validation, and Markdown rendering.
+
+use rocket::form::FromForm;
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldErrors;
+
+/// Longest title, in characters.
+pub const TITLE_MAX: usize = 200;
+/// Longest body, in characters. Rocket's 64 KiB form limit (Rocket.toml) is
+/// the real bound for the pages; this keeps the API and imports in step.
+pub const BODY_MAX: usize = 20_000;
+/// Most tags on one note.
+pub const TAGS_MAX: usize = 20;
+/// Longest tag, in characters.
+pub const TAG_MAX: usize = 40;
+/// Longest search text.
+pub const QUERY_MAX: usize = 200;
+
+/// The create/edit form as sent. `tags` is comma-separated; `version` is
+/// the version the page was showing (0 for a new note).
+#[derive(Debug, Clone, Default, FromForm)]
+pub struct NoteForm {
+    #[field(default = String::new())]
+    pub title: String,
+    #[field(default = String::new())]
+    pub body: String,
+    #[field(default = String::new())]
+    pub tags: String,
+    #[field(default = false)]
+    pub pinned: bool,
+    #[field(default = false)]
+    pub archived: bool,
+    #[field(default = 0)]
+    pub version: i64,
+}
+
+/// A validated note, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteInput {
+    pub title: String,
+    pub body: String,
+    pub tags: Vec<String>,
+    pub pinned: bool,
+    pub archived: bool,
+}
+
+/// Split comma-separated tags: trimmed, inner whitespace collapsed,
+/// lower-cased, duplicates and empties dropped, order kept.
+pub fn split_tags(s: &str) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for raw in s.split(',') {
+        let tag = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let tag = tag.to_lowercase();
+        if !tag.is_empty() && !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    tags
+}
+
+impl NoteInput {
+    /// Validate raw values (from a form, JSON or an imported file).
+    pub fn validate(
+        title: &str,
+        body: &str,
+        tags: Vec<String>,
+        pinned: bool,
+        archived: bool,
+    ) -> Result<NoteInput, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let title: String = title
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+            .trim()
+            .to_string();
+        let n = title.chars().count();
+        if n == 0 {
+            errors.add("title", "Give the note a title.");
+        } else if n > TITLE_MAX {
+            errors.add(
+                "title",
+                format!("Use at most {TITLE_MAX} characters (you have {n})."),
+            );
+        }
+        let body = body.replace("\r\n", "\n");
+        let n = body.chars().count();
+        if n > BODY_MAX {
+            errors.add(
+                "body",
+                format!("Use at most {BODY_MAX} characters (you have {n})."),
+            );
+        }
+        // Postgres cannot store NUL in text.
+        if body.contains('\0') {
+            errors.add("body", "Remove the NUL character.");
+        }
+        let tags = split_tags(&tags.join(","));
+        if tags.len() > TAGS_MAX {
+            errors.add("tags", format!("Use at most {TAGS_MAX} tags."));
+        }
+        if let Some(t) = tags.iter().find(|t| t.chars().count() > TAG_MAX) {
+            errors.add(
+                "tags",
+                format!("Keep each tag to {TAG_MAX} characters (\"{t}\" is longer)."),
+            );
+        }
+        if tags.iter().any(|t| t.chars().any(char::is_control)) {
+            errors.add("tags", "Tags cannot contain control characters.");
+        }
+        if errors.is_empty() {
+            Ok(NoteInput {
+                title,
+                body,
+                tags,
+                pinned,
+                archived,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+impl NoteForm {
+    /// Validate every field, collecting a message per field.
+    pub fn validate(&self) -> Result<NoteInput, FieldErrors> {
+        NoteInput::validate(
+            &self.title,
+            &self.body,
+            split_tags(&self.tags),
+            self.pinned,
+            self.archived,
+        )
+    }
+}
+
+/// Markdown to HTML that is safe to show: raw HTML in the source is shown
+/// as text (never interpreted), and ammonia's allow-list then removes
+/// anything else that could run script (`javascript:` links, `on*`
+/// attributes, `<script>`, `<style>`...).
+pub fn render_markdown(source: &str) -> String {
+    use pulldown_cmark::{html, Event, Options, Parser};
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    let events = Parser::new_ext(source, options).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        other => other,
+    });
+    let mut unsafe_html = String::new();
+    html::push_html(&mut unsafe_html, events);
+    ammonia::Builder::default()
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(&unsafe_html)
+        .to_string()
+}
+
+/// A note as the JSON API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteJson {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    pub tags: Vec<String>,
+    pub pinned: bool,
+    pub archived: bool,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// `POST /notes` and `PUT /notes/{id}`. On PUT, fields left out keep their
+/// stored value and `version` is required; unknown fields (`user_id`...)
+/// are ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NoteRequest {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub pinned: Option<bool>,
+    pub archived: Option<bool>,
+    pub version: Option<i64>,
+}
+
+impl crate::api::json::Fields for NoteRequest {
+    const FIELDS: &'static [&'static str] =
+        &["title", "body", "tags", "pinned", "archived", "version"];
+}
+
+/// One page of `GET /notes`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotePage {
+    pub notes: Vec<NoteJson>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_trimmed_lowercased_and_deduplicated() {
+        assert_eq!(
+            split_tags(" Work ,work,, home  office ,"),
+            vec!["work".to_string(), "home office".to_string()]
+        );
+    }
+
+    #[test]
+    fn markdown_keeps_formatting_and_drops_script() {
+        let html = render_markdown(
+            "# Hi\n\n*em* <script>alert(1)</script> [x](javascript:alert(1)) \
+             <img src=x onerror=alert(1)>",
+        );
+        assert!(html.contains("<h1>Hi</h1>"));
+        assert!(html.contains("<em>em</em>"));
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("javascript:"));
+        assert!(!html.contains("<img"));
+    }
+}

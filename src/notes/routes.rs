@@ -1,0 +1,209 @@
+//! The notes pages: list, view, create, edit (with a version check) and
+//! delete (with a confirmation step). They rank 2: the JSON API's routes
+//! on the same paths (see `api.rs`) are tried first.
+
+use rocket::http::Status;
+use rocket::{get, post, routes, Route};
+
+use super::model::{split_tags, NoteForm};
+use super::repo::{self, Saved};
+use super::search::{self, ListQuery};
+use super::views::{form_of, DeletePage, FormPage, ListPage, NoteView, ShowPage};
+use crate::auth::CurrentUser;
+use crate::db::Db;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::web::{CsrfForm, Layout, NoFields, Reply};
+
+/// Notes per page of the list.
+pub const PAGE_SIZE: i64 = 20;
+
+#[get("/notes?<q>&<tag>&<archived>&<page>", rank = 2)]
+async fn list(
+    db: &Db,
+    user: CurrentUser,
+    layout: Layout,
+    q: Option<String>,
+    tag: Option<String>,
+    archived: Option<bool>,
+    page: Option<i64>,
+) -> AppResult<Reply> {
+    let q = search::terms(q.as_deref().unwrap_or("")).join(" ");
+    let tag = tag
+        .map(|t| split_tags(&t).into_iter().next().unwrap_or_default())
+        .unwrap_or_default();
+    let archived = archived.unwrap_or(false);
+    let page = page.unwrap_or(1).clamp(1, 1_000_000);
+    let query = ListQuery {
+        q: q.clone(),
+        tag: (!tag.is_empty()).then(|| tag.clone()),
+        archived,
+        limit: PAGE_SIZE,
+        offset: (page - 1) * PAGE_SIZE,
+    };
+    let (notes, total) = search::list(db, user.id, &query).await?;
+    Reply::page(&ListPage {
+        layout,
+        notes: notes.iter().map(NoteView::summary).collect(),
+        q,
+        tag,
+        tags: repo::tags(db, user.id).await?,
+        archived,
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        total,
+    })
+}
+
+#[get("/notes/new")]
+fn new_note(_user: CurrentUser, layout: Layout) -> AppResult<Reply> {
+    Reply::page(&FormPage {
+        layout,
+        id: None,
+        form: NoteForm::default(),
+        errors: FieldErrors::default(),
+        stored: None,
+    })
+}
+
+#[post("/notes", data = "<form>", rank = 2)]
+async fn create(
+    db: &Db,
+    user: CurrentUser,
+    layout: Layout,
+    form: CsrfForm<NoteForm>,
+) -> AppResult<Reply> {
+    let CsrfForm(form) = form;
+    let note = match form.validate() {
+        Ok(n) => n,
+        Err(errors) => {
+            return Reply::page_with(
+                Status::UnprocessableEntity,
+                &FormPage {
+                    layout,
+                    id: None,
+                    form,
+                    errors,
+                    stored: None,
+                },
+            )
+        }
+    };
+    let id = repo::create(db, user.id, &note).await?;
+    Ok(Reply::success(format!("/notes/{id}"), "Note saved."))
+}
+
+#[get("/notes/<id>", rank = 2)]
+async fn show(db: &Db, user: CurrentUser, layout: Layout, id: i64) -> AppResult<Reply> {
+    let note = repo::get(db, user.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Reply::page(&ShowPage {
+        layout,
+        note: NoteView::full(&note),
+    })
+}
+
+#[get("/notes/<id>/edit")]
+async fn edit(db: &Db, user: CurrentUser, layout: Layout, id: i64) -> AppResult<Reply> {
+    let note = repo::get(db, user.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Reply::page(&FormPage {
+        layout,
+        id: Some(id),
+        form: form_of(&note),
+        errors: FieldErrors::default(),
+        stored: None,
+    })
+}
+
+/// Save an edit. A save from a stale page (someone saved since) answers
+/// 409 with both texts and nothing stored; the form then carries the
+/// stored version, so saving again is a deliberate overwrite.
+#[post("/notes/<id>/edit", data = "<form>")]
+async fn save(
+    db: &Db,
+    user: CurrentUser,
+    layout: Layout,
+    id: i64,
+    form: CsrfForm<NoteForm>,
+) -> AppResult<Reply> {
+    let CsrfForm(form) = form;
+    let note = match form.validate() {
+        Ok(n) => n,
+        Err(errors) => {
+            // Only the owner may even learn that the id exists.
+            repo::get(db, user.id, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            return Reply::page_with(
+                Status::UnprocessableEntity,
+                &FormPage {
+                    layout,
+                    id: Some(id),
+                    form,
+                    errors,
+                    stored: None,
+                },
+            );
+        }
+    };
+    match repo::update(db, user.id, id, form.version, &note).await? {
+        Saved::Version(_) => Ok(Reply::success(format!("/notes/{id}"), "Note saved.")),
+        Saved::NotFound => Err(AppError::NotFound),
+        Saved::Conflict(stored) => {
+            let form = NoteForm {
+                version: stored.version,
+                ..form
+            };
+            Reply::page_with(
+                Status::Conflict,
+                &FormPage {
+                    layout,
+                    id: Some(id),
+                    form,
+                    errors: FieldErrors::default(),
+                    stored: Some(*stored),
+                },
+            )
+        }
+    }
+}
+
+#[get("/notes/<id>/delete")]
+async fn confirm_delete(db: &Db, user: CurrentUser, layout: Layout, id: i64) -> AppResult<Reply> {
+    let note = repo::get(db, user.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Reply::page(&DeletePage {
+        layout,
+        note: NoteView::summary(&note),
+    })
+}
+
+#[post("/notes/<id>/delete", data = "<_form>")]
+async fn delete(
+    db: &Db,
+    user: CurrentUser,
+    id: i64,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
+    if !repo::delete(db, user.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Reply::success("/notes", "Note deleted."))
+}
+
+/// The notes pages.
+pub fn routes() -> Vec<Route> {
+    routes![
+        list,
+        new_note,
+        create,
+        show,
+        edit,
+        save,
+        confirm_delete,
+        delete
+    ]
+}

@@ -1,0 +1,146 @@
+//! The note list: search, tag filter, archived on request, pinned first,
+//! paging. The only SQL in the app that differs by backend for notes is
+//! the full-text clause in [`list`].
+//!
+//! A search is split into whitespace-separated terms. Every term must
+//! occur *literally* (case-insensitively) in the title or body, so `%`,
+//! `_`, `\` and quotes mean themselves and `50%` never matches `500`. The
+//! full-text index narrows the candidates first, using the word characters
+//! of each term: FTS5 gets each term as a quoted phrase, Postgres gets the
+//! words through `plainto_tsquery`, so nothing typed is ever query syntax.
+//! Terms without a single letter or digit (`%`, `"`) have no words to
+//! index and are only checked literally against the member's own notes.
+
+use super::model::QUERY_MAX;
+use super::repo::{with_tags, Note, Row, COLUMNS};
+use crate::db::{Backend, DbPool};
+use crate::error::AppResult;
+
+/// What the list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// The search text ("" for none).
+    pub q: String,
+    /// Only notes with this tag.
+    pub tag: Option<String>,
+    /// Include archived notes.
+    pub archived: bool,
+    /// Rows per page.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// The search text's terms (at most 20, the text cut to [`QUERY_MAX`]).
+pub fn terms(q: &str) -> Vec<String> {
+    let q: String = q.chars().take(QUERY_MAX).filter(|c| *c != '\0').collect();
+    q.split_whitespace().take(20).map(str::to_string).collect()
+}
+
+/// A term as an FTS5 phrase: in double quotes, inner quotes doubled, so
+/// FTS5 reads no operator, column filter or prefix star in it.
+fn fts5_phrase(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+/// Add a parameter; its placeholder.
+fn next(params: &mut Vec<Param>, p: Param) -> String {
+    params.push(p);
+    format!("${}", params.len())
+}
+
+fn has_word(term: &str) -> bool {
+    term.chars().any(char::is_alphanumeric)
+}
+
+/// One page of the owner's notes matching `query`, and how many match.
+pub async fn list(db: &DbPool, user_id: i64, query: &ListQuery) -> AppResult<(Vec<Note>, i64)> {
+    let mut params = vec![Param::Int(user_id)];
+    let mut filter = String::from("n.user_id = $1");
+    if !query.archived {
+        filter.push_str(" AND n.archived = 0");
+    }
+    if let Some(tag) = &query.tag {
+        let p = next(&mut params, Param::Text(tag.clone()));
+        filter.push_str(&format!(
+            " AND n.id IN (SELECT t.note_id FROM note_tags t WHERE t.user_id = $1 AND t.tag = {p})"
+        ));
+    }
+    let terms = terms(&query.q);
+    let worded: Vec<&String> = terms.iter().filter(|t| has_word(t)).collect();
+    if !worded.is_empty() {
+        match db.backend {
+            Backend::Sqlite => {
+                let phrases: Vec<String> = worded.iter().map(|t| fts5_phrase(t)).collect();
+                let p = next(&mut params, Param::Text(phrases.join(" ")));
+                filter.push_str(&format!(
+                    " AND n.id IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH {p})"
+                ));
+            }
+            Backend::Postgres => {
+                let words: Vec<&str> = worded.iter().map(|t| t.as_str()).collect();
+                let p = next(&mut params, Param::Text(words.join(" ")));
+                filter.push_str(&format!(" AND n.search @@ plainto_tsquery('simple', {p})"));
+            }
+        }
+    }
+    for term in &terms {
+        let p = next(&mut params, Param::Text(term.clone()));
+        // A substring test, not LIKE: no character in the term is special.
+        let position = match db.backend {
+            Backend::Sqlite => "instr",
+            Backend::Postgres => "strpos",
+        };
+        filter.push_str(&format!(
+            " AND {position}(lower(n.title || ' ' || n.body), lower({p})) > 0"
+        ));
+    }
+
+    let count_sql = format!("SELECT COUNT(*) FROM notes n WHERE {filter}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for p in &params {
+        count = match p {
+            Param::Int(v) => count.bind(*v),
+            Param::Text(v) => count.bind(v.as_str()),
+        };
+    }
+    let total = count.fetch_one(&db.pool).await?;
+
+    let limit = next(&mut params, Param::Int(query.limit));
+    let offset = next(&mut params, Param::Int(query.offset));
+    let page_sql = format!(
+        "SELECT {COLUMNS} FROM notes n WHERE {filter} \
+         ORDER BY n.pinned DESC, n.updated_at DESC, n.id DESC LIMIT {limit} OFFSET {offset}"
+    );
+    let mut page = sqlx::query_as::<_, Row>(&page_sql);
+    for p in &params {
+        page = match p {
+            Param::Int(v) => page.bind(*v),
+            Param::Text(v) => page.bind(v.as_str()),
+        };
+    }
+    let rows = page.fetch_all(&db.pool).await?;
+    Ok((with_tags(db, rows).await?, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts5_phrases_quote_everything() {
+        assert_eq!(fts5_phrase(r#"a"b OR c*"#), r#""a""b OR c*""#);
+    }
+
+    #[test]
+    fn terms_split_on_whitespace_and_drop_nul() {
+        assert_eq!(terms(" 50%  a_b\0 "), vec!["50%", "a_b"]);
+        assert!(!has_word("%_\"'"));
+        assert!(has_word("50%"));
+    }
+}

@@ -1,0 +1,166 @@
+//! The notes pages' template structs.
+
+use askama::Template;
+use rocket::http::RawStr;
+
+use super::model::{render_markdown, NoteForm};
+use super::repo::Note;
+use crate::accounts::views::format_time;
+use crate::error::FieldErrors;
+use crate::web::Layout;
+
+/// A note as the pages show it.
+pub struct NoteView {
+    pub id: i64,
+    pub title: String,
+    pub tags: Vec<String>,
+    pub pinned: bool,
+    pub archived: bool,
+    pub created: String,
+    pub updated: String,
+    /// The first words of the body, as plain text.
+    pub excerpt: String,
+    /// The body rendered from Markdown and sanitised: safe for `|safe`.
+    pub html: String,
+}
+
+impl NoteView {
+    /// For a list row (no rendered body).
+    pub fn summary(n: &Note) -> NoteView {
+        let mut v = NoteView::full_without_html(n);
+        let mut excerpt: String = n.body.chars().take(160).collect();
+        if n.body.chars().count() > 160 {
+            excerpt.push('…');
+        }
+        v.excerpt = excerpt;
+        v
+    }
+
+    /// For the note's own page.
+    pub fn full(n: &Note) -> NoteView {
+        let mut v = NoteView::full_without_html(n);
+        v.html = render_markdown(&n.body);
+        v
+    }
+
+    fn full_without_html(n: &Note) -> NoteView {
+        NoteView {
+            id: n.id,
+            title: n.title.clone(),
+            tags: n.tags.clone(),
+            pinned: n.pinned,
+            archived: n.archived,
+            created: format_time(n.created_at),
+            updated: format_time(n.updated_at),
+            excerpt: String::new(),
+            html: String::new(),
+        }
+    }
+}
+
+/// A query-string value, percent-encoded.
+pub fn enc(s: &str) -> String {
+    RawStr::new(s).percent_encode().to_string()
+}
+
+/// `/notes`.
+#[derive(Template)]
+#[template(path = "notes/list.html")]
+pub struct ListPage {
+    pub layout: Layout,
+    pub notes: Vec<NoteView>,
+    pub q: String,
+    pub tag: String,
+    pub tags: Vec<String>,
+    pub archived: bool,
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+}
+
+impl ListPage {
+    /// The list with the same filters on another page.
+    pub fn link(&self, page: i64) -> String {
+        format!(
+            "/notes?q={}&tag={}&archived={}&page={page}",
+            enc(&self.q),
+            enc(&self.tag),
+            self.archived
+        )
+    }
+    /// The list filtered by `tag`.
+    pub fn tag_link(&self, tag: &str) -> String {
+        tag_link(tag)
+    }
+}
+
+/// The list filtered by `tag`.
+pub fn tag_link(tag: &str) -> String {
+    format!("/notes?tag={}", enc(tag))
+}
+
+/// `/notes/<id>`.
+#[derive(Template)]
+#[template(path = "notes/show.html")]
+pub struct ShowPage {
+    pub layout: Layout,
+    pub note: NoteView,
+}
+
+impl ShowPage {
+    /// The list filtered by `tag`.
+    pub fn tag_link(&self, tag: &str) -> String {
+        tag_link(tag)
+    }
+}
+
+/// The create and edit form; with `stored`, the 409 page of a stale save
+/// that shows the stored text next to the person's own.
+#[derive(Template)]
+#[template(path = "notes/form.html")]
+pub struct FormPage {
+    pub layout: Layout,
+    /// None for a new note.
+    pub id: Option<i64>,
+    pub form: NoteForm,
+    pub errors: FieldErrors,
+    pub stored: Option<Note>,
+}
+
+impl FormPage {
+    /// Where the form posts.
+    pub fn action(&self) -> String {
+        match self.id {
+            Some(id) => format!("/notes/{id}/edit"),
+            None => "/notes".into(),
+        }
+    }
+}
+
+/// The form filled from a stored note.
+pub fn form_of(n: &Note) -> NoteForm {
+    NoteForm {
+        title: n.title.clone(),
+        body: n.body.clone(),
+        tags: n.tags.join(", "),
+        pinned: n.pinned,
+        archived: n.archived,
+        version: n.version,
+    }
+}
+
+/// `/notes/<id>/delete`: the confirmation step.
+#[derive(Template)]
+#[template(path = "notes/delete.html")]
+pub struct DeletePage {
+    pub layout: Layout,
+    pub note: NoteView,
+}
+
+/// `/notes/import`.
+#[derive(Template)]
+#[template(path = "notes/import.html")]
+pub struct ImportPage {
+    pub layout: Layout,
+    pub error: Option<String>,
+}
