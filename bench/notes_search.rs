@@ -209,7 +209,7 @@ async fn main() {
         _dir = dir;
         url
     } else {
-        let name = format!("bench_notes_{:08x}", rng.gen::<u32>());
+        let name = format!("bench_notes_{}", std::process::id());
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(&target)
             .await
@@ -234,7 +234,7 @@ async fn main() {
     pool.close().await;
     if let Some((admin, name)) = drop_db {
         if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-            let _ = sqlx::query(&format!("DROP DATABASE {name}"))
+            let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
                 .execute(&mut conn)
                 .await;
         }

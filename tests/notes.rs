@@ -546,6 +546,35 @@ async fn search_takes_percent_underscore_and_quotes_literally() {
         titles(&app, &token, "nothing-like-this").await,
         Vec::<String>::new()
     );
+    // The index follows edits and deletes.
+    let found = api(
+        &app.client,
+        Method::Get,
+        "/notes?q=boxes",
+        Some(&token),
+        None,
+        &[],
+    )
+    .await;
+    let id = found.json()["notes"][0]["id"].as_i64().unwrap();
+    let put = json!({"body": "crates now", "version": 1}).to_string();
+    let uri = format!("/notes/{id}");
+    let r = api(
+        &app.client,
+        Method::Put,
+        &uri,
+        Some(&token),
+        Some(&put),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, Status::Ok);
+    assert!(titles(&app, &token, "boxes").await.is_empty());
+    assert_eq!(titles(&app, &token, "crates").await, vec!["Numbers"]);
+    let r = api(&app.client, Method::Delete, &uri, Some(&token), None, &[]).await;
+    assert_eq!(r.status, Status::NoContent);
+    assert!(titles(&app, &token, "crates").await.is_empty());
+    assert_eq!(titles(&app, &token, "50").await, vec!["Sale"]);
     // The page escapes what was searched for.
     let page = app.get("/notes?q=%3Cscript%3E%22").await;
     assert_eq!(page.status, Status::Ok);

@@ -23,18 +23,22 @@ CREATE TABLE note_tags (
 );
 CREATE INDEX note_tags_user_tag_idx ON note_tags (user_id, tag);
 
--- Full-text index over title and body (FTS5, external content: the text
--- stays in `notes`; these triggers keep the index in step).
-CREATE VIRTUAL TABLE notes_fts USING fts5 (
-    title, body, content = 'notes', content_rowid = 'id'
-);
+-- Full-text index over title and body. Contentless (the text stays in
+-- `notes`; these triggers keep the index in step). `owner` holds one
+-- token per note, 'u<user_id>', so a search is scoped to the member inside
+-- FTS5 itself: a common word then costs one member's notes, not everyone's.
+CREATE VIRTUAL TABLE notes_fts USING fts5 (owner, title, body, content = '');
 CREATE TRIGGER notes_fts_insert AFTER INSERT ON notes BEGIN
-    INSERT INTO notes_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+    INSERT INTO notes_fts (rowid, owner, title, body)
+    VALUES (new.id, 'u' || new.user_id, new.title, new.body);
 END;
 CREATE TRIGGER notes_fts_delete AFTER DELETE ON notes BEGIN
-    INSERT INTO notes_fts (notes_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+    INSERT INTO notes_fts (notes_fts, rowid, owner, title, body)
+    VALUES ('delete', old.id, 'u' || old.user_id, old.title, old.body);
 END;
 CREATE TRIGGER notes_fts_update AFTER UPDATE OF title, body ON notes BEGIN
-    INSERT INTO notes_fts (notes_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
-    INSERT INTO notes_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+    INSERT INTO notes_fts (notes_fts, rowid, owner, title, body)
+    VALUES ('delete', old.id, 'u' || old.user_id, old.title, old.body);
+    INSERT INTO notes_fts (rowid, owner, title, body)
+    VALUES (new.id, 'u' || new.user_id, new.title, new.body);
 END;

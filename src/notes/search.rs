@@ -4,10 +4,12 @@
 //!
 //! A search is split into whitespace-separated terms. Every term must
 //! occur *literally* (case-insensitively) in the title or body, so `%`,
-//! `_`, `\` and quotes mean themselves and `50%` never matches `500`. The
+//! `_`, `\` and quotes mean themselves and `50%` never matches `500`; a
+//! term of letters and digits only must occur as a word. The
 //! full-text index narrows the candidates first, using the word characters
-//! of each term: FTS5 gets each term as a quoted phrase, Postgres gets the
-//! words through `plainto_tsquery`, so nothing typed is ever query syntax.
+//! of each term: FTS5 gets each term as a quoted phrase (with the owner's
+//! token, so only their notes are walked), Postgres gets the words through
+//! `plainto_tsquery`, so nothing typed is ever query syntax.
 //! Terms without a single letter or digit (`%`, `"`) have no words to
 //! index and are only checked literally against the member's own notes.
 
@@ -76,8 +78,12 @@ pub async fn list(db: &DbPool, user_id: i64, query: &ListQuery) -> AppResult<(Ve
     if !worded.is_empty() {
         match db.backend {
             Backend::Sqlite => {
-                let phrases: Vec<String> = worded.iter().map(|t| fts5_phrase(t)).collect();
-                let p = next(&mut params, Param::Text(phrases.join(" ")));
+                // The owner's token first: FTS5 then walks only their notes.
+                let mut expr = format!("owner : \"u{user_id}\"");
+                for t in &worded {
+                    expr.push_str(&format!(" AND {{title body}} : {}", fts5_phrase(t)));
+                }
+                let p = next(&mut params, Param::Text(expr));
                 filter.push_str(&format!(
                     " AND n.id IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH {p})"
                 ));
@@ -85,11 +91,22 @@ pub async fn list(db: &DbPool, user_id: i64, query: &ListQuery) -> AppResult<(Ve
             Backend::Postgres => {
                 let words: Vec<&str> = worded.iter().map(|t| t.as_str()).collect();
                 let p = next(&mut params, Param::Text(words.join(" ")));
-                filter.push_str(&format!(" AND n.search @@ plainto_tsquery('simple', {p})"));
+                // The owner's lexeme too: GIN then skips other members' notes.
+                let owner = next(&mut params, Param::Text(format!("owner{user_id}")));
+                filter.push_str(&format!(
+                    " AND n.search @@ (plainto_tsquery('simple', {p}) \
+                     && plainto_tsquery('simple', {owner}))"
+                ));
             }
         }
     }
-    for term in &terms {
+    // A term of letters and digits only is one word to the index, and its
+    // match already implies the substring; only terms with other
+    // characters (`50%`, `snake_case`, `it's`) need the literal test.
+    for term in terms
+        .iter()
+        .filter(|t| !t.chars().all(char::is_alphanumeric))
+    {
         let p = next(&mut params, Param::Text(term.clone()));
         // A substring test, not LIKE: no character in the term is special.
         let position = match db.backend {
