@@ -39,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "SMOKE FAIL: $*" >&2; exit 1; }
-step() { echo "  - $*"; }
+step() { printf '  - [%3ss] %s\n' "$SECONDS" "$*"; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
