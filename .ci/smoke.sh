@@ -10,62 +10,12 @@
 # and prints the server's log when it does.
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-  echo "usage: $0 BINARY DATABASE_URL" >&2
-  exit 2
-fi
-BIN=$(realpath "$1")
-DB_URL=$2
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-
-work=$(mktemp -d)
+. "$(dirname "$0")/serve.sh" "$@"
 jar="$work/cookies"
-log="$work/server.log"
-server_pid=""
-
-cleanup() {
-  status=$?
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [ "$status" -ne 0 ] && [ -f "$log" ]; then
-    echo "--- server log (last 60 lines) ---" >&2
-    tail -n 60 "$log" >&2 || true
-  fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
 
 fail() { echo "SMOKE FAIL: $*" >&2; exit 1; }
-step() { echo "  - $*"; }
+step() { printf '  - [%3ss] %s\n' "$SECONDS" "$*"; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-redacted=$(printf '%s' "$DB_URL" | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#')
-echo "smoke: $BIN on $base with $redacted"
-
-# Run from the repository so Rocket.toml's release profile applies; the
-# environment overrides what a test run must not share with a real deployment.
-(
-  cd "$ROOT"
-  exec env ROCKET_PROFILE=release \
-    ROCKET_SECRET_KEY="$(head -c64 /dev/urandom | base64 -w0)" \
-    ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" ROCKET_BASE_URL="$base" \
-    ROCKET_LOG_LEVEL=normal ROCKET_CLI_COLORS=false \
-    ROCKET_MAIL="{outbox_dir=\"$work/mail\"}" \
-    DATABASE_URL="$DB_URL" \
-    "$BIN" serve
-) >"$log" 2>&1 </dev/null &
-server_pid=$!
-
-# --- start: wait for /healthz (migrations run before the server listens) ---
-for _ in $(seq 1 150); do
-  if curl -fsS -o /dev/null "$base/healthz" 2>/dev/null; then break; fi
-  kill -0 "$server_pid" 2>/dev/null || fail "the server exited during start-up"
-  sleep 0.2
-done
 health=$(curl -fsS "$base/healthz") || fail "/healthz never answered 200 within 30 s"
 [[ $health == *'"database":"ok"'* ]] || fail "/healthz said: $health"
 step "GET /healthz: $health"

@@ -4,6 +4,7 @@ pub mod email;
 mod mails;
 pub mod model;
 pub mod password;
+pub mod register;
 pub mod repo;
 mod reset;
 mod routes;

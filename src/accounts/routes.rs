@@ -5,13 +5,14 @@ use rocket::{get, post, put, routes, Route, State};
 
 use super::model::{ConfirmForm, PasswordForm, ProfileForm, SignupForm};
 use super::password::{self, Hasher};
+use super::register::{register, Refused};
 use super::repo;
 use super::views::{ProfilePage, SignupPage};
 use crate::auth::oauth::Providers;
 use crate::auth::session::{self, NewSession};
 use crate::auth::CurrentUser;
 use crate::config::AppConfig;
-use crate::db::{is_unique_violation, Db};
+use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::web::ratelimit::{self, Limit};
 use crate::web::{ClientIp, CsrfForm, Layout, Reply, UserAgent};
@@ -42,73 +43,21 @@ async fn signup(
     form: CsrfForm<SignupForm>,
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
-    let limit = Limit {
-        max: cfg.signups_per_address_per_hour,
-        window: 3600,
-    };
-    let bucket = format!("signup:{}", ip.label());
-    // Fail fast when the address is already over its limit; the atomic count
-    // comes just before the account is created.
-    ratelimit::check(db, &bucket, limit).await?;
-    let shown = SignupForm {
-        password: String::new(),
-        ..form.clone()
-    };
-    let rerender = |errors| {
-        Reply::page_with(
-            Status::UnprocessableEntity,
-            &SignupPage {
-                layout,
-                form: shown,
-                errors,
-            },
-        )
-    };
-    let account = match form.validate() {
-        Ok(account) => account,
-        Err(errors) => return rerender(errors),
-    };
-    let mut errors = FieldErrors::default();
-    if repo::username_taken(db, &account.username).await? {
-        errors.add("username", "That username is taken. Try another.");
-    }
-    if repo::email_taken(db, &account.email).await? {
-        errors.add(
-            "email",
-            "An account with this email already exists. Sign in instead?",
-        );
-    }
-    if !errors.is_empty() {
-        return rerender(errors);
-    }
-    let counted = ratelimit::attempt(db, &bucket, limit).await?;
-    let hash = hasher.hash(account.password).await?;
-    let mut tx = db.pool.begin().await?;
-    let id = match repo::create(
-        &mut tx,
-        &account.username,
-        &account.email,
-        Some(&hash),
-        "user",
-        false,
-    )
-    .await
-    {
+    let id = match register(db, cfg, hasher, wakeup, &ip, &form).await? {
         Ok(id) => id,
-        Err(e) if is_unique_violation(&e) => {
-            errors.add(
-                "username",
-                "That username or email was taken a moment ago. Try another.",
-            );
-            drop(tx);
-            ratelimit::forgive(db, counted).await?;
-            return rerender(errors);
+        Err(Refused::Invalid(errors) | Refused::Taken(errors)) => {
+            let form = SignupForm {
+                password: String::new(),
+                ..form
+            };
+            let page = SignupPage {
+                layout,
+                form,
+                errors,
+            };
+            return Reply::page_with(Status::UnprocessableEntity, &page);
         }
-        Err(e) => return Err(e.into()),
     };
-    super::email::queue_verification(&mut tx, cfg, id, &account.username, &account.email).await?;
-    tx.commit().await?;
-    wakeup.notify();
     let ip = ip.label();
     session::start(
         db,
@@ -126,7 +75,7 @@ async fn signup(
         "/profile",
         format!(
             "Welcome to Groundwork, {}! We sent you a link to confirm your email address.",
-            account.username
+            form.username.trim()
         ),
     ))
 }

@@ -13,18 +13,18 @@ use super::model::{
     ErrorBody, LoginRequest, ProfileRequest, SignupRequest, TokenReply, UserJson, UserPage,
 };
 use super::token::{self, TokenKeys};
-use crate::accounts::model::{parse_email, ProfileForm, SignupForm};
+use crate::accounts::model::{ProfileForm, SignupForm};
+use crate::accounts::register::{register, Refused};
 use crate::accounts::{repo, Hasher};
 use crate::admin::actions;
 use crate::admin::audit::Actor;
 use crate::admin::repo::{list_users, Sort};
-use crate::auth::login_limits;
+use crate::auth::credentials::{self, Outcome};
 use crate::auth::role::Role;
 use crate::config::AppConfig;
-use crate::db::{is_unique_violation, Db};
+use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail::Wakeup;
-use crate::web::ratelimit::{self, Limit};
 use crate::web::{ClientIp, UserAgent};
 
 /// Longest search text `GET /users` accepts.
@@ -63,48 +63,23 @@ async fn login(
     body: JsonBody<LoginRequest>,
 ) -> AppResult<Result<Json<TokenReply>, Custom<Json<ErrorBody>>>> {
     let JsonBody(body) = body;
-    let email = parse_email(&body.email).unwrap_or_else(|_| body.email.trim().to_lowercase());
-    let limits = login_limits(cfg, &email, &ip);
-    // Counted before the password is checked, as for the form.
-    let mut counted = Vec::with_capacity(limits.len());
-    for (bucket, limit) in &limits {
-        match ratelimit::attempt(db, bucket, *limit).await {
-            Ok(id) => counted.push(id),
-            Err(e) => {
-                for id in counted {
-                    ratelimit::forgive(db, id).await?;
-                }
-                return Err(e);
-            }
+    let user = match credentials::check(db, cfg, hasher, &ip, &body.email, body.password).await? {
+        Outcome::Valid(user) => user,
+        Outcome::Invalid => {
+            return Ok(Err(refused(
+                Status::Unauthorized,
+                "invalid_credentials",
+                "Incorrect email or password.",
+            )))
         }
-    }
-    let user = repo::find_by_email(db, &email).await?;
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password = body.password.clone();
-    let verified = hasher.verify(body.password, stored).await?;
-    let Some(user) = user.filter(|_| verified.ok) else {
-        return Ok(Err(refused(
-            Status::Unauthorized,
-            "invalid_credentials",
-            "Incorrect email or password.",
-        )));
+        Outcome::Disabled => {
+            return Ok(Err(refused(
+                Status::Forbidden,
+                "account_disabled",
+                "This account has been disabled.",
+            )))
+        }
     };
-    for id in counted {
-        ratelimit::forgive(db, id).await?;
-    }
-    if user.disabled != 0 {
-        return Ok(Err(refused(
-            Status::Forbidden,
-            "account_disabled",
-            "This account has been disabled.",
-        )));
-    }
-    ratelimit::clear(db, &limits[0].0).await?;
-    if verified.needs_rehash {
-        if let Ok(hash) = hasher.hash(password).await {
-            repo::set_password_hash(db, user.id, &hash).await?;
-        }
-    }
     let issued = token::issue(db, keys, cfg, user.id, &ua.0, &ip.label()).await?;
     Ok(Ok(Json(TokenReply {
         token: issued.token,
@@ -130,51 +105,19 @@ async fn signup(
     body: JsonBody<SignupRequest>,
 ) -> AppResult<(Status, Json<TokenReply>)> {
     let JsonBody(body) = body;
-    let limit = Limit {
-        max: cfg.signups_per_address_per_hour,
-        window: 3600,
-    };
-    let bucket = format!("signup:{}", ip.label());
-    ratelimit::check(db, &bucket, limit).await?;
     let form = SignupForm {
         username: body.username,
         email: body.email,
         password: body.password,
     };
-    let account = form.validate().map_err(AppError::Validation)?;
-    if repo::username_taken(db, &account.username).await? {
-        return Err(AppError::Conflict("That username is taken.".into()));
-    }
-    if repo::email_taken(db, &account.email).await? {
-        return Err(AppError::Conflict(
-            "An account with this email already exists.".into(),
-        ));
-    }
-    let hash = hasher.hash(account.password).await?;
-    let mut tx = db.pool.begin().await?;
-    let id = match repo::create(
-        &mut tx,
-        &account.username,
-        &account.email,
-        Some(&hash),
-        "user",
-        false,
-    )
-    .await
-    {
+    let id = match register(db, cfg, hasher, wakeup, &ip, &form).await? {
         Ok(id) => id,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(
-                "That username or email was taken a moment ago.".into(),
-            ))
+        Err(Refused::Invalid(errors)) => return Err(AppError::Validation(errors)),
+        Err(Refused::Taken(errors)) => {
+            let message = errors.0.values().next().cloned().unwrap_or_default();
+            return Err(AppError::Conflict(message));
         }
-        Err(e) => return Err(e.into()),
     };
-    crate::accounts::email::queue_verification(&mut tx, cfg, id, &account.username, &account.email)
-        .await?;
-    tx.commit().await?;
-    wakeup.notify();
-    ratelimit::hit(db, &bucket, limit).await?;
     let issued = token::issue(db, keys, cfg, id, &ua.0, &ip.label()).await?;
     Ok((
         Status::Created,

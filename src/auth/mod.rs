@@ -1,5 +1,6 @@
 //! Signing in and out, sessions, and the guards that say who is asking.
 
+pub mod credentials;
 mod guards;
 pub mod oauth;
 pub mod role;
@@ -7,8 +8,6 @@ mod routes;
 pub mod session;
 
 pub use guards::{cached_user, current_user, signed_in, AdminUser, CurrentUser};
-/// The sign-in rate limits, shared by the form and the JSON API.
-pub(crate) use routes::limits as login_limits;
 pub use session::random_token;
 
 use rocket::fairing::AdHoc;

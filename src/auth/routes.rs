@@ -5,15 +5,14 @@ use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::{get, post, routes, Route, State};
 
+use super::credentials::{self, Outcome};
 use super::oauth::{ProviderLink, Providers};
 use super::session::{self, NewSession};
 use super::CurrentUser;
-use crate::accounts::model::parse_email;
-use crate::accounts::{repo, Hasher};
+use crate::accounts::Hasher;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::web::ratelimit::{self, Limit};
 use crate::web::{local_path, ClientIp, CsrfForm, Layout, NoFields, Reply, UserAgent};
 
 /// `GET /login`, and the form again after a failed attempt.
@@ -67,27 +66,6 @@ fn login_page(
     })
 }
 
-/// The limits on failed sign-ins: per account and per client address.
-pub(crate) fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 2] {
-    let window = cfg.login_failure_window;
-    [
-        (
-            format!("login:account:{email}"),
-            Limit {
-                max: cfg.login_max_failures_per_account,
-                window,
-            },
-        ),
-        (
-            format!("login:ip:{}", ip.label()),
-            Limit {
-                max: cfg.login_max_failures_per_address,
-                window,
-            },
-        ),
-    ]
-}
-
 #[allow(clippy::too_many_arguments)]
 #[post("/login", data = "<form>", rank = 2)]
 async fn login(
@@ -102,53 +80,26 @@ async fn login(
     form: CsrfForm<LoginForm>,
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
-    let email = parse_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
-    let limits = limits(cfg, &email, &ip);
-    // Count the attempt before checking the password, or a burst of
-    // parallel requests would all pass the limit; a success takes it back.
-    let mut counted = Vec::with_capacity(limits.len());
-    for (bucket, limit) in &limits {
-        match ratelimit::attempt(db, bucket, *limit).await {
-            Ok(id) => counted.push(id),
-            Err(e) => {
-                for id in counted {
-                    ratelimit::forgive(db, id).await?;
-                }
-                return Err(e);
-            }
-        }
-    }
-    let user = repo::find_by_email(db, &email).await?;
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password = form.password.clone();
-    let verified = hasher.verify(form.password, stored).await?;
     let next = local_path(&form.next).unwrap_or_default();
-    let Some(user) = user.filter(|_| verified.ok) else {
-        let page = LoginPage {
-            layout,
-            email: form.email,
-            remember: form.remember,
-            providers: providers.buttons(&next),
-            next,
-            error: Some("Incorrect email or password.".into()),
-        };
-        return Reply::page_with(Status::Unauthorized, &page);
-    };
-    for id in counted {
-        ratelimit::forgive(db, id).await?;
-    }
-    if user.disabled != 0 {
-        return Err(AppError::BadRequest(
-            "This account has been disabled. Contact the site's administrators if you think this is a mistake.".into(),
-        ));
-    }
-    ratelimit::clear(db, &limits[0].0).await?;
-    if verified.needs_rehash {
-        // The password is known to be right: store it at today's strength.
-        if let Ok(hash) = hasher.hash(password).await {
-            repo::set_password_hash(db, user.id, &hash).await?;
+    let user = match credentials::check(db, cfg, hasher, &ip, &form.email, form.password).await? {
+        Outcome::Valid(user) => user,
+        Outcome::Invalid => {
+            let page = LoginPage {
+                layout,
+                email: form.email,
+                remember: form.remember,
+                providers: providers.buttons(&next),
+                next,
+                error: Some("Incorrect email or password.".into()),
+            };
+            return Reply::page_with(Status::Unauthorized, &page);
         }
-    }
+        Outcome::Disabled => {
+            return Err(AppError::BadRequest(
+                "This account has been disabled. Contact the site's administrators if you think this is a mistake.".into(),
+            ))
+        }
+    };
     let ip = ip.label();
     let new = NewSession {
         user_id: user.id,

@@ -1,0 +1,91 @@
+//! Checking an email and password: the one place the sign-in rules live,
+//! for the form and the JSON API alike.
+
+use crate::accounts::model::parse_email;
+use crate::accounts::repo::{self, User};
+use crate::accounts::Hasher;
+use crate::config::AppConfig;
+use crate::db::DbPool;
+use crate::error::AppResult;
+use crate::web::ratelimit::{self, Limit};
+use crate::web::ClientIp;
+
+/// What a sign-in attempt came to.
+pub enum Outcome {
+    /// The password is right and the account may sign in.
+    Valid(User),
+    /// Unknown email or wrong password (indistinguishable on purpose).
+    Invalid,
+    /// The password is right but an admin disabled the account.
+    Disabled,
+}
+
+/// Check `email` and `password`. The attempt is counted against the
+/// per-account and per-address limits before the password is checked (so
+/// a burst of parallel guesses cannot run past them; over the limit: 429)
+/// and taken back when the password was right. An unknown email still
+/// spends a hash, and an outdated hash is upgraded.
+pub async fn check(
+    db: &DbPool,
+    cfg: &AppConfig,
+    hasher: &Hasher,
+    ip: &ClientIp,
+    email: &str,
+    password: String,
+) -> AppResult<Outcome> {
+    let email = parse_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let limits = limits(cfg, &email, ip);
+    let mut counted = Vec::with_capacity(limits.len());
+    for (bucket, limit) in &limits {
+        match ratelimit::attempt(db, bucket, *limit).await {
+            Ok(id) => counted.push(id),
+            Err(e) => {
+                for id in counted {
+                    ratelimit::forgive(db, id).await?;
+                }
+                return Err(e);
+            }
+        }
+    }
+    let user = repo::find_by_email(db, &email).await?;
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let verified = hasher.verify(password.clone(), stored).await?;
+    let Some(user) = user.filter(|_| verified.ok) else {
+        return Ok(Outcome::Invalid);
+    };
+    for id in counted {
+        ratelimit::forgive(db, id).await?;
+    }
+    if user.disabled != 0 {
+        return Ok(Outcome::Disabled);
+    }
+    ratelimit::clear(db, &limits[0].0).await?;
+    if verified.needs_rehash {
+        // The password is known to be right: store it at today's strength.
+        if let Ok(hash) = hasher.hash(password).await {
+            repo::set_password_hash(db, user.id, &hash).await?;
+        }
+    }
+    Ok(Outcome::Valid(user))
+}
+
+/// The limits on failed sign-ins: per account and per client address.
+pub fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 2] {
+    let window = cfg.login_failure_window;
+    [
+        (
+            format!("login:account:{email}"),
+            Limit {
+                max: cfg.login_max_failures_per_account,
+                window,
+            },
+        ),
+        (
+            format!("login:ip:{}", ip.label()),
+            Limit {
+                max: cfg.login_max_failures_per_address,
+                window,
+            },
+        ),
+    ]
+}
