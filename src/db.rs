@@ -162,3 +162,18 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 pub fn affected(r: &AnyQueryResult) -> u64 {
     r.rows_affected()
 }
+
+/// `%text%` for `LIKE … ESCAPE '\'`, case-folded, with `\`, `%` and `_` in
+/// the text matched literally. NUL is dropped: it never occurs in stored
+/// text, and Postgres refuses it in a query.
+pub fn like_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.trim().to_lowercase().chars().filter(|&c| c != '\0') {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}

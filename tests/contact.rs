@@ -1788,3 +1788,12 @@ async fn with_acknowledge_on_the_visitor_gets_an_acknowledgement_too() {
     assert!(part(ack, "text/html").contains("Please confirm"));
     assert_unique(&message_ids(&mails));
 }
+
+#[rocket::async_test]
+async fn an_inbox_search_with_a_nul_byte_is_answered_not_a_server_error() {
+    let app = TestApp::spawn().await;
+    let admin = admin_browser(&app, "boss").await;
+    let r = get(&admin, "/admin/contact?show=all&q=a%00b").await;
+    assert_eq!(r.status, Status::Ok, "{}", r.body);
+    assert!(r.body.contains("0 messages"));
+}

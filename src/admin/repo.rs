@@ -80,20 +80,6 @@ impl Sort {
     }
 }
 
-/// `%text%` for LIKE, matching `\`, `%` and `_` literally.
-pub fn like_pattern(text: &str) -> String {
-    let mut p = String::from("%");
-    // NUL never occurs in stored text, and Postgres refuses it in a query.
-    for c in text.trim().to_lowercase().chars().filter(|&c| c != '\0') {
-        if matches!(c, '\\' | '%' | '_') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
-
 const MATCH: &str = "(lower(u.username) LIKE $1 ESCAPE '\\' OR u.email LIKE $1 ESCAPE '\\' \
                      OR lower(u.display_name) LIKE $1 ESCAPE '\\')";
 
@@ -105,7 +91,7 @@ pub async fn list_users(
     limit: i64,
     offset: i64,
 ) -> AppResult<(Vec<UserRow>, i64)> {
-    let pattern = like_pattern(query);
+    let pattern = crate::db::like_pattern(query);
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {MATCH}"))
         .bind(&pattern)
         .fetch_one(&db.pool)

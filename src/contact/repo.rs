@@ -93,20 +93,6 @@ impl Filter {
     }
 }
 
-/// `%text%` for LIKE, with `\`, `%` and `_` in the text matched literally.
-pub fn like_pattern(text: &str) -> String {
-    let mut p = String::with_capacity(text.len() + 2);
-    p.push('%');
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
-
 const SEARCH: &str = "(lower(name) LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\' \
                       OR lower(subject) LIKE $1 ESCAPE '\\' OR lower(message) LIKE $1 ESCAPE '\\')";
 
@@ -118,7 +104,7 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> AppResult<(Vec<Message>, i64)> {
-    let pattern = like_pattern(query.trim());
+    let pattern = crate::db::like_pattern(query);
     let total: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM contact_messages WHERE {} AND {SEARCH}",
         filter.sql()
