@@ -127,11 +127,7 @@ fn view(s: SessionRow, current: i64) -> SessionView {
     SessionView {
         id: s.id,
         current: s.id == current,
-        device: if s.kind == "api" {
-            format!("API token ({})", describe_agent(&s.user_agent))
-        } else {
-            describe_agent(&s.user_agent)
-        },
+        device: s.device(),
         ip: s.ip,
         created: format_time(s.created_at),
         last_seen: format_time(s.last_seen_at),

@@ -6,7 +6,7 @@ use rocket::http::RawStr;
 use super::audit::{Entry, Filter};
 use super::repo::{Sort, Stats, UserRow};
 use crate::accounts::repo::User;
-use crate::accounts::views::{describe_agent, format_time};
+use crate::accounts::views::format_time;
 use crate::auth::role::Role;
 use crate::auth::session::SessionRow;
 use crate::web::Layout;
@@ -108,11 +108,7 @@ impl UserPage {
         let sessions = sessions
             .into_iter()
             .map(|s| SessionLine {
-                device: if s.kind == "api" {
-                    format!("API token ({})", describe_agent(&s.user_agent))
-                } else {
-                    describe_agent(&s.user_agent)
-                },
+                device: s.device(),
                 ip: s.ip,
                 created: format_time(s.created_at),
                 last_seen: format_time(s.last_seen_at),

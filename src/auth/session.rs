@@ -130,6 +130,18 @@ pub struct SessionRow {
     pub kind: String,
 }
 
+impl SessionRow {
+    /// How lists show it: "Firefox on Linux", or "API token (curl)".
+    pub fn device(&self) -> String {
+        let agent = crate::accounts::views::describe_agent(&self.user_agent);
+        if self.kind == "api" {
+            format!("API token ({agent})")
+        } else {
+            agent
+        }
+    }
+}
+
 /// The live sessions of `user_id`, most recently used first.
 pub async fn list_for_user(db: &DbPool, user_id: i64) -> AppResult<Vec<SessionRow>> {
     Ok(sqlx::query_as(
