@@ -1048,3 +1048,29 @@ async fn twenty_concurrent_writers_all_succeed() {
         20
     );
 }
+
+#[rocket::async_test]
+async fn sqlite_databases_are_opened_in_wal_mode() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("wal.db").display());
+    let config = groundwork::db::DbConfig {
+        url: url.clone(),
+        min_connections: None,
+        max_connections: 1,
+        connect_timeout: 5,
+        idle_timeout: None,
+        extensions: None,
+    };
+    let pool = groundwork::db::connect(&config).await.unwrap();
+    groundwork::db::migrate(&pool).await.unwrap();
+    pool.close().await;
+    // WAL is a property of the file: a plain connection that sets nothing
+    // itself sees what the app's pool set.
+    let mut plain = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut plain)
+        .await
+        .unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+}
