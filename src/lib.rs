@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod blog;
 pub mod cli;
 pub mod config;
 pub mod contact;
@@ -66,5 +67,6 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(admin::stage())
         .attach(api::stage())
         .attach(notes::stage())
+        .attach(blog::stage())
         .register("/", error::catchers())
 }

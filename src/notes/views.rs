@@ -3,10 +3,11 @@
 use askama::Template;
 use rocket::http::RawStr;
 
-use super::model::{render_markdown, NoteForm};
+use super::model::NoteForm;
 use super::repo::Note;
 use crate::accounts::views::format_time;
 use crate::error::FieldErrors;
+use crate::web::markdown::render_markdown;
 use crate::web::Layout;
 
 /// A note as the pages show it.

@@ -4,6 +4,7 @@
 mod csrf;
 mod headers;
 mod layout;
+pub mod markdown;
 mod net;
 pub mod ratelimit;
 

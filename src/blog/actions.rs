@@ -1,0 +1,85 @@
+//! Who may change what, and the changes the pages and the API share.
+//! Authors edit and delete their own articles. An article's author may also
+//! delete comments on it (as on most blogs), and admins may delete any
+//! article or comment; a deletion by someone other than the author is
+//! written to the audit log.
+
+use super::comments;
+use super::repo::{self, Article};
+use crate::admin::audit::{self, Actor};
+use crate::auth::CurrentUser;
+use crate::db::DbPool;
+use crate::error::{AppError, AppResult};
+
+/// True when `me` may edit `article`: only its author.
+pub fn may_edit(me: &CurrentUser, article: &Article) -> bool {
+    article.author.id == me.id
+}
+
+/// True when `me` may delete `article`: its author or an admin.
+pub fn may_delete(me: &CurrentUser, article: &Article) -> bool {
+    may_edit(me, article) || me.is_admin()
+}
+
+fn actor(me: &CurrentUser, ip: &str) -> Actor {
+    Actor {
+        id: me.id,
+        name: me.username.clone(),
+        ip: ip.to_string(),
+    }
+}
+
+/// Delete `article` as `me` (403 unless allowed).
+pub async fn delete_article(
+    db: &DbPool,
+    me: &CurrentUser,
+    ip: &str,
+    article: &Article,
+) -> AppResult<()> {
+    if !may_delete(me, article) {
+        return Err(AppError::Forbidden);
+    }
+    repo::delete(db, article.id).await?;
+    if article.author.id != me.id {
+        let target = Some((article.author.id, article.author.username.as_str()));
+        let detail = format!("{} ({})", article.title, article.slug);
+        audit::record(db, &actor(me, ip), "article.delete", target, &detail).await?;
+    }
+    Ok(())
+}
+
+/// True when `me` may delete a comment written by `comment_author` on
+/// `article`.
+pub fn may_delete_comment(me: &CurrentUser, article: &Article, comment_author: i64) -> bool {
+    comment_author == me.id || article.author.id == me.id || me.is_admin()
+}
+
+/// Delete comment `id` of `article` as `me`: 404 when the article has no
+/// such comment, 403 when `me` may not.
+pub async fn delete_comment(
+    db: &DbPool,
+    me: &CurrentUser,
+    ip: &str,
+    article: &Article,
+    id: i64,
+) -> AppResult<()> {
+    let author = comments::author_of(db, article.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !may_delete_comment(me, article, author) {
+        return Err(AppError::Forbidden);
+    }
+    comments::delete(db, id).await?;
+    if author != me.id && me.is_admin() && article.author.id != me.id {
+        let detail = format!("comment {id} on {}", article.slug);
+        audit::record(
+            db,
+            &actor(me, ip),
+            "comment.delete",
+            Some((author, "")),
+            &detail,
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! Article queries. A list is three statements whatever its length: the
+//! page (author, favourite count and the viewer's flags come from the same
+//! row), the tags of its articles, and the count. `viewer` is the signed-in
+//! user's id, or 0 for a visitor (no account has id 0). Articles by
+//! disabled accounts are hidden everywhere.
+
+use std::collections::HashMap;
+
+use super::model::{slug_candidate, slugify, ArticleInput};
+use crate::db::{is_unique_violation, now, DbPool};
+use crate::error::{AppError, AppResult};
+
+/// An author (or commenter) as a reader sees them.
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub id: i64,
+    pub username: String,
+    pub bio: String,
+    pub image: String,
+    /// Whether the viewer follows them.
+    pub following: bool,
+}
+
+/// A stored article with what the lists show beside it.
+#[derive(Debug, Clone)]
+pub struct Article {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    /// Empty in lists: only a single article loads its body.
+    pub body: String,
+    pub tags: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub favorites_count: i64,
+    /// Whether the viewer has favourited it.
+    pub favorited: bool,
+    pub author: Author,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    slug: String,
+    title: String,
+    description: String,
+    body: String,
+    created_at: i64,
+    updated_at: i64,
+    favorites_count: i64,
+    favorited: i64,
+    author_id: i64,
+    username: String,
+    bio: String,
+    avatar_url: String,
+    following: i64,
+}
+
+/// The columns of [`Row`]; `$1` is the viewer. `body` is the whole text or
+/// an empty string.
+fn select(body: &str) -> String {
+    format!(
+        "SELECT a.id, a.slug, a.title, a.description, {body} AS body, a.created_at, a.updated_at, \
+         (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count, \
+         CASE WHEN EXISTS (SELECT 1 FROM favorites f WHERE f.user_id = $1 AND f.article_id = a.id) \
+              THEN 1 ELSE 0 END AS favorited, \
+         u.id AS author_id, u.username, u.bio, u.avatar_url, \
+         CASE WHEN EXISTS (SELECT 1 FROM follows w WHERE w.follower_id = $1 AND w.followee_id = u.id) \
+              THEN 1 ELSE 0 END AS following \
+         FROM articles a JOIN users u ON u.id = a.author_id AND u.disabled = 0"
+    )
+}
+
+/// Which articles a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub tag: Option<String>,
+    /// Username of the author.
+    pub author: Option<String>,
+    /// Username of someone who favourited them.
+    pub favorited_by: Option<String>,
+    /// Only authors the viewer follows ("your feed").
+    pub feed: bool,
+}
+
+/// A value for one of a filter's placeholders.
+struct Bind(String);
+
+impl Filter {
+    /// The WHERE clause (from `$2` on: `$1` is the viewer) and its values.
+    fn clause(&self) -> (String, Vec<Bind>) {
+        let mut parts = vec!["1 = 1".to_string()];
+        let mut binds = Vec::new();
+        let next = |b: Bind, binds: &mut Vec<Bind>| {
+            binds.push(b);
+            format!("${}", binds.len() + 1)
+        };
+        if let Some(tag) = &self.tag {
+            let p = next(Bind(tag.clone()), &mut binds);
+            parts.push(format!(
+                "a.id IN (SELECT t.article_id FROM article_tags t WHERE t.tag = {p})"
+            ));
+        }
+        if let Some(author) = &self.author {
+            let p = next(Bind(author.to_lowercase()), &mut binds);
+            parts.push(format!(
+                "a.author_id = (SELECT x.id FROM users x WHERE lower(x.username) = {p})"
+            ));
+        }
+        if let Some(fan) = &self.favorited_by {
+            let p = next(Bind(fan.to_lowercase()), &mut binds);
+            parts.push(format!(
+                "a.id IN (SELECT f.article_id FROM favorites f WHERE f.user_id = \
+                 (SELECT x.id FROM users x WHERE lower(x.username) = {p}))"
+            ));
+        }
+        if self.feed {
+            parts.push(
+                "a.author_id IN (SELECT w.followee_id FROM follows w WHERE w.follower_id = $1)"
+                    .into(),
+            );
+        }
+        (parts.join(" AND "), binds)
+    }
+}
+
+fn bind_all<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        q = q.bind(b.0.as_str());
+    }
+    q
+}
+
+/// One page of articles, newest first, and how many match in all.
+pub async fn list(
+    db: &DbPool,
+    viewer: i64,
+    filter: &Filter,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<Article>, i64)> {
+    let (clause, binds) = filter.clause();
+    let n = binds.len();
+    let sql = format!(
+        "{} WHERE {clause} ORDER BY a.id DESC LIMIT ${} OFFSET ${}",
+        select("''"),
+        n + 2,
+        n + 3
+    );
+    let rows: Vec<Row> = bind_all(sqlx::query_as(&sql).bind(viewer), &binds)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM articles a JOIN users u ON u.id = a.author_id AND u.disabled = 0 \
+         WHERE {clause}"
+    );
+    let (total,): (i64,) = bind_all(sqlx::query_as(&count_sql).bind(viewer), &binds)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((with_tags(db, rows).await?, total))
+}
+
+/// The article at `slug`, body included.
+pub async fn get(db: &DbPool, viewer: i64, slug: &str) -> AppResult<Option<Article>> {
+    let row: Option<Row> = sqlx::query_as(&format!("{} WHERE a.slug = $2", select("a.body")))
+        .bind(viewer)
+        .bind(slug)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(match row {
+        Some(r) => with_tags(db, vec![r]).await?.pop(),
+        None => None,
+    })
+}
+
+/// The article at `slug`, or 404.
+pub async fn find(db: &DbPool, viewer: i64, slug: &str) -> AppResult<Article> {
+    get(db, viewer, slug).await?.ok_or(AppError::NotFound)
+}
+
+async fn with_tags(db: &DbPool, rows: Vec<Row>) -> AppResult<Vec<Article>> {
+    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+    if !rows.is_empty() {
+        let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT article_id, tag FROM article_tags WHERE article_id IN ({}) ORDER BY tag",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        for r in &rows {
+            q = q.bind(r.id);
+        }
+        for (id, tag) in q.fetch_all(&db.pool).await? {
+            tags.entry(id).or_default().push(tag);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Article {
+            tags: tags.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            slug: r.slug,
+            title: r.title,
+            description: r.description,
+            body: r.body,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            favorites_count: r.favorites_count,
+            favorited: r.favorited != 0,
+            author: Author {
+                id: r.author_id,
+                username: r.username,
+                bio: r.bio,
+                image: r.avatar_url,
+                following: r.following != 0,
+            },
+        })
+        .collect())
+}
+
+async fn set_tags(conn: &mut sqlx::AnyConnection, id: i64, tags: &[String]) -> AppResult<()> {
+    sqlx::query("DELETE FROM article_tags WHERE article_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for tag in tags {
+        sqlx::query("INSERT INTO article_tags (article_id, tag) VALUES ($1, $2)")
+            .bind(id)
+            .bind(tag)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Store a new article under a fresh slug; returns the slug. A taken slug
+/// (or one taken a moment ago by a parallel request) moves on to the next
+/// candidate.
+pub async fn create(db: &DbPool, author_id: i64, a: &ArticleInput) -> AppResult<String> {
+    let base = slugify(&a.title);
+    for attempt in 0..10 {
+        let slug = slug_candidate(&base, attempt);
+        let mut tx = db.pool.begin().await?;
+        let t = now();
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO articles (author_id, slug, title, description, body, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(author_id)
+        .bind(&slug)
+        .bind(&a.title)
+        .bind(&a.description)
+        .bind(&a.body)
+        .bind(t)
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(id) => id,
+            Err(e) if is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        set_tags(&mut tx, id, &a.tags).await?;
+        tx.commit().await?;
+        return Ok(slug);
+    }
+    Err(AppError::Conflict(
+        "Could not find a free address for this title. Change the title a little.".into(),
+    ))
+}
+
+/// Save new text over article `id`. The slug stays as it is, so links to
+/// the article keep working after an edit. Tags are replaced only when
+/// given.
+pub async fn update(
+    db: &DbPool,
+    id: i64,
+    title: &str,
+    description: &str,
+    body: &str,
+    tags: Option<&[String]>,
+) -> AppResult<()> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "UPDATE articles SET title = $1, description = $2, body = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(title)
+    .bind(description)
+    .bind(body)
+    .bind(now())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(tags) = tags {
+        set_tags(&mut tx, id, tags).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Delete article `id` (its tags, favourites and comments go with it).
+pub async fn delete(db: &DbPool, id: i64) -> AppResult<()> {
+    sqlx::query("DELETE FROM articles WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Favourite (`on`) or unfavourite an article. Doing it twice changes
+/// nothing the second time.
+pub async fn set_favorite(db: &DbPool, user_id: i64, article_id: i64, on: bool) -> AppResult<()> {
+    if on {
+        sqlx::query(
+            "INSERT INTO favorites (user_id, article_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(article_id)
+        .bind(now())
+        .execute(&db.pool)
+        .await?;
+    } else {
+        sqlx::query("DELETE FROM favorites WHERE user_id = $1 AND article_id = $2")
+            .bind(user_id)
+            .bind(article_id)
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The most used tags, most used first.
+pub async fn popular_tags(db: &DbPool, limit: i64) -> AppResult<Vec<String>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT t.tag, COUNT(*) AS n FROM article_tags t \
+         GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.into_iter().map(|(tag, _)| tag).collect())
+}
