@@ -278,7 +278,8 @@ impl GuardError {
         status
     }
 
-    fn take(req: &Request<'_>, status: Status) -> AppError {
+    /// The error a failed guard stashed for `status`, or the generic one.
+    pub fn take(req: &Request<'_>, status: Status) -> AppError {
         let cached = req.local_cache(|| GuardError(OnceLock::new()));
         match cached.0.get() {
             Some(e) if e.status() == status => clone_error(e),

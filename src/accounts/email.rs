@@ -7,11 +7,12 @@ use rocket::{get, post, routes, Route, State};
 
 use super::mails::{ChangeEmailMail, EmailChangedNotice, VerifyMail};
 use super::model::parse_email;
+use super::repo::{self, User};
 use super::tokens::{self, Purpose};
-use super::{repo, Hasher};
+use super::Hasher;
 use crate::auth::CurrentUser;
 use crate::config::AppConfig;
-use crate::db::{is_unique_violation, now, Db};
+use crate::db::{is_unique_violation, now, Db, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, MailContent, Wakeup};
 use crate::web::ratelimit::{self, Limit};
@@ -174,47 +175,61 @@ async fn request_change(
         ));
     }
     ratelimit::forgive(db, counted).await?;
-    if repo::email_taken(db, &new_email).await? {
-        return Ok(Reply::failure(
-            "/profile",
-            "Another account already uses that email address.",
-        ));
+    if let Err(message) = start_change(db, cfg, wakeup, &user, &new_email).await? {
+        return Ok(Reply::failure("/profile", message));
     }
-    let base = cfg.base_url.trim_end_matches('/');
-    let mut tx = db.pool.begin().await?;
-    let token = tokens::issue(&mut tx, me.id, Purpose::ChangeEmail, Some(&new_email)).await?;
-    let confirm = ChangeEmailMail {
-        username: user.username.clone(),
-        new_email: new_email.clone(),
-        link: format!("{base}/account/email/confirm/{token}"),
-    };
-    mail::enqueue(
-        &mut tx,
-        base,
-        &confirm.to(&new_email, None)?,
-        Some(("user", me.id)),
-    )
-    .await?;
-    let notice = EmailChangedNotice {
-        username: user.username,
-        new_email: new_email.clone(),
-        site_url: base.into(),
-    };
-    mail::enqueue(
-        &mut tx,
-        base,
-        &notice.to(&user.email, None)?,
-        Some(("user", me.id)),
-    )
-    .await?;
-    tx.commit().await?;
-    wakeup.notify();
     Ok(Reply::success(
         "/profile",
         format!(
             "We sent a confirmation link to {new_email}. Your address changes when you open it."
         ),
     ))
+}
+
+/// Start changing `user`'s address to `new_email` (already parsed): a
+/// confirmation link to the new address and a notice to the old one,
+/// queued in one transaction. The address changes only when the link is
+/// opened. `Err` with a message when another account uses the address.
+pub async fn start_change(
+    db: &DbPool,
+    cfg: &AppConfig,
+    wakeup: &Wakeup,
+    user: &User,
+    new_email: &str,
+) -> AppResult<Result<(), &'static str>> {
+    if repo::email_taken(db, new_email).await? {
+        return Ok(Err("Another account already uses that email address."));
+    }
+    let base = cfg.base_url.trim_end_matches('/');
+    let mut tx = db.pool.begin().await?;
+    let token = tokens::issue(&mut tx, user.id, Purpose::ChangeEmail, Some(new_email)).await?;
+    let confirm = ChangeEmailMail {
+        username: user.username.clone(),
+        new_email: new_email.to_string(),
+        link: format!("{base}/account/email/confirm/{token}"),
+    };
+    mail::enqueue(
+        &mut tx,
+        base,
+        &confirm.to(new_email, None)?,
+        Some(("user", user.id)),
+    )
+    .await?;
+    let notice = EmailChangedNotice {
+        username: user.username.clone(),
+        new_email: new_email.to_string(),
+        site_url: base.into(),
+    };
+    mail::enqueue(
+        &mut tx,
+        base,
+        &notice.to(&user.email, None)?,
+        Some(("user", user.id)),
+    )
+    .await?;
+    tx.commit().await?;
+    wakeup.notify();
+    Ok(Ok(()))
 }
 
 #[get("/account/email/confirm/<token>")]

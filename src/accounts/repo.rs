@@ -102,6 +102,18 @@ pub async fn update_profile(
     Ok(())
 }
 
+/// Rename the account. A unique violation (the name was taken a moment
+/// ago) is returned as is, for the caller to explain.
+pub async fn set_username(db: &DbPool, id: i64, username: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET username = $1, updated_at = $2 WHERE id = $3")
+        .bind(username)
+        .bind(now())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// Store a new password hash.
 pub async fn set_password_hash(db: &DbPool, id: i64, hash: &str) -> AppResult<()> {
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")

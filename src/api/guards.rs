@@ -12,11 +12,13 @@ use crate::db::{now, Db};
 use crate::error::{AppError, GuardError};
 use crate::web::mark_json;
 
-/// The bearer token of the `Authorization` header, if it has one.
+/// The token of the `Authorization` header, if it has one: `Bearer <jwt>`,
+/// or `Token <jwt>` as RealWorld clients send it (the same tokens).
 fn bearer<'a>(req: &'a Request<'_>) -> Option<&'a str> {
     let value = req.headers().get_one("Authorization")?.trim();
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+        .then(|| token.trim())
 }
 
 /// True when a request is for the API rather than a page: it sends JSON,

@@ -30,14 +30,27 @@ fn without_position(message: &str) -> &str {
 fn shape_error<T: Fields>(path: &str, message: &str) -> AppError {
     let message = without_position(message);
     let mut fields = FieldErrors::default();
-    let field = T::FIELDS
-        .iter()
-        .find(|f| path == **f || path.starts_with(&format!("{f}.")))
-        .or_else(|| {
+    // A missing field is named in the message; a wrong type is at the end
+    // of the path (`user.email`, `article.tagList[0]`).
+    let named = || {
+        T::FIELDS
+            .iter()
+            .find(|f| message.contains(&format!("`{f}`")))
+    };
+    let last = path.rsplit('.').next().unwrap_or("");
+    let last = last.split('[').next().unwrap_or("");
+    let at_path = || {
+        T::FIELDS.iter().find(|f| **f == last).or_else(|| {
             T::FIELDS
                 .iter()
-                .find(|f| message.contains(&format!("`{f}`")))
-        });
+                .find(|f| path == **f || path.starts_with(&format!("{f}.")))
+        })
+    };
+    let field = if message.starts_with("missing field") {
+        named().or_else(at_path)
+    } else {
+        at_path().or_else(named)
+    };
     match field {
         Some(f) if message.starts_with("missing field") => fields.add(f, "This field is required."),
         Some(f) => fields.add(f, format!("Wrong type: {message}.")),

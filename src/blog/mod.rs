@@ -2,17 +2,36 @@
 //! comments, favourites and follows, as server-rendered pages and as the
 //! RealWorld ("Conduit") JSON API under `/api`. `model.rs` (input,
 //! validation, slugs), `repo.rs` (articles), `social.rs` (profiles and
-//! follows), `comments.rs`, `actions.rs` (who may change what).
+//! follows), `comments.rs`, `actions.rs` (who may change what); the API
+//! in `conduit.rs` (errors and JSON shapes), `api_users.rs` and `api.rs`.
 
 pub mod actions;
+mod api;
+mod api_users;
 pub mod comments;
+pub mod conduit;
 pub mod model;
 pub mod repo;
 pub mod social;
 
 use rocket::fairing::AdHoc;
+use rocket::Route;
+
+/// Where the RealWorld API lives.
+pub const API_BASE: &str = "/api";
+
+/// The RealWorld API's routes (mounted at [`API_BASE`]).
+pub fn api_routes() -> Vec<Route> {
+    let mut all = api_users::routes();
+    all.extend(api::routes());
+    all
+}
 
 /// The blog, as a Rocket stage.
 pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("Blog", |rocket| async { rocket })
+    AdHoc::on_ignite("Blog", |rocket| async {
+        rocket
+            .mount(API_BASE, api_routes())
+            .register(API_BASE, conduit::api_catchers())
+    })
 }
