@@ -2,17 +2,22 @@
 //! comments, favourites and follows, as server-rendered pages and as the
 //! RealWorld ("Conduit") JSON API under `/api`. `model.rs` (input,
 //! validation, slugs), `repo.rs` (articles), `social.rs` (profiles and
-//! follows), `comments.rs`, `actions.rs` (who may change what); the API
-//! in `conduit.rs` (errors and JSON shapes), `api_users.rs` and `api.rs`.
+//! follows), `comments.rs`, `actions.rs` (who may change what); the pages
+//! are `pages.rs` (reading), `editor.rs` (members' actions) and `views.rs`
+//! (templates); the API is `conduit.rs` (errors and JSON shapes),
+//! `api_users.rs` and `api.rs`.
 
 pub mod actions;
 mod api;
 mod api_users;
 pub mod comments;
 pub mod conduit;
+mod editor;
 pub mod model;
+mod pages;
 pub mod repo;
 pub mod social;
+mod views;
 
 use rocket::fairing::AdHoc;
 use rocket::Route;
@@ -31,6 +36,8 @@ pub fn api_routes() -> Vec<Route> {
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Blog", |rocket| async {
         rocket
+            .mount("/", pages::routes())
+            .mount("/", editor::routes())
             .mount(API_BASE, api_routes())
             .register(API_BASE, conduit::api_catchers())
     })

@@ -20,8 +20,10 @@ pub const TAGS_MAX: usize = 10;
 pub const TAG_MAX: usize = 40;
 /// Longest slug base taken from a title, in characters.
 const SLUG_MAX: usize = 80;
-/// Slugs that would shadow a blog page (`/blog/new`, `/blog/feed`).
-pub const RESERVED_SLUGS: &[&str] = &["new", "feed"];
+/// Slugs that would shadow a blog page (`/blog/new`, `/blog/feed`, and
+/// `/blog/tag/…`, `/blog/author/…`, whose routes outrank
+/// `/blog/<slug>/edit`).
+pub const RESERVED_SLUGS: &[&str] = &["new", "feed", "tag", "author"];
 
 /// The write/edit form as sent; `tags` is comma-separated.
 #[derive(Debug, Clone, Default, FromForm)]

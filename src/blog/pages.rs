@@ -1,0 +1,211 @@
+//! The public blog pages: the lists (global, your feed, by tag), an
+//! author's profile with their articles or favourites, and an article with
+//! its comments. Anyone may read them; a signed-in member sees their own
+//! favourites and follows, and the buttons to change them.
+
+use rocket::{get, routes, Route};
+
+use super::actions;
+use super::comments;
+use super::model::CommentForm;
+use super::repo::{self, Filter};
+use super::social;
+use super::views::{
+    page_number, tag_url, ArticleView, AuthorPage, AuthorView, CommentView, ListPage, Pager,
+    ShowPage, Tab, PAGE_SIZE, POPULAR_TAGS,
+};
+use crate::auth::CurrentUser;
+use crate::db::{Db, DbPool};
+use crate::error::{AppResult, FieldErrors};
+use crate::notes::model::split_tags;
+use crate::web::{Layout, Reply};
+
+/// The viewer's id, 0 for a visitor (no account has id 0).
+fn viewer(user: &Option<CurrentUser>) -> i64 {
+    user.as_ref().map_or(0, |u| u.id)
+}
+
+/// A list page: the `tab`'s articles (the `tag`'s on a tag page), page
+/// `page`, with the popular tags beside them.
+async fn list_page(
+    db: &DbPool,
+    viewer: i64,
+    layout: Layout,
+    tab: Tab,
+    tag: String,
+    page: Option<i64>,
+) -> AppResult<Reply> {
+    let (filter, base) = match tab {
+        Tab::Global => (Filter::default(), "/blog".to_string()),
+        Tab::Feed => (
+            Filter {
+                feed: true,
+                ..Filter::default()
+            },
+            "/blog/feed".to_string(),
+        ),
+        Tab::Tag => (
+            Filter {
+                tag: Some(tag.clone()),
+                ..Filter::default()
+            },
+            tag_url(&tag),
+        ),
+    };
+    let page = page_number(page);
+    let (articles, total) =
+        repo::list(db, viewer, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let popular = repo::popular_tags(db, POPULAR_TAGS).await?;
+    Reply::page(&ListPage::new(
+        layout,
+        tab,
+        tag,
+        &articles,
+        &popular,
+        Pager::new(base, page, total),
+    ))
+}
+
+#[get("/blog?<page>")]
+async fn global(
+    db: &Db,
+    user: Option<CurrentUser>,
+    layout: Layout,
+    page: Option<i64>,
+) -> AppResult<Reply> {
+    list_page(db, viewer(&user), layout, Tab::Global, String::new(), page).await
+}
+
+#[get("/blog/feed?<page>")]
+async fn feed(db: &Db, user: CurrentUser, layout: Layout, page: Option<i64>) -> AppResult<Reply> {
+    list_page(db, user.id, layout, Tab::Feed, String::new(), page).await
+}
+
+#[get("/blog/tag/<tag>?<page>")]
+async fn tag(
+    db: &Db,
+    user: Option<CurrentUser>,
+    layout: Layout,
+    tag: &str,
+    page: Option<i64>,
+) -> AppResult<Reply> {
+    // Tags are stored normalised (see `split_tags`): look them up the same way.
+    let tag = split_tags(tag).into_iter().next().unwrap_or_default();
+    list_page(db, viewer(&user), layout, Tab::Tag, tag, page).await
+}
+
+/// An author's page: their articles, or (`favorites`) the ones they liked.
+async fn author_page(
+    db: &DbPool,
+    user: Option<CurrentUser>,
+    layout: Layout,
+    username: &str,
+    favorites: bool,
+    page: Option<i64>,
+) -> AppResult<Reply> {
+    let viewer = viewer(&user);
+    let author = social::find(db, viewer, username).await?;
+    let page = page_number(page);
+    let filter = if favorites {
+        Filter {
+            favorited_by: Some(author.username.clone()),
+            ..Filter::default()
+        }
+    } else {
+        Filter {
+            author: Some(author.username.clone()),
+            ..Filter::default()
+        }
+    };
+    let (articles, total) =
+        repo::list(db, viewer, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let may_follow = user.is_some_and(|u| u.id != author.id);
+    let author = AuthorView::new(&author);
+    let base = if favorites {
+        format!("{}/favorites", author.url)
+    } else {
+        author.url.clone()
+    };
+    Reply::page(&AuthorPage {
+        layout,
+        may_follow,
+        favorites,
+        articles: articles.iter().map(ArticleView::summary).collect(),
+        pager: Pager::new(base, page, total),
+        author,
+    })
+}
+
+#[get("/blog/author/<username>?<page>")]
+async fn author(
+    db: &Db,
+    user: Option<CurrentUser>,
+    layout: Layout,
+    username: &str,
+    page: Option<i64>,
+) -> AppResult<Reply> {
+    author_page(db, user, layout, username, false, page).await
+}
+
+#[get("/blog/author/<username>/favorites?<page>")]
+async fn favorites(
+    db: &Db,
+    user: Option<CurrentUser>,
+    layout: Layout,
+    username: &str,
+    page: Option<i64>,
+) -> AppResult<Reply> {
+    author_page(db, user, layout, username, true, page).await
+}
+
+/// The article page for `slug` as `user` sees it, with `comment` (and its
+/// `errors`) in the comment form: also what a refused comment re-shows.
+pub(super) async fn show_page(
+    db: &DbPool,
+    user: Option<&CurrentUser>,
+    layout: Layout,
+    slug: &str,
+    comment: CommentForm,
+    errors: FieldErrors,
+) -> AppResult<ShowPage> {
+    let viewer = user.map_or(0, |u| u.id);
+    let article = repo::find(db, viewer, slug).await?;
+    let comments = comments::list(db, viewer, article.id).await?;
+    let comments = comments
+        .iter()
+        .map(|c| {
+            let may = user.is_some_and(|u| actions::may_delete_comment(u, &article, c.author.id));
+            CommentView::new(c, may)
+        })
+        .collect();
+    Ok(ShowPage {
+        layout,
+        comments,
+        signed_in: user.is_some(),
+        may_follow: user.is_some_and(|u| u.id != article.author.id),
+        may_edit: user.is_some_and(|u| actions::may_edit(u, &article)),
+        may_delete: user.is_some_and(|u| actions::may_delete(u, &article)),
+        article: ArticleView::full(&article),
+        comment,
+        errors,
+    })
+}
+
+#[get("/blog/<slug>")]
+async fn show(db: &Db, user: Option<CurrentUser>, layout: Layout, slug: &str) -> AppResult<Reply> {
+    let page = show_page(
+        db,
+        user.as_ref(),
+        layout,
+        slug,
+        <CommentForm as Default>::default(),
+        FieldErrors::default(),
+    )
+    .await?;
+    Reply::page(&page)
+}
+
+/// The public blog pages.
+pub fn routes() -> Vec<Route> {
+    routes![global, feed, tag, author, favorites, show]
+}
