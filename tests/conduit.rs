@@ -313,6 +313,22 @@ async fn only_the_author_may_change_an_article_and_admins_may_delete_it() {
     // An admin may delete it, and the audit log says so.
     app.exec("UPDATE users SET role = 'admin' WHERE username = 'kim'")
         .await;
+    let r = rw(
+        &app,
+        Method::Delete,
+        &format!("{uri}/comments/{id}"),
+        Some(&kim),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, Status::NoContent);
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'comment.delete' AND target_name = 'jake'"
+        )
+        .await,
+        1
+    );
     let r = rw(&app, Method::Delete, &uri, Some(&kim), None).await;
     assert_eq!(r.status, Status::NoContent);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM articles").await, 0);

@@ -63,7 +63,7 @@ pub async fn delete_comment(
     article: &Article,
     id: i64,
 ) -> AppResult<()> {
-    let author = comments::author_of(db, article.id, id)
+    let (author, author_name) = comments::author_of(db, article.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if !may_delete_comment(me, article, author) {
@@ -76,7 +76,7 @@ pub async fn delete_comment(
             db,
             &actor(me, ip),
             "comment.delete",
-            Some((author, "")),
+            Some((author, author_name.as_str())),
             &detail,
         )
         .await?;

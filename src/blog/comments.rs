@@ -88,15 +88,17 @@ pub async fn add(db: &DbPool, author_id: i64, article_id: i64, body: &str) -> Ap
     Ok(row.into())
 }
 
-/// Comment `id` on article `article_id`: its author's id, if it exists.
-pub async fn author_of(db: &DbPool, article_id: i64, id: i64) -> AppResult<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT author_id FROM comments WHERE id = $1 AND article_id = $2")
-            .bind(id)
-            .bind(article_id)
-            .fetch_optional(&db.pool)
-            .await?,
+/// Comment `id` on article `article_id`: its author's id and username, if
+/// it exists.
+pub async fn author_of(db: &DbPool, article_id: i64, id: i64) -> AppResult<Option<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT c.author_id, u.username FROM comments c JOIN users u ON u.id = c.author_id \
+         WHERE c.id = $1 AND c.article_id = $2",
     )
+    .bind(id)
+    .bind(article_id)
+    .fetch_optional(&db.pool)
+    .await?)
 }
 
 /// Delete comment `id`.
