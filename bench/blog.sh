@@ -35,7 +35,7 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
 INSERT INTO articles (author_id, slug, title, description, body, created_at, updated_at)
 SELECT (SELECT id FROM users WHERE username = 'author' || (1 + i % 100)),
        'article-number-' || i, 'Article number ' || i, 'What article ' || i || ' is about',
-       '# Heading' || char(10) || char(10) || 'Some *Markdown* text for article ' || i || '.',
+       'Some *Markdown* text for article ' || i || '.',
        1700000000 + i, 1700000000 + i
 FROM n;
 INSERT INTO article_tags (article_id, tag) SELECT id, 'tag' || (id % 50) FROM articles;

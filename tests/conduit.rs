@@ -401,6 +401,9 @@ async fn unknown_articles_profiles_and_comments_are_404() {
             None,
         ),
         (Method::Get, "/api/no-such-endpoint".to_string(), None),
+        // NUL never matches (and never reaches Postgres, which refuses it).
+        (Method::Get, "/api/articles/a%00b".to_string(), None),
+        (Method::Get, "/api/profiles/a%00b".to_string(), None),
     ];
     for (method, uri, body) in cases {
         let r = rw(&app, method, &uri, Some(&token), body).await;
@@ -622,6 +625,16 @@ async fn lists_filter_by_tag_author_and_favourite_and_the_feed_follows() {
     )
     .await;
     assert_eq!(r.json()["articles"][0]["favorited"], false);
+    for q in ["author=ja%00ke", "tag=ru%00st", "favorited=k%00im"] {
+        let r = rw(&app, Method::Get, &format!("/api/articles?{q}"), None, None).await;
+        assert_eq!((r.status, count(&r)), (Status::Ok, 0), "{q}");
+    }
+    assert_eq!(app.get("/blog/tag/ru%00st").await.status, Status::Ok);
+    assert_eq!(
+        app.get("/blog/author/ja%00ke").await.status,
+        Status::NotFound
+    );
+    assert_eq!(app.get("/blog/a%00b").await.status, Status::NotFound);
     let r = rw(&app, Method::Get, "/api/articles?author=nobody", None, None).await;
     assert_eq!((count(&r), titles(&r).len()), (0, 0));
     // The feed: only authors ann follows.
@@ -659,7 +672,11 @@ async fn lists_filter_by_tag_author_and_favourite_and_the_feed_follows() {
     app.exec("UPDATE users SET disabled = 1 WHERE username = 'jake'")
         .await;
     let r = rw(&app, Method::Get, "/api/articles", None, None).await;
-    assert_eq!(titles(&r), vec!["A1", "K1"]);
+    assert_eq!((count(&r), titles(&r)), (2, vec!["A1".into(), "K1".into()]));
+    let r = rw(&app, Method::Get, "/api/articles?author=jake", None, None).await;
+    assert_eq!(count(&r), 0);
+    let r = rw(&app, Method::Get, "/api/articles/j2", None, None).await;
+    assert_eq!(r.status, Status::NotFound);
 }
 
 #[rocket::async_test]

@@ -190,15 +190,7 @@ async fn update(
         &tags,
     )
     .map_err(AppError::Validation)?;
-    repo::update(
-        db,
-        stored.id,
-        &input.title,
-        &input.description,
-        &input.body,
-        Some(&input.tags),
-    )
-    .await?;
+    repo::update(db, stored.id, &input).await?;
     one(db, me.0.id, slug).await
 }
 

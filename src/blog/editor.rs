@@ -96,15 +96,7 @@ async fn save(
             )
         }
     };
-    repo::update(
-        db,
-        article.id,
-        &input.title,
-        &input.description,
-        &input.body,
-        Some(&input.tags),
-    )
-    .await?;
+    repo::update(db, article.id, &input).await?;
     Ok(Reply::success(article_url(&article.slug), "Article saved."))
 }
 

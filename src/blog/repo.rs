@@ -144,9 +144,19 @@ pub async fn list(
     offset: i64,
 ) -> AppResult<(Vec<Article>, i64)> {
     let (clause, binds) = filter.clause();
+    // Stored names and tags never contain NUL (and Postgres refuses it in a
+    // query): such a filter matches nothing.
+    if binds.iter().any(|b| b.0.contains('\0')) {
+        return Ok((Vec::new(), 0));
+    }
     let n = binds.len();
+    // The page's ids first, then the columns for those rows only: with a
+    // deep OFFSET the skipped rows would otherwise each run the select
+    // list's subqueries.
     let sql = format!(
-        "{} WHERE {clause} ORDER BY a.id DESC LIMIT ${} OFFSET ${}",
+        "{} WHERE a.id IN (SELECT a.id FROM articles a \
+         JOIN users u ON u.id = a.author_id AND u.disabled = 0 \
+         WHERE {clause} ORDER BY a.id DESC LIMIT ${} OFFSET ${}) ORDER BY a.id DESC",
         select("''"),
         n + 2,
         n + 3
@@ -156,9 +166,11 @@ pub async fn list(
         .bind(offset)
         .fetch_all(&db.pool)
         .await?;
+    // NOT IN over the (few) disabled accounts lets Postgres count from the
+    // articles alone, about twice as fast as the join.
     let count_sql = format!(
-        "SELECT COUNT(*) FROM articles a JOIN users u ON u.id = a.author_id AND u.disabled = 0 \
-         WHERE {clause}"
+        "SELECT COUNT(*) FROM articles a \
+         WHERE a.author_id NOT IN (SELECT x.id FROM users x WHERE x.disabled <> 0) AND {clause}"
     );
     let (total,): (i64,) = bind_all(sqlx::query_as(&count_sql).bind(viewer), &binds)
         .fetch_one(&db.pool)
@@ -168,6 +180,9 @@ pub async fn list(
 
 /// The article at `slug`, body included.
 pub async fn get(db: &DbPool, viewer: i64, slug: &str) -> AppResult<Option<Article>> {
+    if slug.contains('\0') {
+        return Ok(None);
+    }
     let row: Option<Row> = sqlx::query_as(&format!("{} WHERE a.slug = $2", select("a.body")))
         .bind(viewer)
         .bind(slug)
@@ -274,31 +289,21 @@ pub async fn create(db: &DbPool, author_id: i64, a: &ArticleInput) -> AppResult<
     ))
 }
 
-/// Save new text over article `id`. The slug stays as it is, so links to
-/// the article keep working after an edit. Tags are replaced only when
-/// given.
-pub async fn update(
-    db: &DbPool,
-    id: i64,
-    title: &str,
-    description: &str,
-    body: &str,
-    tags: Option<&[String]>,
-) -> AppResult<()> {
+/// Save new text and tags over article `id`. The slug stays as it is, so
+/// links to the article keep working after an edit.
+pub async fn update(db: &DbPool, id: i64, a: &ArticleInput) -> AppResult<()> {
     let mut tx = db.pool.begin().await?;
     sqlx::query(
         "UPDATE articles SET title = $1, description = $2, body = $3, updated_at = $4 WHERE id = $5",
     )
-    .bind(title)
-    .bind(description)
-    .bind(body)
+    .bind(&a.title)
+    .bind(&a.description)
+    .bind(&a.body)
     .bind(now())
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    if let Some(tags) = tags {
-        set_tags(&mut tx, id, tags).await?;
-    }
+    set_tags(&mut tx, id, &a.tags).await?;
     tx.commit().await?;
     Ok(())
 }

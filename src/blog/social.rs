@@ -15,6 +15,10 @@ struct Row {
 
 /// The enabled account called `username` (any case), as `viewer` sees it.
 pub async fn profile(db: &DbPool, viewer: i64, username: &str) -> AppResult<Option<Author>> {
+    // No username contains NUL, and Postgres refuses it in a query.
+    if username.contains('\0') {
+        return Ok(None);
+    }
     let row: Option<Row> = sqlx::query_as(
         "SELECT u.id, u.username, u.bio, u.avatar_url, \
          CASE WHEN EXISTS (SELECT 1 FROM follows w WHERE w.follower_id = $1 AND w.followee_id = u.id) \
