@@ -177,3 +177,31 @@ pub fn like_pattern(text: &str) -> String {
     p.push('%');
     p
 }
+
+/// The tags of each of `ids`, alphabetically, from a tag table such as
+/// `note_tags (note_id, tag)`: one query however many ids (keep the list
+/// to a page's worth). `table` and `key` are names from our own code.
+pub async fn tags_of(
+    db: &DbPool,
+    table: &str,
+    key: &str,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<String>>, sqlx::Error> {
+    let mut tags: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    if ids.is_empty() {
+        return Ok(tags);
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {key}, tag FROM {table} WHERE {key} IN ({}) ORDER BY tag",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    for (id, tag) in q.fetch_all(&db.pool).await? {
+        tags.entry(id).or_default().push(tag);
+    }
+    Ok(tags)
+}

@@ -22,19 +22,7 @@ async fn rw(
     if let Some(b) = body {
         req = req.header(ContentType::JSON).body(b.to_string());
     }
-    let r = req.dispatch().await;
-    let status = r.status();
-    let headers = r
-        .headers()
-        .iter()
-        .map(|h| (h.name().as_str().to_lowercase(), h.value().to_string()))
-        .collect();
-    let body = r.into_string().await.unwrap_or_default();
-    Resp {
-        status,
-        body,
-        headers,
-    }
+    Resp::read(req.dispatch().await).await
 }
 
 /// Register `name` through the API; returns its token.

@@ -10,6 +10,7 @@ use super::model::parse_email;
 use super::repo::{self, User};
 use super::tokens::{self, Purpose};
 use super::Hasher;
+use crate::auth::credentials;
 use crate::auth::CurrentUser;
 use crate::config::AppConfig;
 use crate::db::{is_unique_violation, now, Db, DbPool};
@@ -157,24 +158,12 @@ async fn request_change(
         Ok(e) => e,
         Err(e) => return Ok(Reply::failure("/profile", format!("New email: {e}"))),
     };
-    let bucket = format!("login:account:{}", user.email);
-    let limit = Limit {
-        max: cfg.login_max_failures_per_account,
-        window: cfg.login_failure_window,
-    };
-    let counted = ratelimit::attempt(db, &bucket, limit).await?;
-    if user.password_hash.is_some()
-        && !hasher
-            .verify(form.password, user.password_hash.clone())
-            .await?
-            .ok
-    {
+    if !credentials::confirm_password(db, cfg, hasher, &user, form.password).await? {
         return Ok(Reply::failure(
             "/profile",
             "That is not your password. Your email address has not been changed.",
         ));
     }
-    ratelimit::forgive(db, counted).await?;
     if let Err(message) = start_change(db, cfg, wakeup, &user, &new_email).await? {
         return Ok(Reply::failure("/profile", message));
     }

@@ -8,13 +8,13 @@ use super::password::{self, Hasher};
 use super::register::{register, Refused};
 use super::repo;
 use super::views::{ProfilePage, SignupPage};
+use crate::auth::credentials;
 use crate::auth::oauth::Providers;
 use crate::auth::session::{self, NewSession};
 use crate::auth::CurrentUser;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::web::ratelimit::{self, Limit};
 use crate::web::{ClientIp, CsrfForm, Layout, Reply, UserAgent};
 
 #[get("/signup")]
@@ -113,15 +113,6 @@ async fn update_profile(
     }
 }
 
-/// The sign-in limit also guards the current-password check, or a stolen
-/// session could be used to guess the password.
-fn account_limit(cfg: &AppConfig) -> Limit {
-    Limit {
-        max: cfg.login_max_failures_per_account,
-        window: cfg.login_failure_window,
-    }
-}
-
 #[post("/account/password", data = "<form>")]
 async fn change_password(
     db: &Db,
@@ -136,20 +127,9 @@ async fn change_password(
     let user = repo::find_by_id(db, me.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let bucket = format!("login:account:{}", user.email);
-    // Counted before the check so a burst cannot run past the limit; taken
-    // back when the password was right.
-    let counted = ratelimit::attempt(db, &bucket, account_limit(cfg)).await?;
     let mut errors = FieldErrors::default();
-    if user.password_hash.is_some()
-        && !hasher
-            .verify(form.current_password, user.password_hash.clone())
-            .await?
-            .ok
-    {
+    if !credentials::confirm_password(db, cfg, hasher, &user, form.current_password).await? {
         errors.add("current_password", "That is not your current password.");
-    } else {
-        ratelimit::forgive(db, counted).await?;
     }
     if let Some(e) = password::policy_error(&form.new_password, &[&user.username, &user.email]) {
         errors.add("new_password", e);
@@ -189,16 +169,7 @@ async fn delete_account(
     let user = repo::find_by_id(db, me.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let bucket = format!("login:account:{}", user.email);
-    let counted = ratelimit::attempt(db, &bucket, account_limit(cfg)).await?;
-    let wrong = user.password_hash.is_some()
-        && !hasher
-            .verify(form.password, user.password_hash.clone())
-            .await?
-            .ok;
-    if !wrong {
-        ratelimit::forgive(db, counted).await?;
-    }
+    let wrong = !credentials::confirm_password(db, cfg, hasher, &user, form.password).await?;
     let problem = if wrong {
         Some("That is not your password. Your account has not been deleted.")
     } else if user.role == "admin" && repo::count_admins(db).await? <= 1 {

@@ -71,21 +71,46 @@ pub async fn check(
 
 /// The limits on failed sign-ins: per account and per client address.
 pub fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 2] {
-    let window = cfg.login_failure_window;
     [
-        (
-            format!("login:account:{email}"),
-            Limit {
-                max: cfg.login_max_failures_per_account,
-                window,
-            },
-        ),
+        account_limit(cfg, email),
         (
             format!("login:ip:{}", ip.label()),
             Limit {
                 max: cfg.login_max_failures_per_address,
-                window,
+                window: cfg.login_failure_window,
             },
         ),
     ]
+}
+
+/// The per-account sign-in limit and its bucket.
+fn account_limit(cfg: &AppConfig, email: &str) -> (String, Limit) {
+    (
+        format!("login:account:{email}"),
+        Limit {
+            max: cfg.login_max_failures_per_account,
+            window: cfg.login_failure_window,
+        },
+    )
+}
+
+/// Check a signed-in user's password again before a sensitive change
+/// (new password or email, deleting the account). The check counts against
+/// the account's sign-in limit (429 beyond), or a stolen session could be
+/// used to guess the password; the attempt is taken back when it was
+/// right. An account without a password (provider sign-in only) passes.
+pub async fn confirm_password(
+    db: &DbPool,
+    cfg: &AppConfig,
+    hasher: &Hasher,
+    user: &User,
+    given: String,
+) -> AppResult<bool> {
+    let (bucket, limit) = account_limit(cfg, &user.email);
+    let counted = ratelimit::attempt(db, &bucket, limit).await?;
+    if user.password_hash.is_some() && !hasher.verify(given, user.password_hash.clone()).await?.ok {
+        return Ok(false);
+    }
+    ratelimit::forgive(db, counted).await?;
+    Ok(true)
 }

@@ -25,7 +25,6 @@ use crate::config::AppConfig;
 use crate::db::{is_unique_violation, Db};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::Wakeup;
-use crate::web::ratelimit::{self, Limit};
 use crate::web::{ClientIp, UserAgent};
 
 /// `{"user": {...}}` with every field optional: what is missing is
@@ -256,21 +255,12 @@ async fn update(
     let user = load(db, me.0.id).await?;
     let changes = validate_changes(&user, &b).map_err(AppError::Validation)?;
     if changes.email.is_some() || changes.password.is_some() {
-        let bucket = format!("login:account:{}", user.email);
-        let limit = Limit {
-            max: cfg.login_max_failures_per_account,
-            window: cfg.login_failure_window,
-        };
-        let counted = ratelimit::attempt(db, &bucket, limit).await?;
         let given = b.current_password.clone().unwrap_or_default();
-        if user.password_hash.is_some()
-            && !hasher.verify(given, user.password_hash.clone()).await?.ok
-        {
+        if !credentials::confirm_password(db, cfg, hasher, &user, given).await? {
             let mut errors = FieldErrors::default();
             errors.add("currentPassword", "That is not your current password.");
             return Err(AppError::Validation(errors).into());
         }
-        ratelimit::forgive(db, counted).await?;
     }
     if let Some(name) = &changes.username {
         let taken = name.to_lowercase() != user.username.to_lowercase()

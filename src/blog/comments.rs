@@ -1,6 +1,6 @@
 //! Comments on articles, oldest first.
 
-use super::repo::Author;
+use super::repo::{Author, AuthorRow, FOLLOWING};
 use crate::db::{now, DbPool};
 use crate::error::AppResult;
 
@@ -20,18 +20,17 @@ struct Row {
     body: String,
     created_at: i64,
     updated_at: i64,
-    author_id: i64,
-    username: String,
-    bio: String,
-    avatar_url: String,
-    following: i64,
+    #[sqlx(flatten)]
+    author: AuthorRow,
 }
 
-const SELECT: &str = "SELECT c.id, c.body, c.created_at, c.updated_at, \
-     u.id AS author_id, u.username, u.bio, u.avatar_url, \
-     CASE WHEN EXISTS (SELECT 1 FROM follows w WHERE w.follower_id = $1 AND w.followee_id = u.id) \
-          THEN 1 ELSE 0 END AS following \
-     FROM comments c JOIN users u ON u.id = c.author_id AND u.disabled = 0";
+fn select() -> String {
+    format!(
+        "SELECT c.id, c.body, c.created_at, c.updated_at, \
+         u.id AS author_id, u.username, u.bio, u.avatar_url, {FOLLOWING} \
+         FROM comments c JOIN users u ON u.id = c.author_id AND u.disabled = 0"
+    )
+}
 
 /// Most comments one article shows.
 pub const LIMIT: i64 = 500;
@@ -43,13 +42,7 @@ impl From<Row> for Comment {
             body: r.body,
             created_at: r.created_at,
             updated_at: r.updated_at,
-            author: Author {
-                id: r.author_id,
-                username: r.username,
-                bio: r.bio,
-                image: r.avatar_url,
-                following: r.following != 0,
-            },
+            author: r.author.into(),
         }
     }
 }
@@ -57,7 +50,8 @@ impl From<Row> for Comment {
 /// The comments of article `article_id`, oldest first.
 pub async fn list(db: &DbPool, viewer: i64, article_id: i64) -> AppResult<Vec<Comment>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE c.article_id = $2 ORDER BY c.id LIMIT $3"
+        "{} WHERE c.article_id = $2 ORDER BY c.id LIMIT $3",
+        select()
     ))
     .bind(viewer)
     .bind(article_id)
@@ -80,7 +74,7 @@ pub async fn add(db: &DbPool, author_id: i64, article_id: i64, body: &str) -> Ap
     .bind(t)
     .fetch_one(&db.pool)
     .await?;
-    let row: Row = sqlx::query_as(&format!("{SELECT} WHERE c.id = $2"))
+    let row: Row = sqlx::query_as(&format!("{} WHERE c.id = $2", select()))
         .bind(author_id)
         .bind(id)
         .fetch_one(&db.pool)

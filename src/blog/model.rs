@@ -4,6 +4,7 @@ use rocket::form::FromForm;
 
 use crate::error::FieldErrors;
 use crate::notes::model::split_tags;
+use crate::web::text::{check_length, one_line};
 
 /// Longest title, in characters.
 pub const TITLE_MAX: usize = 200;
@@ -47,40 +48,9 @@ pub struct ArticleInput {
     pub tags: Vec<String>,
 }
 
-/// One line of text: control characters become spaces, then trimmed.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
 /// Multi-line text: Windows line ends made plain, trimmed.
 fn text(s: &str) -> String {
     s.replace("\r\n", "\n").trim().to_string()
-}
-
-fn check_length(
-    errors: &mut FieldErrors,
-    field: &'static str,
-    value: &str,
-    max: usize,
-    empty: &str,
-) {
-    let n = value.chars().count();
-    if n == 0 {
-        errors.add(field, empty);
-    } else if n > max {
-        errors.add(
-            field,
-            format!("Use at most {max} characters (you have {n})."),
-        );
-    }
-    // Postgres cannot store NUL in text.
-    if value.contains('\0') {
-        errors.add(field, "Remove the NUL character.");
-    }
 }
 
 /// Check a tag list: how many, how long, no control characters.

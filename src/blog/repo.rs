@@ -4,10 +4,8 @@
 //! user's id, or 0 for a visitor (no account has id 0). Articles by
 //! disabled accounts are hidden everywhere.
 
-use std::collections::HashMap;
-
 use super::model::{slug_candidate, slugify, ArticleInput};
-use crate::db::{is_unique_violation, now, DbPool};
+use crate::db::{is_unique_violation, now, tags_of, DbPool};
 use crate::error::{AppError, AppResult};
 
 /// An author (or commenter) as a reader sees them.
@@ -39,6 +37,34 @@ pub struct Article {
     pub author: Author,
 }
 
+/// An author's columns as every blog query selects them: `u.id AS
+/// author_id, u.username, u.bio, u.avatar_url` and the viewer's `following`.
+#[derive(sqlx::FromRow)]
+pub struct AuthorRow {
+    author_id: i64,
+    username: String,
+    bio: String,
+    avatar_url: String,
+    following: i64,
+}
+
+impl From<AuthorRow> for Author {
+    fn from(r: AuthorRow) -> Self {
+        Author {
+            id: r.author_id,
+            username: r.username,
+            bio: r.bio,
+            image: r.avatar_url,
+            following: r.following != 0,
+        }
+    }
+}
+
+/// `following` for the author `u`, as `$1` (the viewer) sees them.
+pub const FOLLOWING: &str =
+    "CASE WHEN EXISTS (SELECT 1 FROM follows w WHERE w.follower_id = $1 AND w.followee_id = u.id) \
+     THEN 1 ELSE 0 END AS following";
+
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
@@ -50,11 +76,8 @@ struct Row {
     updated_at: i64,
     favorites_count: i64,
     favorited: i64,
-    author_id: i64,
-    username: String,
-    bio: String,
-    avatar_url: String,
-    following: i64,
+    #[sqlx(flatten)]
+    author: AuthorRow,
 }
 
 /// The columns of [`Row`]; `$1` is the viewer. `body` is the whole text or
@@ -65,9 +88,7 @@ fn select(body: &str) -> String {
          (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count, \
          CASE WHEN EXISTS (SELECT 1 FROM favorites f WHERE f.user_id = $1 AND f.article_id = a.id) \
               THEN 1 ELSE 0 END AS favorited, \
-         u.id AS author_id, u.username, u.bio, u.avatar_url, \
-         CASE WHEN EXISTS (SELECT 1 FROM follows w WHERE w.follower_id = $1 AND w.followee_id = u.id) \
-              THEN 1 ELSE 0 END AS following \
+         u.id AS author_id, u.username, u.bio, u.avatar_url, {FOLLOWING} \
          FROM articles a JOIN users u ON u.id = a.author_id AND u.disabled = 0"
     )
 }
@@ -200,21 +221,8 @@ pub async fn find(db: &DbPool, viewer: i64, slug: &str) -> AppResult<Article> {
 }
 
 async fn with_tags(db: &DbPool, rows: Vec<Row>) -> AppResult<Vec<Article>> {
-    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
-    if !rows.is_empty() {
-        let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT article_id, tag FROM article_tags WHERE article_id IN ({}) ORDER BY tag",
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for r in &rows {
-            q = q.bind(r.id);
-        }
-        for (id, tag) in q.fetch_all(&db.pool).await? {
-            tags.entry(id).or_default().push(tag);
-        }
-    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut tags = tags_of(db, "article_tags", "article_id", &ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| Article {
@@ -228,13 +236,7 @@ async fn with_tags(db: &DbPool, rows: Vec<Row>) -> AppResult<Vec<Article>> {
             updated_at: r.updated_at,
             favorites_count: r.favorites_count,
             favorited: r.favorited != 0,
-            author: Author {
-                id: r.author_id,
-                username: r.username,
-                bio: r.bio,
-                image: r.avatar_url,
-                following: r.following != 0,
-            },
+            author: r.author.into(),
         })
         .collect())
 }

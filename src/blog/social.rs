@@ -1,17 +1,8 @@
 //! Profiles and follows.
 
-use super::repo::Author;
+use super::repo::{Author, AuthorRow, FOLLOWING};
 use crate::db::{now, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    username: String,
-    bio: String,
-    avatar_url: String,
-    following: i64,
-}
 
 /// The enabled account called `username` (any case), as `viewer` sees it.
 pub async fn profile(db: &DbPool, viewer: i64, username: &str) -> AppResult<Option<Author>> {
@@ -19,23 +10,15 @@ pub async fn profile(db: &DbPool, viewer: i64, username: &str) -> AppResult<Opti
     if username.contains('\0') {
         return Ok(None);
     }
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT u.id, u.username, u.bio, u.avatar_url, \
-         CASE WHEN EXISTS (SELECT 1 FROM follows w WHERE w.follower_id = $1 AND w.followee_id = u.id) \
-              THEN 1 ELSE 0 END AS following \
-         FROM users u WHERE lower(u.username) = $2 AND u.disabled = 0",
-    )
+    let row: Option<AuthorRow> = sqlx::query_as(&format!(
+        "SELECT u.id AS author_id, u.username, u.bio, u.avatar_url, {FOLLOWING} \
+         FROM users u WHERE lower(u.username) = $2 AND u.disabled = 0"
+    ))
     .bind(viewer)
     .bind(username.to_lowercase())
     .fetch_optional(&db.pool)
     .await?;
-    Ok(row.map(|r| Author {
-        id: r.id,
-        username: r.username,
-        bio: r.bio,
-        image: r.avatar_url,
-        following: r.following != 0,
-    }))
+    Ok(row.map(Into::into))
 }
 
 /// The profile called `username`, or 404.

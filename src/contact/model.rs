@@ -6,6 +6,7 @@ use crate::accounts::model::parse_email;
 use crate::error::FieldErrors;
 use crate::mail::MailContent;
 use crate::mail_templates;
+use crate::web::text::{check_length, one_line};
 
 /// Longest name, in characters.
 pub const NAME_MAX: usize = 100;
@@ -39,28 +40,6 @@ pub struct NewMessage {
     pub message: String,
 }
 
-/// One line of text: line breaks and other control characters become
-/// spaces, so nothing typed can start a new mail header.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
-fn check_len(errors: &mut FieldErrors, field: &'static str, value: &str, max: usize, empty: &str) {
-    let n = value.chars().count();
-    if n == 0 {
-        errors.add(field, empty.to_string());
-    } else if n > max {
-        errors.add(
-            field,
-            format!("Use at most {max} characters (you have {n})."),
-        );
-    }
-}
-
 impl ContactForm {
     /// True when the honeypot was filled in.
     pub fn is_spam(&self) -> bool {
@@ -71,7 +50,7 @@ impl ContactForm {
     pub fn validate(&self) -> Result<NewMessage, FieldErrors> {
         let mut errors = FieldErrors::default();
         let name = one_line(&self.name);
-        check_len(&mut errors, "name", &name, NAME_MAX, "Tell us your name.");
+        check_length(&mut errors, "name", &name, NAME_MAX, "Tell us your name.");
         let email = match parse_email(&self.email) {
             Ok(e) => e,
             Err(e) => {
@@ -80,7 +59,7 @@ impl ContactForm {
             }
         };
         let subject = one_line(&self.subject);
-        check_len(
+        check_length(
             &mut errors,
             "subject",
             &subject,
@@ -88,7 +67,7 @@ impl ContactForm {
             "Add a subject.",
         );
         let message = self.message.replace("\r\n", "\n").trim().to_string();
-        check_len(
+        check_length(
             &mut errors,
             "message",
             &message,

@@ -4,6 +4,7 @@ use rocket::form::FromForm;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldErrors;
+use crate::web::text::{check_length, one_line};
 
 /// Longest title, in characters.
 pub const TITLE_MAX: usize = 200;
@@ -69,21 +70,14 @@ impl NoteInput {
         archived: bool,
     ) -> Result<NoteInput, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let title: String = title
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect::<String>()
-            .trim()
-            .to_string();
-        let n = title.chars().count();
-        if n == 0 {
-            errors.add("title", "Give the note a title.");
-        } else if n > TITLE_MAX {
-            errors.add(
-                "title",
-                format!("Use at most {TITLE_MAX} characters (you have {n})."),
-            );
-        }
+        let title = one_line(title);
+        check_length(
+            &mut errors,
+            "title",
+            &title,
+            TITLE_MAX,
+            "Give the note a title.",
+        );
         let body = body.replace("\r\n", "\n");
         let n = body.chars().count();
         if n > BODY_MAX {

@@ -1,12 +1,10 @@
 //! Note queries. Every one is scoped to the owner: another member's note
 //! id behaves exactly like one that does not exist.
 
-use std::collections::HashMap;
-
 use sqlx::AnyConnection;
 
 use super::model::{NoteInput, NoteJson};
-use crate::db::{affected, now, DbPool};
+use crate::db::{affected, now, tags_of, DbPool};
 use crate::error::AppResult;
 
 /// A stored note with its tags.
@@ -59,21 +57,8 @@ impl From<Note> for NoteJson {
 
 /// Attach each row's tags (one query for the lot).
 pub async fn with_tags(db: &DbPool, rows: Vec<Row>) -> AppResult<Vec<Note>> {
-    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
-    if !rows.is_empty() {
-        let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT note_id, tag FROM note_tags WHERE note_id IN ({}) ORDER BY tag",
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for r in &rows {
-            q = q.bind(r.id);
-        }
-        for (id, tag) in q.fetch_all(&db.pool).await? {
-            tags.entry(id).or_default().push(tag);
-        }
-    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut tags = tags_of(db, "note_tags", "note_id", &ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| Note {

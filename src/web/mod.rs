@@ -7,6 +7,7 @@ mod layout;
 pub mod markdown;
 mod net;
 pub mod ratelimit;
+pub mod text;
 
 pub use csrf::{check as check_csrf, rotate as rotate_csrf, CsrfForm, NoFields, CSRF_FIELD};
 pub use layout::{layout_for_error, Layout, NavUser};

@@ -1,5 +1,7 @@
 // A person's first visit, in a real browser: headless Debian Chromium driven
 // by playwright-core against the release binary on a fresh SQLite database.
+// They sign up, sign out and in, edit their profile, then write an article on
+// the blog, comment on it and favourite it.
 //
 //   GROUNDWORK_BIN=target/release/groundwork node --test tests/browser/
 //
@@ -290,7 +292,118 @@ describe('a new visitor', () => {
     assert.equal(page.url(), `${base}/profile`, 'this browser stays signed in');
     await other.close();
   });
+});
 
+describe('a member on the blog', () => {
+  // Markup, an ampersand and quotes: shown as typed, never interpreted.
+  const title = 'Engines <b>and</b> poems: "notes" & sketches';
+  const slug = 'engines-b-and-b-poems-notes-sketches';
+  const articleUrl = () => `${base}/blog/${slug}`;
+  const comment = 'Lovely. <i>Not italic</i> & "quoted".';
+
+  it('writes an article: errors first, then published with its Markdown rendered safely', async () => {
+    // Still signed in from the steps above.
+    await page.locator('header').getByRole('link', { name: 'Blog', exact: true }).click();
+    await page.waitForURL(`${base}/blog`);
+    await page.getByRole('link', { name: 'Write an article' }).click();
+    await page.waitForURL(`${base}/blog/new`);
+
+    expectedStatus.set(`${base}/blog`, 422); // the form shown again, from POST /blog
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.locator('.field-error').first().waitFor();
+    assert.equal(page.url(), `${base}/blog`);
+    assert.deepEqual(await page.locator('.field-error').allTextContents(), [
+      'Give the article a title.',
+      'Sum the article up in a sentence.',
+      "Write the article's text.",
+    ]);
+    assert.equal(await page.getByLabel('Title', { exact: true }).getAttribute('aria-invalid'), 'true');
+
+    await page.getByLabel('Title', { exact: true }).fill(title);
+    await page.getByLabel('Summary').fill('What the Analytical Engine might write.');
+    await page.getByLabel('Text', { exact: true }).fill([
+      'The engine weaves **algebraic patterns** as the loom weaves flowers;',
+      'see [the notes](https://example.org/notes).',
+      '',
+      '<script>window.__articleScriptRan = true</script>',
+      '',
+      'More soon.',
+    ].join('\n'));
+    await page.getByLabel('Tags').fill('rust, web');
+    await Promise.all([
+      page.waitForURL(articleUrl()),
+      page.getByRole('button', { name: 'Publish' }).click(),
+    ]);
+    assert.equal(await flash(page), 'Article published.');
+
+    const heading = page.getByRole('heading', { level: 1 });
+    assert.equal(await heading.textContent(), title);
+    assert.equal(await heading.locator('b').count(), 0, 'the title\'s <b> became markup');
+    const body = page.locator('.article-body');
+    assert.equal(await body.locator('strong').textContent(), 'algebraic patterns');
+    assert.equal(
+      await body.getByRole('link', { name: 'the notes' }).getAttribute('href'),
+      'https://example.org/notes',
+    );
+    assert.equal(await body.locator('script').count(), 0, 'a <script> element in the article');
+    assert.match(await body.textContent(), /<script>window\.__articleScriptRan = true<\/script>/);
+    assert.equal(await page.evaluate(() => window.__articleScriptRan), undefined);
+    assert.deepEqual(await page.locator('article .tag').allTextContents(), ['#rust', '#web']);
+    // The author may change and delete it.
+    await page.getByRole('link', { name: 'Edit', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Delete', exact: true }).waitFor();
+  });
+
+  it('comments on it and favourites it', async () => {
+    await page.getByLabel('Your comment').fill(comment);
+    await Promise.all([
+      page.waitForURL((url) => url.href.startsWith(`${articleUrl()}#comment-`)),
+      page.getByRole('button', { name: 'Post the comment' }).click(),
+    ]);
+    assert.equal(await flash(page), 'Comment added.');
+    assert.equal(await page.locator('#comments-title').textContent(), 'Comments (1)');
+    const shown = page.locator('.comment-body');
+    assert.equal(await shown.textContent(), comment);
+    assert.equal(await shown.locator('i').count(), 0, 'the comment\'s <i> became markup');
+    assert.equal(await page.getByLabel('Your comment').inputValue(), '', 'the form is emptied');
+
+    await Promise.all([
+      page.waitForURL(articleUrl()),
+      page.getByRole('button', { name: 'Favourite (0)' }).click(),
+    ]);
+    await page.getByRole('button', { name: 'Unfavourite (1)' }).waitFor();
+    assert.equal(await page.locator('.article-actions .favorites-count').textContent(), '(1)');
+  });
+
+  it('finds it by its tag, in the list and on the author page', async () => {
+    await page.locator('article').getByRole('link', { name: '#rust' }).click();
+    await page.waitForURL(`${base}/blog/tag/rust`);
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Articles tagged “rust”');
+    const listed = page.locator('.article-item');
+    assert.equal(await listed.count(), 1);
+    assert.equal(await listed.getByRole('heading').textContent(), title);
+    assert.match(await listed.locator('.favorites-count').textContent(), /^1 favourite$/);
+
+    await page.locator('header').getByRole('link', { name: 'Blog', exact: true }).click();
+    await page.waitForURL(`${base}/blog`);
+    assert.equal(await listed.count(), 1);
+    assert.equal(await listed.getByRole('link', { name: title }).getAttribute('href'), `/blog/${slug}`);
+    const sidebar = page.getByRole('complementary', { name: 'Popular tags' });
+    assert.deepEqual((await sidebar.locator('.tag').allTextContents()).sort(), ['#rust', '#web']);
+    await shot(page, 'blog-list');
+
+    await listed.getByRole('link', { name: username }).click();
+    await page.waitForURL(`${base}/blog/author/${username}`);
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), username);
+    assert.equal(await listed.getByRole('heading').textContent(), title);
+
+    await listed.getByRole('link', { name: title }).click();
+    await page.waitForURL(articleUrl());
+    await shot(page, 'blog-article');
+  });
+});
+
+describe('the whole visit', () => {
   it('reported no console errors and no CSP violations', () => {
     assert.deepEqual(problems, []);
   });
