@@ -1797,3 +1797,13 @@ async fn an_inbox_search_with_a_nul_byte_is_answered_not_a_server_error() {
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     assert!(r.body.contains("0 messages"));
 }
+
+#[rocket::async_test]
+async fn a_nul_character_in_the_message_is_refused_beside_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_with(|f| mail_to_files(f, dir.path())).await;
+    let r = send_contact(&app.client, "Eve", "eve@example.net", "Hi", "a\0b").await;
+    assert_eq!(r.status, Status::UnprocessableEntity);
+    assert!(r.body.contains("Remove the NUL character."), "{}", r.body);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contact_messages").await, 0);
+}
