@@ -13,20 +13,6 @@ async fn spawn() -> TestApp {
     TestApp::spawn_with(|f| f.merge(("signups_per_address_per_hour", 100))).await
 }
 
-/// A member signed in in their own browser.
-async fn member(app: &TestApp, username: &str) -> Client {
-    let browser = app.another_browser().await;
-    let r = signup(
-        &browser,
-        username,
-        &format!("{username}@example.org"),
-        PASSWORD,
-    )
-    .await;
-    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-    browser
-}
-
 /// Publish an article through the form; returns its address.
 async fn write(client: &Client, title: &str, body: &str, tags: &str) -> String {
     let r = submit(
@@ -66,7 +52,7 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 #[rocket::async_test]
 async fn visitors_read_the_list_an_article_and_the_tag_and_author_pages() {
     let app = spawn().await;
-    let alice = member(&app, "alice").await;
+    let alice = app.member("alice").await;
     let url = write(&alice, "Hello world", "Some *text*.", "Rust, web").await;
     let visitor = app.another_browser().await;
 
@@ -131,7 +117,7 @@ async fn visitors_read_the_list_an_article_and_the_tag_and_author_pages() {
 #[rocket::async_test]
 async fn the_author_page_shows_bio_and_picture() {
     let app = spawn().await;
-    let _alice = member(&app, "alice").await;
+    let _alice = app.member("alice").await;
     app.exec(
         "UPDATE users SET bio = 'I <3 dragons', avatar_url = 'https://example.org/a.png' \
          WHERE username = 'alice'",
@@ -320,7 +306,7 @@ async fn another_member_can_neither_edit_nor_delete_an_article() {
     let app = spawn().await;
     app.signed_in_user("alice").await;
     let url = write(&app.client, "Mine", "Original", "").await;
-    let bob = member(&app, "bob").await;
+    let bob = app.member("bob").await;
     let page = get(&bob, &url).await;
     assert!(!page.body.contains(&format!("{url}/edit")));
     assert!(!page.body.contains(&format!("{url}/delete")));
@@ -379,7 +365,7 @@ async fn an_admin_deletes_another_members_article_and_it_is_audited() {
     app.signed_in_user("boss").await;
     app.exec("UPDATE users SET role = 'admin' WHERE username = 'boss'")
         .await;
-    let alice = member(&app, "alice").await;
+    let alice = app.member("alice").await;
     let url = write(&alice, "Spam", "Buy now", "ads").await;
     let page = app.get(&url).await;
     assert!(page.body.contains(&format!("{url}/delete")));
@@ -413,8 +399,8 @@ async fn comments_are_added_escaped_and_deleted_by_those_who_may() {
     let app = spawn().await;
     app.signed_in_user("alice").await;
     let url = write(&app.client, "Discuss", "Text", "").await;
-    let bob = member(&app, "bob").await;
-    let carol = member(&app, "carol").await;
+    let bob = app.member("bob").await;
+    let carol = app.member("carol").await;
 
     let r = submit(
         &bob,
@@ -494,7 +480,7 @@ async fn favouriting_and_unfavouriting_change_the_count() {
     let app = spawn().await;
     app.signed_in_user("alice").await;
     let url = write(&app.client, "Likeable", "Text", "").await;
-    let bob = member(&app, "bob").await;
+    let bob = app.member("bob").await;
     for _ in 0..2 {
         let r = press(&bob, &url, &format!("{url}/favorite")).await;
         assert_eq!(r.status, Status::SeeOther);
@@ -528,8 +514,8 @@ async fn favouriting_and_unfavouriting_change_the_count() {
 async fn following_an_author_fills_the_feed_with_their_articles_only() {
     let app = spawn().await;
     app.signed_in_user("bob").await;
-    let alice = member(&app, "alice").await;
-    let carol = member(&app, "carol").await;
+    let alice = app.member("alice").await;
+    let carol = app.member("carol").await;
     write(&alice, "From Alice", "Text", "").await;
     write(&carol, "From Carol", "Text", "").await;
 
@@ -604,7 +590,7 @@ async fn forms_without_a_csrf_token_are_refused_and_store_nothing() {
     let app = spawn().await;
     app.signed_in_user("alice").await;
     let url = write(&app.client, "Target", "Text", "").await;
-    let _bob = member(&app, "bob").await;
+    let _bob = app.member("bob").await;
     let fields = [("title", "T"), ("description", "D"), ("body", "B")];
     for (action, fields) in [
         ("/blog".to_string(), &fields[..]),

@@ -13,20 +13,6 @@ async fn spawn() -> TestApp {
     TestApp::spawn_with(|f| f.merge(("signups_per_address_per_hour", 100))).await
 }
 
-/// A second member in their own browser.
-async fn second_member(app: &TestApp, username: &str) -> Client {
-    let browser = app.another_browser().await;
-    let r = signup(
-        &browser,
-        username,
-        &format!("{username}@example.org"),
-        PASSWORD,
-    )
-    .await;
-    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-    browser
-}
-
 async fn token_for(client: &Client, username: &str) -> String {
     let body =
         json!({"email": format!("{username}@example.org"), "password": PASSWORD}).to_string();
@@ -212,7 +198,7 @@ async fn another_members_note_is_404_on_every_page_and_stays_unchanged() {
         &[("title", "Alice's secret"), ("body", "diary")],
     )
     .await;
-    let bob = second_member(&app, "bob").await;
+    let bob = app.member("bob").await;
     for uri in [
         format!("/notes/{id}"),
         format!("/notes/{id}/edit"),
@@ -252,7 +238,7 @@ async fn another_members_note_is_404_on_every_page_and_stays_unchanged() {
 async fn another_members_note_is_404_in_the_api_and_stays_unchanged() {
     let app = spawn().await;
     app.signed_in_user("alice").await;
-    let _bob = second_member(&app, "bob").await;
+    let _bob = app.member("bob").await;
     let alice = token_for(&app.client, "alice").await;
     let bob = token_for(&app.client, "bob").await;
     let body = json!({"title": "Mine", "body": "private", "tags": ["x"]}).to_string();
@@ -737,7 +723,7 @@ async fn export_then_import_round_trips_every_field() {
     assert_eq!(before.len(), 3);
 
     // Into another member's account: the very same notes.
-    let bob = second_member(&app, "bob").await;
+    let bob = app.member("bob").await;
     let r = import(&bob, &zip).await;
     assert_eq!(r.status, Status::SeeOther, "{}", r.body);
     assert_eq!(snapshot(&app, "bob").await, before);

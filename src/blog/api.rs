@@ -16,6 +16,7 @@ use crate::api::json::{Fields, JsonBody};
 use crate::api::ApiUser;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
+use crate::web::text::split_tags;
 use crate::web::ClientIp;
 
 /// Most articles one page holds.
@@ -117,7 +118,7 @@ async fn list(
 ) -> ConduitResult<Json<Value>> {
     let (limit, offset) = paging(limit, offset)?;
     let filter = Filter {
-        tag: some_text(tag).map(|t| t.to_lowercase()),
+        tag: tag.and_then(|t| split_tags(t).into_iter().next()),
         author: some_text(author),
         favorited_by: some_text(favorited),
         feed: false,

@@ -3,8 +3,7 @@
 use rocket::form::FromForm;
 
 use crate::error::FieldErrors;
-use crate::notes::model::split_tags;
-use crate::web::text::{check_length, one_line};
+use crate::web::text::{check_length, check_tags, one_line, split_tags};
 
 /// Longest title, in characters.
 pub const TITLE_MAX: usize = 200;
@@ -53,22 +52,6 @@ fn text(s: &str) -> String {
     s.replace("\r\n", "\n").trim().to_string()
 }
 
-/// Check a tag list: how many, how long, no control characters.
-pub fn check_tags(errors: &mut FieldErrors, tags: &[String]) {
-    if tags.len() > TAGS_MAX {
-        errors.add("tagList", format!("Use at most {TAGS_MAX} tags."));
-    }
-    if let Some(t) = tags.iter().find(|t| t.chars().count() > TAG_MAX) {
-        errors.add(
-            "tagList",
-            format!("Keep each tag to {TAG_MAX} characters (\"{t}\" is longer)."),
-        );
-    }
-    if tags.iter().any(|t| t.chars().any(char::is_control)) {
-        errors.add("tagList", "Tags cannot contain control characters.");
-    }
-}
-
 impl ArticleInput {
     /// Validate raw values (from the form or the API). Tags are trimmed,
     /// lower-cased and de-duplicated, then stored in alphabetical order.
@@ -104,7 +87,7 @@ impl ArticleInput {
             "Write the article's text.",
         );
         let mut tags = split_tags(&tags.join(","));
-        check_tags(&mut errors, &tags);
+        check_tags(&mut errors, "tagList", &tags, TAGS_MAX, TAG_MAX);
         tags.sort();
         if !errors.is_empty() {
             return Err(errors);

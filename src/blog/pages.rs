@@ -17,7 +17,7 @@ use super::views::{
 use crate::auth::CurrentUser;
 use crate::db::{Db, DbPool};
 use crate::error::{AppResult, FieldErrors};
-use crate::notes::model::split_tags;
+use crate::web::text::split_tags;
 use crate::web::{Layout, Reply};
 
 /// The viewer's id, 0 for a visitor (no account has id 0).

@@ -8,13 +8,14 @@ use rocket::serde::json::Json;
 use rocket::{delete, get, post, put, routes, Route};
 use serde_json::{json, Value};
 
-use super::model::{split_tags, NoteInput, NoteJson, NotePage, NoteRequest};
+use super::model::{NoteInput, NoteJson, NotePage, NoteRequest};
 use super::repo::{self, Saved};
 use super::search::{self, ListQuery};
 use crate::api::json::JsonBody;
 use crate::api::{ApiRequest, ApiUser};
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::web::text::split_tags;
 
 /// Most notes one page of `GET /notes` holds.
 const PER_PAGE_MAX: i64 = 100;

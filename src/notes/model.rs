@@ -4,7 +4,7 @@ use rocket::form::FromForm;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldErrors;
-use crate::web::text::{check_length, one_line};
+use crate::web::text::{check_length, check_tags, one_line, split_tags};
 
 /// Longest title, in characters.
 pub const TITLE_MAX: usize = 200;
@@ -46,20 +46,6 @@ pub struct NoteInput {
     pub archived: bool,
 }
 
-/// Split comma-separated tags: trimmed, inner whitespace collapsed,
-/// lower-cased, duplicates and empties dropped, order kept.
-pub fn split_tags(s: &str) -> Vec<String> {
-    let mut tags: Vec<String> = Vec::new();
-    for raw in s.split(',') {
-        let tag = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        let tag = tag.to_lowercase();
-        if !tag.is_empty() && !tags.contains(&tag) {
-            tags.push(tag);
-        }
-    }
-    tags
-}
-
 impl NoteInput {
     /// Validate raw values (from a form, JSON or an imported file).
     pub fn validate(
@@ -91,18 +77,7 @@ impl NoteInput {
             errors.add("body", "Remove the NUL character.");
         }
         let tags = split_tags(&tags.join(","));
-        if tags.len() > TAGS_MAX {
-            errors.add("tags", format!("Use at most {TAGS_MAX} tags."));
-        }
-        if let Some(t) = tags.iter().find(|t| t.chars().count() > TAG_MAX) {
-            errors.add(
-                "tags",
-                format!("Keep each tag to {TAG_MAX} characters (\"{t}\" is longer)."),
-            );
-        }
-        if tags.iter().any(|t| t.chars().any(char::is_control)) {
-            errors.add("tags", "Tags cannot contain control characters.");
-        }
+        check_tags(&mut errors, "tags", &tags, TAGS_MAX, TAG_MAX);
         if errors.is_empty() {
             Ok(NoteInput {
                 title,
@@ -169,17 +144,4 @@ pub struct NotePage {
     pub page: i64,
     pub per_page: i64,
     pub total: i64,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags_are_trimmed_lowercased_and_deduplicated() {
-        assert_eq!(
-            split_tags(" Work ,work,, home  office ,"),
-            vec!["work".to_string(), "home office".to_string()]
-        );
-    }
 }

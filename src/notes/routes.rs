@@ -5,13 +5,14 @@
 use rocket::http::Status;
 use rocket::{get, post, routes, Route};
 
-use super::model::{split_tags, NoteForm};
+use super::model::NoteForm;
 use super::repo::{self, Saved};
 use super::search::{self, ListQuery};
 use super::views::{form_of, DeletePage, FormPage, ListPage, NoteView, ShowPage};
 use crate::auth::CurrentUser;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::web::text::split_tags;
 use crate::web::{CsrfForm, Layout, NoFields, Reply};
 
 /// Notes per page of the list.

@@ -35,3 +35,53 @@ pub fn check_length(
         errors.add(field, "Remove the NUL character.");
     }
 }
+
+/// Split comma-separated tags: trimmed, inner whitespace collapsed,
+/// lower-cased, duplicates and empties dropped, order kept.
+pub fn split_tags(s: &str) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for raw in s.split(',') {
+        let tag = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let tag = tag.to_lowercase();
+        if !tag.is_empty() && !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    tags
+}
+
+/// Check a tag list: at most `max` tags of at most `max_len` characters,
+/// no control characters. Messages go beside `field`.
+pub fn check_tags(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    tags: &[String],
+    max: usize,
+    max_len: usize,
+) {
+    if tags.len() > max {
+        errors.add(field, format!("Use at most {max} tags."));
+    }
+    if let Some(t) = tags.iter().find(|t| t.chars().count() > max_len) {
+        errors.add(
+            field,
+            format!("Keep each tag to {max_len} characters (\"{t}\" is longer)."),
+        );
+    }
+    if tags.iter().any(|t| t.chars().any(char::is_control)) {
+        errors.add(field, "Tags cannot contain control characters.");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_trimmed_lowercased_and_deduplicated() {
+        assert_eq!(
+            split_tags(" Work ,work,, home  office ,"),
+            vec!["work".to_string(), "home office".to_string()]
+        );
+    }
+}

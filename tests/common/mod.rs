@@ -188,6 +188,20 @@ impl TestApp {
     /// Another browser (its own cookies) talking to another app process
     /// on the same database and secret key: what a second node behind a
     /// load balancer would be.
+    /// A member signed up (and so signed in) in a browser of their own.
+    pub async fn member(&self, username: &str) -> Client {
+        let browser = self.another_browser().await;
+        let r = signup(
+            &browser,
+            username,
+            &format!("{username}@example.org"),
+            PASSWORD,
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+        browser
+    }
+
     pub async fn another_browser(&self) -> Client {
         Client::tracked(groundwork::build(self.figment.clone()))
             .await
