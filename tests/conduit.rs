@@ -812,3 +812,44 @@ async fn updating_the_user_changes_the_profile_and_guards_email_and_password() {
     .await;
     assert_eq!(r.status, Status::Ok);
 }
+
+#[rocket::async_test]
+async fn a_front_end_on_a_configured_origin_may_call_the_api() {
+    let app =
+        TestApp::spawn_with(|f| f.merge(("cors_allowed_origins", vec!["https://conduit.example"])))
+            .await;
+    let r = app
+        .client
+        .options("/api/articles/feed")
+        .header(Header::new("Origin", "https://conduit.example"))
+        .header(Header::new("Access-Control-Request-Method", "GET"))
+        .header(Header::new(
+            "Access-Control-Request-Headers",
+            "authorization",
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::NoContent);
+    let allowed = r
+        .headers()
+        .get_one("Access-Control-Allow-Headers")
+        .unwrap_or("");
+    assert!(allowed.contains("Authorization"), "{allowed}");
+    let r = app
+        .client
+        .get("/api/tags")
+        .header(Header::new("Origin", "https://conduit.example"))
+        .dispatch()
+        .await;
+    assert_eq!(
+        r.headers().get_one("Access-Control-Allow-Origin"),
+        Some("https://conduit.example")
+    );
+    let r = app
+        .client
+        .get("/api/tags")
+        .header(Header::new("Origin", "https://evil.example"))
+        .dispatch()
+        .await;
+    assert_eq!(r.headers().get_one("Access-Control-Allow-Origin"), None);
+}

@@ -68,7 +68,7 @@ impl<'r> Responder<'r, 'static> for Preflight {
             ))
             .header(Header::new(
                 "Access-Control-Allow-Headers",
-                "Authorization, Content-Type",
+                "Authorization, Content-Type, X-Requested-With",
             ))
             .header(Header::new("Access-Control-Max-Age", "600"));
         }
