@@ -34,6 +34,8 @@ pub struct AppConfig {
     pub login_failure_window: i64,
     /// Accounts one client address may create per hour.
     pub signups_per_address_per_hour: i64,
+    /// Articles and comments one member may post per hour (blog and API).
+    pub blog_posts_per_hour: i64,
     /// How many password hashes may be computed at once (0: cores - 1).
     pub hash_concurrency: usize,
     /// Seconds an API bearer token stays valid after it is issued.
@@ -62,6 +64,7 @@ impl Default for AppConfig {
             login_max_failures_per_address: 30,
             login_failure_window: 15 * 60,
             signups_per_address_per_hour: 10,
+            blog_posts_per_hour: 60,
             hash_concurrency: 0,
             api_token_lifetime: 15 * 60,
             cors_allowed_origins: Vec::new(),

@@ -682,3 +682,56 @@ async fn lists_page_by_twenty_newest_first_with_popular_tags() {
     let author = app.get("/blog/author/alice?page=2").await;
     assert!(author.body.contains("Post 00") && author.body.contains("Page 2 of 2"));
 }
+
+#[rocket::async_test]
+async fn a_member_posting_too_fast_is_slowed_down_and_keeps_what_they_typed() {
+    let app = TestApp::spawn_with(|f| f.merge(("blog_posts_per_hour", 2))).await;
+    let alice = app.member("alice").await;
+    let url = write(&alice, "First", "One.", "").await;
+    let r = submit(
+        &alice,
+        &url,
+        &format!("{url}/comments"),
+        &[("body", "A comment")],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    // The third post of the hour: refused, the typed text shown again.
+    let r = submit(
+        &alice,
+        &url,
+        &format!("{url}/comments"),
+        &[("body", "Too soon")],
+    )
+    .await;
+    assert_eq!(r.status, Status::TooManyRequests);
+    assert!(
+        r.body.contains("Too soon") && r.body.contains("Too many attempts"),
+        "{}",
+        r.body
+    );
+    let r = submit(
+        &alice,
+        "/blog/new",
+        "/blog",
+        &[
+            ("title", "Second"),
+            ("description", "d"),
+            ("body", "My long text"),
+            ("tags", ""),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, Status::TooManyRequests);
+    assert!(
+        r.body.contains("My long text") && r.body.contains("value=\"Second\""),
+        "{}",
+        r.body
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM articles").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM comments").await, 1);
+    // Another member is not slowed down by alice.
+    let bob = app.member("bob").await;
+    let r = submit(&bob, &url, &format!("{url}/comments"), &[("body", "Hi")]).await;
+    assert_eq!(r.status, Status::SeeOther);
+}

@@ -853,3 +853,32 @@ async fn a_front_end_on_a_configured_origin_may_call_the_api() {
         .await;
     assert_eq!(r.headers().get_one("Access-Control-Allow-Origin"), None);
 }
+
+#[rocket::async_test]
+async fn posting_faster_than_the_hourly_limit_is_429() {
+    let app = TestApp::spawn_with(|f| f.merge(("blog_posts_per_hour", 2))).await;
+    let token = register(&app, "jake").await;
+    let slug = post_article(&app, &token, "One", &[]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let uri = format!("/api/articles/{slug}/comments");
+    let body = json!({"comment": {"body": "hi"}});
+    let r = rw(&app, Method::Post, &uri, Some(&token), Some(body.clone())).await;
+    assert_eq!(r.status, Status::Ok);
+    let r = rw(&app, Method::Post, &uri, Some(&token), Some(body)).await;
+    assert_eq!(r.status, Status::TooManyRequests);
+    assert!(r.header("retry-after").is_some());
+    assert!(r.json()["errors"]["body"][0].is_string(), "{}", r.body);
+    let r = rw(
+        &app,
+        Method::Post,
+        "/api/articles",
+        Some(&token),
+        Some(json!({"article": {"title": "Two", "description": "d", "body": "b"}})),
+    )
+    .await;
+    assert_eq!(r.status, Status::TooManyRequests);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM articles").await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM comments").await, 1);
+}

@@ -8,8 +8,23 @@ use super::comments;
 use super::repo::{self, Article};
 use crate::admin::audit::{self, Actor};
 use crate::auth::CurrentUser;
+use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
+use crate::web::ratelimit::{self, Limit};
+
+/// Count one new article or comment by `user_id` against
+/// `blog_posts_per_hour` (429 beyond), so a hijacked or scripted account
+/// cannot flood the blog. Call it once the input is valid, just before
+/// storing.
+pub async fn count_post(db: &DbPool, cfg: &AppConfig, user_id: i64) -> AppResult<()> {
+    let limit = Limit {
+        max: cfg.blog_posts_per_hour,
+        window: 3600,
+    };
+    ratelimit::attempt(db, &format!("blog:post:{user_id}"), limit).await?;
+    Ok(())
+}
 
 /// True when `me` may edit `article`: only its author.
 pub fn may_edit(me: &CurrentUser, article: &Article) -> bool {

@@ -3,7 +3,7 @@
 
 use rocket::http::Status;
 use rocket::serde::json::Json;
-use rocket::{delete, get, post, put, routes, Route};
+use rocket::{delete, get, post, put, routes, Route, State};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -14,6 +14,7 @@ use super::model::{validate_comment, ArticleInput};
 use super::repo::{self, Filter};
 use crate::api::json::{Fields, JsonBody};
 use crate::api::ApiUser;
+use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
 use crate::web::text::split_tags;
@@ -149,6 +150,7 @@ async fn one(db: &Db, viewer: i64, slug: &str) -> ConduitResult<Json<Value>> {
 #[post("/articles", data = "<body>")]
 async fn create(
     db: &Db,
+    cfg: &State<AppConfig>,
     me: ApiUser,
     body: JsonBody<ArticleBody>,
 ) -> ConduitResult<(Status, Json<Value>)> {
@@ -160,6 +162,7 @@ async fn create(
         &a.tag_list.unwrap_or_default(),
     )
     .map_err(AppError::Validation)?;
+    actions::count_post(db, cfg, me.0.id).await?;
     let slug = repo::create(db, me.0.id, &input).await?;
     Ok((Status::Created, one(db, me.0.id, &slug).await?))
 }
@@ -229,6 +232,7 @@ async fn list_comments(db: &Db, viewer: Viewer, slug: &str) -> ConduitResult<Jso
 #[post("/articles/<slug>/comments", data = "<body>")]
 async fn add_comment(
     db: &Db,
+    cfg: &State<AppConfig>,
     me: ApiUser,
     slug: &str,
     body: JsonBody<CommentBody>,
@@ -237,6 +241,7 @@ async fn add_comment(
     let text =
         validate_comment(comment.body.as_deref().unwrap_or("")).map_err(AppError::Validation)?;
     let article = repo::find(db, me.0.id, slug).await?;
+    actions::count_post(db, cfg, me.0.id).await?;
     let comment = comments::add(db, me.0.id, article.id, &text).await?;
     Ok(Json(json!({ "comment": comment_json(&comment) })))
 }

@@ -4,7 +4,7 @@
 
 use rocket::form::FromForm;
 use rocket::http::Status;
-use rocket::{get, post, routes, Route};
+use rocket::{get, post, routes, Route, State};
 
 use super::actions;
 use super::comments;
@@ -14,6 +14,7 @@ use super::repo;
 use super::social;
 use super::views::{article_url, author_url, form_of, ArticleView, DeletePage, FormPage};
 use crate::auth::CurrentUser;
+use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::web::{local_path, ClientIp, CsrfForm, Layout, NoFields, Reply};
@@ -31,6 +32,7 @@ fn new_article(_user: CurrentUser, layout: Layout) -> AppResult<Reply> {
 #[post("/blog", data = "<form>")]
 async fn create(
     db: &Db,
+    cfg: &State<AppConfig>,
     user: CurrentUser,
     layout: Layout,
     form: CsrfForm<ArticleForm>,
@@ -50,6 +52,20 @@ async fn create(
             )
         }
     };
+    if let Err(e @ AppError::TooManyRequests { .. }) = actions::count_post(db, cfg, user.id).await {
+        // Shown above the form, with everything typed kept.
+        let mut errors = FieldErrors::default();
+        errors.add("body", e.public_message());
+        return Reply::page_with(
+            Status::TooManyRequests,
+            &FormPage {
+                layout,
+                slug: None,
+                form,
+                errors,
+            },
+        );
+    }
     let slug = repo::create(db, user.id, &article).await?;
     Ok(Reply::success(article_url(&slug), "Article published."))
 }
@@ -136,13 +152,26 @@ async fn delete(
 #[post("/blog/<slug>/comments", data = "<form>")]
 async fn comment(
     db: &Db,
+    cfg: &State<AppConfig>,
     user: CurrentUser,
     layout: Layout,
     slug: &str,
     form: CsrfForm<CommentForm>,
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
-    match validate_comment(&form.body) {
+    let checked = match validate_comment(&form.body) {
+        Ok(body) => match actions::count_post(db, cfg, user.id).await {
+            Ok(()) => Ok(body),
+            Err(e @ AppError::TooManyRequests { .. }) => {
+                let mut errors = FieldErrors::default();
+                errors.add("body", e.public_message());
+                Err((Status::TooManyRequests, errors))
+            }
+            Err(e) => return Err(e),
+        },
+        Err(errors) => Err((Status::UnprocessableEntity, errors)),
+    };
+    match checked {
         Ok(body) => {
             let article = repo::find(db, user.id, slug).await?;
             let c = comments::add(db, user.id, article.id, &body).await?;
@@ -151,9 +180,9 @@ async fn comment(
                 "Comment added.",
             ))
         }
-        Err(errors) => {
+        Err((status, errors)) => {
             let page = show_page(db, Some(&user), layout, slug, form, errors).await?;
-            Reply::page_with(Status::UnprocessableEntity, &page)
+            Reply::page_with(status, &page)
         }
     }
 }
