@@ -1,7 +1,6 @@
 //! Template data for the admin pages.
 
 use askama::Template;
-use rocket::http::RawStr;
 
 use super::audit::{Entry, Filter};
 use super::repo::{Sort, Stats, UserRow};
@@ -9,11 +8,8 @@ use crate::accounts::repo::User;
 use crate::accounts::views::format_time;
 use crate::auth::role::Role;
 use crate::auth::session::SessionRow;
+use crate::web::enc;
 use crate::web::Layout;
-
-fn enc(s: &str) -> String {
-    RawStr::new(s).percent_encode().to_string()
-}
 
 /// `GET /admin`.
 #[derive(Template)]

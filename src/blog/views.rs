@@ -3,13 +3,13 @@
 //! from user text themselves.
 
 use askama::Template;
-use rocket::http::RawStr;
 
 use super::comments::Comment;
 use super::model::{ArticleForm, CommentForm};
 use super::repo::{Article, Author};
 use crate::accounts::views::format_time;
 use crate::error::FieldErrors;
+use crate::web::enc;
 use crate::web::markdown::render_markdown;
 use crate::web::Layout;
 
@@ -17,11 +17,6 @@ use crate::web::Layout;
 pub const PAGE_SIZE: i64 = 20;
 /// Tags in the "Popular tags" sidebar.
 pub const POPULAR_TAGS: i64 = 20;
-
-/// A value percent-encoded for a path segment or a query string.
-pub fn enc(s: &str) -> String {
-    RawStr::new(s).percent_encode().to_string()
-}
 
 /// `/blog/<slug>`.
 pub fn article_url(slug: &str) -> String {

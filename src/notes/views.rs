@@ -1,12 +1,12 @@
 //! The notes pages' template structs.
 
 use askama::Template;
-use rocket::http::RawStr;
 
 use super::model::NoteForm;
 use super::repo::Note;
 use crate::accounts::views::format_time;
 use crate::error::FieldErrors;
+use crate::web::enc;
 use crate::web::markdown::render_markdown;
 use crate::web::Layout;
 
@@ -57,11 +57,6 @@ impl NoteView {
             html: String::new(),
         }
     }
-}
-
-/// A query-string value, percent-encoded.
-pub fn enc(s: &str) -> String {
-    RawStr::new(s).percent_encode().to_string()
 }
 
 /// `/notes`.

@@ -25,6 +25,11 @@ use serde_json::{json, Value};
 use crate::db::Db;
 use crate::error::AppResult;
 
+/// A value percent-encoded for a URL path segment or query string.
+pub fn enc(s: &str) -> String {
+    rocket::http::RawStr::new(s).percent_encode().to_string()
+}
+
 /// Marks a request as an API request, whose errors are JSON whatever it
 /// accepts (set by the API's guards).
 struct JsonMarker(std::sync::OnceLock<()>);
