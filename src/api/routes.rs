@@ -204,9 +204,6 @@ async fn users(
     if q.chars().count() > QUERY_MAX {
         errors.add("q", format!("Use at most {QUERY_MAX} characters."));
     }
-    if q.contains('\0') {
-        errors.add("q", "Remove the NUL character.");
-    }
     let order = Sort::parse(sort);
     if sort.is_some_and(|s| s != order.as_str()) {
         let names: Vec<&str> = Sort::ALL.iter().map(|s| s.as_str()).collect();

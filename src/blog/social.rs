@@ -6,10 +6,6 @@ use crate::error::{AppError, AppResult, FieldErrors};
 
 /// The enabled account called `username` (any case), as `viewer` sees it.
 pub async fn profile(db: &DbPool, viewer: i64, username: &str) -> AppResult<Option<Author>> {
-    // No username contains NUL, and Postgres refuses it in a query.
-    if username.contains('\0') {
-        return Ok(None);
-    }
     let row: Option<AuthorRow> = sqlx::query_as(&format!(
         "SELECT u.id AS author_id, u.username, u.bio, u.avatar_url, {FOLLOWING} \
          FROM users u WHERE lower(u.username) = $2 AND u.disabled = 0"

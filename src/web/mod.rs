@@ -6,6 +6,7 @@ mod headers;
 mod layout;
 pub mod markdown;
 mod net;
+mod nul;
 pub mod ratelimit;
 pub mod text;
 
@@ -164,7 +165,10 @@ pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Web", |rocket| async {
         rocket
             .attach(headers::SecurityHeaders)
+            .attach(nul::RefuseNul)
             .mount("/", routes![home, healthz, ping, stylesheet, favicon])
+            .mount("/", nul::routes())
+            .mount("/api", nul::routes())
     })
 }
 
