@@ -10,7 +10,7 @@ use crate::admin::audit::{self, Actor};
 use crate::auth::CurrentUser;
 use crate::config::AppConfig;
 use crate::db::DbPool;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldErrors};
 use crate::web::ratelimit::{self, Limit};
 
 /// Count one new article or comment by `user_id` against
@@ -24,6 +24,25 @@ pub async fn count_post(db: &DbPool, cfg: &AppConfig, user_id: i64) -> AppResult
     };
     ratelimit::attempt(db, &format!("blog:post:{user_id}"), limit).await?;
     Ok(())
+}
+
+/// [`count_post`] for a page: over the limit, the message to show beside
+/// the form's text (the page answers 429 with everything typed kept);
+/// any other failure is an error as usual.
+pub async fn post_refused(
+    db: &DbPool,
+    cfg: &AppConfig,
+    user_id: i64,
+) -> AppResult<Option<FieldErrors>> {
+    match count_post(db, cfg, user_id).await {
+        Ok(()) => Ok(None),
+        Err(e @ AppError::TooManyRequests { .. }) => {
+            let mut errors = FieldErrors::default();
+            errors.add("body", e.public_message());
+            Ok(Some(errors))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// True when `me` may edit `article`: only its author.

@@ -59,6 +59,8 @@ impl Fields for UserBody {
     ];
 }
 
+const USERNAME_TAKEN: &str = "That username is taken. Try another.";
+
 fn required(errors: &mut FieldErrors, field: &'static str, value: &Option<String>) -> String {
     match value {
         Some(v) if !v.is_empty() => v.clone(),
@@ -119,8 +121,9 @@ async fn register_user(
     ))
 }
 
-/// Sign in: the form's checks and rate limits; 401 for a wrong password,
-/// 403 for a disabled account.
+/// Sign in: the form's checks and rate limits; 422 `email or password: is
+/// invalid` for a wrong password (as RealWorld servers answer), 403 for a
+/// disabled account.
 #[allow(clippy::too_many_arguments)]
 #[post("/users/login", data = "<body>")]
 async fn login(
@@ -262,22 +265,31 @@ async fn update(
             return Err(AppError::Validation(errors).into());
         }
     }
+    // Names and addresses another account holds are refused before
+    // anything is written, so a refused update changes nothing.
+    let mut taken = FieldErrors::default();
     if let Some(name) = &changes.username {
-        let taken = name.to_lowercase() != user.username.to_lowercase()
-            && repo::username_taken(db, name).await?;
-        let stored = if taken {
-            false
-        } else {
-            match repo::set_username(db, user.id, name).await {
-                Ok(()) => true,
-                Err(e) if is_unique_violation(&e) => false,
-                Err(e) => return Err(e.into()),
+        if name.to_lowercase() != user.username.to_lowercase()
+            && repo::username_taken(db, name).await?
+        {
+            taken.add("username", USERNAME_TAKEN);
+        }
+    }
+    if let Some(new_email) = &changes.email {
+        if repo::email_taken(db, new_email).await? {
+            taken.add("email", "Another account already uses that email address.");
+        }
+    }
+    taken.into_result()?;
+    if let Some(name) = &changes.username {
+        match repo::set_username(db, user.id, name).await {
+            Ok(()) => {}
+            Err(e) if is_unique_violation(&e) => {
+                let mut errors = FieldErrors::default();
+                errors.add("username", USERNAME_TAKEN);
+                return Err(AppError::Validation(errors).into());
             }
-        };
-        if !stored {
-            let mut errors = FieldErrors::default();
-            errors.add("username", "That username is taken. Try another.");
-            return Err(AppError::Validation(errors).into());
+            Err(e) => return Err(e.into()),
         }
     }
     if let Some(p) = &changes.profile {
@@ -289,6 +301,7 @@ async fn update(
         session::end_all_for_user(db, user.id, Some(me.0.session_id)).await?;
     }
     if let Some(new_email) = &changes.email {
+        // Checked above; only an address taken in the last instant lands here.
         if let Err(message) = email::start_change(db, cfg, wakeup, &user, new_email).await? {
             let mut errors = FieldErrors::default();
             errors.add("email", message);

@@ -52,10 +52,7 @@ async fn create(
             )
         }
     };
-    if let Err(e @ AppError::TooManyRequests { .. }) = actions::count_post(db, cfg, user.id).await {
-        // Shown above the form, with everything typed kept.
-        let mut errors = FieldErrors::default();
-        errors.add("body", e.public_message());
+    if let Some(errors) = actions::post_refused(db, cfg, user.id).await? {
         return Reply::page_with(
             Status::TooManyRequests,
             &FormPage {
@@ -159,32 +156,22 @@ async fn comment(
     form: CsrfForm<CommentForm>,
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
-    let checked = match validate_comment(&form.body) {
-        Ok(body) => match actions::count_post(db, cfg, user.id).await {
-            Ok(()) => Ok(body),
-            Err(e @ AppError::TooManyRequests { .. }) => {
-                let mut errors = FieldErrors::default();
-                errors.add("body", e.public_message());
-                Err((Status::TooManyRequests, errors))
+    let article = repo::find(db, user.id, slug).await?;
+    let (status, errors) = match validate_comment(&form.body) {
+        Err(errors) => (Status::UnprocessableEntity, errors),
+        Ok(body) => match actions::post_refused(db, cfg, user.id).await? {
+            Some(errors) => (Status::TooManyRequests, errors),
+            None => {
+                let c = comments::add(db, user.id, article.id, &body).await?;
+                return Ok(Reply::success(
+                    format!("{}#comment-{}", article_url(&article.slug), c.id),
+                    "Comment added.",
+                ));
             }
-            Err(e) => return Err(e),
         },
-        Err(errors) => Err((Status::UnprocessableEntity, errors)),
     };
-    match checked {
-        Ok(body) => {
-            let article = repo::find(db, user.id, slug).await?;
-            let c = comments::add(db, user.id, article.id, &body).await?;
-            Ok(Reply::success(
-                format!("{}#comment-{}", article_url(&article.slug), c.id),
-                "Comment added.",
-            ))
-        }
-        Err((status, errors)) => {
-            let page = show_page(db, Some(&user), layout, slug, form, errors).await?;
-            Reply::page_with(status, &page)
-        }
-    }
+    let page = show_page(db, Some(&user), layout, slug, form, errors).await?;
+    Reply::page_with(status, &page)
 }
 
 #[post("/blog/<slug>/comments/<id>/delete", data = "<_form>")]
