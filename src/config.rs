@@ -45,10 +45,6 @@ pub struct AppConfig {
     pub cors_allowed_origins: Vec<String>,
     /// Outgoing mail (the `mail` table).
     pub mail: crate::mail::MailConfig,
-    /// The contact form (the `contact` table).
-    pub contact: crate::contact::ContactConfig,
-    /// Sign-in providers (the `oauth` table): `github`, `google`, `oidc`.
-    pub oauth: crate::auth::oauth::OAuthConfig,
 }
 
 impl Default for AppConfig {
@@ -69,8 +65,6 @@ impl Default for AppConfig {
             api_token_lifetime: 15 * 60,
             cors_allowed_origins: Vec::new(),
             mail: Default::default(),
-            contact: Default::default(),
-            oauth: Default::default(),
         }
     }
 }
@@ -109,7 +103,6 @@ impl AppConfig {
                 return Err("secure_cookies is on but base_url is http://: browsers would drop every cookie. Use an https base_url".into());
             }
         }
-        self.oauth.check(profile == "release")?;
         if self.session_idle_timeout <= 0
             || self.session_absolute_timeout <= 0
             || self.session_remember_timeout <= 0
@@ -121,6 +114,22 @@ impl AppConfig {
         }
         Ok(())
     }
+}
+
+/// A feature's own section of the configuration (`[default.contact]` in
+/// `Rocket.toml`, `ROCKET_CONTACT={...}` in the environment), or its
+/// defaults when the section is absent. Each feature reads its section in its
+/// own `stage()`, so this module names no feature's settings.
+pub fn section<T: serde::de::DeserializeOwned + Default>(
+    figment: &Figment,
+    name: &str,
+) -> Result<T, String> {
+    if figment.find_value(name).is_err() {
+        return Ok(T::default());
+    }
+    figment
+        .extract_inner(name)
+        .map_err(|e| format!("invalid configuration in [{name}]: {e}"))
 }
 
 /// Rocket's figment with our defaults underneath and `DATABASE_URL` on top.

@@ -1,17 +1,13 @@
-//! The one error type, and how it reaches a person: an HTML page that
-//! extends the base layout, or `{"error", "message"}` for JSON clients.
+//! The one error type. What a person sees of it (an HTML page in the site
+//! layout, or `{"error", "message"}` for JSON clients) is the web layer's
+//! business: see `web::errors`.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::Status;
 use rocket::request::Request;
-use rocket::response::{self, Redirect, Responder, Response};
-use rocket::serde::json::Json;
-use rocket::{catch, catchers, Catcher};
 use serde::Serialize;
-
-use crate::web::{layout_for_error, wants_json};
 
 /// Messages for individual form fields, keyed by field name.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -212,61 +208,6 @@ fn human_wait(secs: i64) -> String {
     }
 }
 
-#[derive(Serialize)]
-struct JsonError<'a> {
-    error: &'a str,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fields: Option<&'a FieldErrors>,
-}
-
-#[derive(askama::Template)]
-#[template(path = "errors/error.html")]
-struct ErrorPage {
-    layout: crate::web::Layout,
-    status: u16,
-    title: &'static str,
-    message: String,
-}
-
-impl<'r> Responder<'r, 'static> for AppError {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let status = self.status();
-        if status.code >= 500 {
-            log::error!("{} {} failed: {self}", req.method(), req.uri().path());
-        }
-        let mut res = if wants_json(req) {
-            let fields = match &self {
-                AppError::Validation(f) if !f.is_empty() => Some(f),
-                _ => None,
-            };
-            let body = JsonError {
-                error: self.code(),
-                message: self.public_message(),
-                fields,
-            };
-            Json(body).respond_to(req)?
-        } else {
-            let page = ErrorPage {
-                layout: layout_for_error(req),
-                status: status.code,
-                title: self.title(),
-                message: self.public_message(),
-            };
-            let html = askama::Template::render(&page).unwrap_or_else(|_| self.public_message());
-            Response::build()
-                .header(ContentType::HTML)
-                .sized_body(html.len(), std::io::Cursor::new(html))
-                .finalize()
-        };
-        res.set_status(status);
-        if let AppError::TooManyRequests { retry_after } = self {
-            res.set_header(Header::new("Retry-After", retry_after.max(1).to_string()));
-        }
-        Ok(res)
-    }
-}
-
 /// Lets a guard that fails hand its exact error to the catcher.
 pub struct GuardError(OnceLock<AppError>);
 
@@ -300,43 +241,4 @@ fn clone_error(e: &AppError) -> AppError {
         AppError::BadGateway(m, c) => AppError::BadGateway(m.clone(), c.clone()),
         other => AppError::from_status(other.status()),
     }
-}
-
-/// Either an error page, or (for a page that needs sign-in) a redirect.
-pub enum Caught {
-    Error(AppError),
-    SignIn(Box<Redirect>),
-}
-
-impl<'r> Responder<'r, 'static> for Caught {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        match self {
-            Caught::Error(e) => e.respond_to(req),
-            Caught::SignIn(r) => r.respond_to(req),
-        }
-    }
-}
-
-#[catch(default)]
-fn default_catcher(status: Status, req: &Request<'_>) -> Caught {
-    // A page that needs a signed-in user sends browsers to sign in; after
-    // that a GET comes back to where it was (a form post cannot be replayed).
-    if status == Status::Unauthorized && !wants_json(req) {
-        let target = if req.method() == rocket::http::Method::Get {
-            let next = req.uri().to_string();
-            format!(
-                "/login?next={}",
-                rocket::http::RawStr::new(&next).percent_encode()
-            )
-        } else {
-            "/login".to_string()
-        };
-        return Caught::SignIn(Box::new(Redirect::to(target)));
-    }
-    Caught::Error(GuardError::take(req, status))
-}
-
-/// Catchers for every status: they all answer through `AppError`.
-pub fn catchers() -> Vec<Catcher> {
-    catchers![default_catcher]
 }

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod blog;
 pub mod cli;
@@ -15,6 +16,8 @@ pub mod db;
 pub mod error;
 pub mod mail;
 pub mod notes;
+pub mod profile;
+pub mod session;
 pub mod web;
 
 use rocket::fairing::AdHoc;
@@ -62,11 +65,12 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(web::stage())
         .attach(auth::stage())
         .attach(accounts::stage())
+        .attach(profile::stage())
         .attach(mail::stage())
         .attach(contact::stage())
         .attach(admin::stage())
         .attach(api::stage())
         .attach(notes::stage())
         .attach(blog::stage())
-        .register("/", error::catchers())
+        .register("/", web::catchers())
 }

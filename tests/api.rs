@@ -345,7 +345,7 @@ async fn disabling_or_deleting_the_user_revokes_their_tokens() {
     let app = spawn().await;
     let (admin_id, admin_token) = user_with_token(&app, "boss", true).await;
     let (alice, token) = user_with_token(&app, "alice", false).await;
-    let actor = groundwork::admin::audit::Actor {
+    let actor = groundwork::audit::Actor {
         id: admin_id,
         name: "boss".into(),
         ip: "127.0.0.1".into(),

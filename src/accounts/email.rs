@@ -10,14 +10,15 @@ use super::model::parse_email;
 use super::repo::{self, User};
 use super::tokens::{self, Purpose};
 use super::Hasher;
-use crate::auth::credentials;
-use crate::auth::CurrentUser;
+use crate::accounts::credentials;
 use crate::config::AppConfig;
 use crate::db::{is_unique_violation, now, Db, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, MailContent, Wakeup};
+use crate::session::CurrentUser;
+use crate::session::{CsrfForm, NoFields};
 use crate::web::ratelimit::{self, Limit};
-use crate::web::{CsrfForm, Layout, NoFields, Reply};
+use crate::web::{Layout, Reply};
 
 /// The page a mailed link opens: one button that confirms.
 #[derive(Template)]

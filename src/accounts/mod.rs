@@ -1,5 +1,6 @@
 //! Accounts: sign-up, profiles, passwords, and account deletion.
 
+pub mod credentials;
 pub mod email;
 mod mails;
 pub mod model;

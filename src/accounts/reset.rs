@@ -15,8 +15,9 @@ use crate::config::AppConfig;
 use crate::db::{now, Db};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail::{self, MailContent, Wakeup};
+use crate::session::CsrfForm;
 use crate::web::ratelimit::{self, Limit};
-use crate::web::{ClientIp, CsrfForm, Layout, Reply};
+use crate::web::{ClientIp, Layout, Reply};
 
 #[derive(Template)]
 #[template(path = "accounts/forgot.html")]

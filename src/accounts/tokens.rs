@@ -4,9 +4,9 @@
 
 use sqlx::AnyConnection;
 
-use crate::auth::session::{hash_token, random_token};
 use crate::db::now;
 use crate::error::AppResult;
+use crate::session::{hash_token, random_token};
 
 /// What a token is for, and how long it lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

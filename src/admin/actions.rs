@@ -2,12 +2,12 @@
 //! call these, so the rules (never lose the last admin; everything audited;
 //! a disabled user is signed out at once) hold whichever way a request came.
 
-use super::audit::{self, Actor};
 use crate::accounts::repo::{self, User};
-use crate::auth::role::Role;
-use crate::auth::session;
+use crate::audit::{self, Actor};
 use crate::db::{now, DbPool};
 use crate::error::{AppError, AppResult};
+use crate::session;
+use crate::session::Role;
 
 const LAST_ADMIN: &str = "This is the last admin account: make another admin first.";
 

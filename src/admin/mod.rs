@@ -3,7 +3,6 @@
 //! users get 403.
 
 pub mod actions;
-pub mod audit;
 pub mod repo;
 mod routes;
 mod views;

@@ -6,15 +6,17 @@ use rocket::form::FromForm;
 use rocket::{delete, get, post, routes, Route};
 
 use super::actions;
-use super::audit::{self, Actor};
 use super::repo::{self, Sort};
 use super::views::{AuditPage, ConfirmDeletePage, DashboardPage, UserPage, UsersPage};
 use crate::accounts::repo as accounts;
-use crate::auth::role::Role;
-use crate::auth::{session, AdminUser};
+use crate::audit::{self, Actor};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::web::{ClientIp, CsrfForm, Layout, NoFields, Reply};
+use crate::session::Role;
+use crate::session::{self, AdminUser};
+use crate::session::{CsrfForm, NoFields};
+use crate::web::paging::{Pager, Paging};
+use crate::web::{ClientIp, Layout, Reply};
 
 const PAGE_SIZE: i64 = 25;
 
@@ -53,17 +55,15 @@ async fn users(
 ) -> AppResult<Reply> {
     let q: String = q.unwrap_or_default().chars().take(200).collect();
     let sort = Sort::parse(sort.as_deref());
-    let page = page.unwrap_or(1).max(1);
-    let (rows, total) = repo::list_users(db, &q, sort, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let paging = Paging::page(page, PAGE_SIZE);
+    let (rows, total) = repo::list_users(db, &q, sort, paging.limit, paging.offset).await?;
+    let pager = Pager::new(UsersPage::base(&q, sort), paging, total);
     Reply::page(&UsersPage {
         layout,
         rows,
         q,
         sort,
-        page,
-        pages,
-        total,
+        pager,
     })
 }
 
@@ -195,12 +195,11 @@ async fn audit_log(
         action: action.unwrap_or_default().chars().take(64).collect(),
         target: target.unwrap_or_default().chars().take(64).collect(),
     };
-    let page = page.unwrap_or(1).max(1);
-    let (entries, total) = audit::list(db, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let paging = Paging::page(page, PAGE_SIZE);
+    let (entries, total) = audit::list(db, &filter, paging.limit, paging.offset).await?;
     let actions = audit::actions(db).await?;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     Reply::page(&AuditPage::new(
-        layout, entries, filter, actions, page, pages, total,
+        layout, entries, filter, actions, paging, total,
     ))
 }
 

@@ -2,13 +2,14 @@
 
 use askama::Template;
 
-use super::audit::{Entry, Filter};
 use super::repo::{Sort, Stats, UserRow};
 use crate::accounts::repo::User;
-use crate::accounts::views::format_time;
-use crate::auth::role::Role;
-use crate::auth::session::SessionRow;
+use crate::audit::{Entry, Filter};
+use crate::session::Role;
+use crate::session::SessionRow;
 use crate::web::enc;
+use crate::web::paging::{Pager, Paging};
+use crate::web::text::format_time;
 use crate::web::Layout;
 
 /// `GET /admin`.
@@ -27,18 +28,13 @@ pub struct UsersPage {
     pub rows: Vec<UserRow>,
     pub q: String,
     pub sort: Sort,
-    pub page: i64,
-    pub pages: i64,
-    pub total: i64,
+    pub pager: Pager,
 }
 
 impl UsersPage {
-    fn link(&self, page: i64) -> String {
-        format!(
-            "/users?q={}&sort={}&page={page}",
-            enc(&self.q),
-            self.sort.as_str()
-        )
+    /// The address of this list (search and sort kept) for its pager.
+    pub fn base(q: &str, sort: Sort) -> String {
+        format!("/users?q={}&sort={}", enc(q), sort.as_str())
     }
     fn sorts(&self) -> [Sort; 5] {
         Sort::ALL
@@ -140,9 +136,7 @@ pub struct AuditPage {
     pub entries: Vec<EntryLine>,
     pub filter: Filter,
     pub actions: Vec<String>,
-    pub page: i64,
-    pub pages: i64,
-    pub total: i64,
+    pub pager: Pager,
 }
 
 impl AuditPage {
@@ -152,26 +146,21 @@ impl AuditPage {
         entries: Vec<Entry>,
         filter: Filter,
         actions: Vec<String>,
-        page: i64,
-        pages: i64,
+        paging: Paging,
         total: i64,
     ) -> AuditPage {
+        let base = format!(
+            "/admin/audit?actor={}&action={}&target={}",
+            enc(&filter.actor),
+            enc(&filter.action),
+            enc(&filter.target)
+        );
         AuditPage {
             layout,
             entries: lines(entries),
             filter,
             actions,
-            page,
-            pages,
-            total,
+            pager: Pager::new(base, paging, total).newest_first(),
         }
-    }
-    fn link(&self, page: i64) -> String {
-        format!(
-            "/admin/audit?actor={}&action={}&target={}&page={page}",
-            enc(&self.filter.actor),
-            enc(&self.filter.action),
-            enc(&self.filter.target)
-        )
     }
 }

@@ -6,10 +6,10 @@ use rocket::http::{MediaType, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 
 use super::token::TokenKeys;
-use crate::auth::session::hash_token;
-use crate::auth::CurrentUser;
 use crate::db::{now, Db};
 use crate::error::{AppError, GuardError};
+use crate::session::hash_token;
+use crate::session::CurrentUser;
 use crate::web::mark_json;
 
 /// The token of the `Authorization` header, if it has one: `Bearer <jwt>`,

@@ -13,18 +13,18 @@ use super::model::{
     ErrorBody, LoginRequest, ProfileRequest, SignupRequest, TokenReply, UserJson, UserPage,
 };
 use super::token::{self, TokenKeys};
+use crate::accounts::credentials::{self, Outcome};
 use crate::accounts::model::{ProfileForm, SignupForm};
 use crate::accounts::register::{register, Refused};
 use crate::accounts::{repo, Hasher};
 use crate::admin::actions;
-use crate::admin::audit::Actor;
 use crate::admin::repo::{list_users, Sort};
-use crate::auth::credentials::{self, Outcome};
-use crate::auth::role::Role;
+use crate::audit::Actor;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail::Wakeup;
+use crate::session::Role;
 use crate::web::{ClientIp, UserAgent};
 
 /// Longest search text `GET /users` accepts.

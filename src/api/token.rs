@@ -9,11 +9,11 @@ use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::auth::random_token;
-use crate::auth::session::hash_token;
 use crate::config::AppConfig;
 use crate::db::{now, DbPool};
 use crate::error::{AppError, AppResult};
+use crate::session::hash_token;
+use crate::session::random_token;
 
 /// The `aud` every token is issued for and checked against.
 pub const AUDIENCE: &str = "groundwork-api";

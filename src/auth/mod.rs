@@ -1,14 +1,8 @@
-//! Signing in and out, sessions, and the guards that say who is asking.
+//! Signing in and out: the password form and OAuth/OpenID Connect
+//! providers. Sessions themselves live in `crate::session`.
 
-pub mod credentials;
-mod guards;
 pub mod oauth;
-pub mod role;
 mod routes;
-pub mod session;
-
-pub use guards::{cached_user, current_user, signed_in, AdminUser, CurrentUser};
-pub use session::random_token;
 
 use rocket::fairing::AdHoc;
 

@@ -5,15 +5,15 @@ use rocket::form::FromForm;
 use rocket::http::{CookieJar, Status};
 use rocket::{get, post, routes, Route, State};
 
-use super::credentials::{self, Outcome};
 use super::oauth::{ProviderLink, Providers};
-use super::session::{self, NewSession};
-use super::CurrentUser;
+use crate::accounts::credentials::{self, Outcome};
 use crate::accounts::Hasher;
-use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::web::{local_path, ClientIp, CsrfForm, Layout, NoFields, Reply, UserAgent};
+use crate::session;
+use crate::session::CurrentUser;
+use crate::session::{CsrfForm, NoFields};
+use crate::web::{local_path, Ctx, Layout, Reply};
 
 /// `GET /login`, and the form again after a failed attempt.
 #[derive(Template)]
@@ -66,22 +66,18 @@ fn login_page(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 #[post("/login", data = "<form>", rank = 2)]
 async fn login(
-    db: &Db,
-    cfg: &State<AppConfig>,
+    ctx: Ctx<'_>,
     hasher: &State<Hasher>,
     providers: &State<Providers>,
     layout: Layout,
-    ip: ClientIp,
-    ua: UserAgent,
-    cookies: &CookieJar<'_>,
     form: CsrfForm<LoginForm>,
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
     let next = local_path(&form.next).unwrap_or_default();
-    let user = match credentials::check(db, cfg, hasher, &ip, &form.email, form.password).await? {
+    let checked = credentials::check(ctx.db, ctx.cfg, hasher, &ctx.ip, &form.email, form.password);
+    let user = match checked.await? {
         Outcome::Valid(user) => user,
         Outcome::Invalid => {
             let page = LoginPage {
@@ -100,14 +96,7 @@ async fn login(
             ))
         }
     };
-    let ip = ip.label();
-    let new = NewSession {
-        user_id: user.id,
-        remember: form.remember,
-        user_agent: &ua.0,
-        ip: &ip,
-    };
-    session::start(db, cfg, cookies, new).await?;
+    ctx.start_session(user.id, form.remember).await?;
     let target = if next.is_empty() {
         "/".to_string()
     } else {
@@ -122,7 +111,7 @@ async fn login(
 #[post("/logout", data = "<_form>", rank = 2)]
 async fn logout(db: &Db, cookies: &CookieJar<'_>, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
     session::end_current(db, cookies).await?;
-    crate::web::rotate_csrf(cookies);
+    crate::session::rotate_csrf(cookies);
     Ok(Reply::success("/", "You have been signed out."))
 }
 
@@ -136,7 +125,7 @@ async fn end_session(
 ) -> AppResult<Reply> {
     if id == me.session_id {
         session::end_current(db, cookies).await?;
-        crate::web::rotate_csrf(cookies);
+        crate::session::rotate_csrf(cookies);
         return Ok(Reply::success("/", "You have been signed out."));
     }
     if !session::end_one(db, me.id, id).await? {

@@ -6,11 +6,11 @@
 
 use super::comments;
 use super::repo::{self, Article};
-use crate::admin::audit::{self, Actor};
-use crate::auth::CurrentUser;
+use crate::audit::{self, Actor};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::session::CurrentUser;
 use crate::web::ratelimit::{self, Limit};
 
 /// Count one new article or comment by `user_id` against

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::conduit::{profile_json, ConduitResult, PresentedToken, UserJson, Viewer};
 use super::social;
+use crate::accounts::credentials::{self, Outcome};
 use crate::accounts::model::{parse_email, parse_username, ProfileForm, SignupForm};
 use crate::accounts::register::{register, Refused};
 use crate::accounts::repo::{self, User};
@@ -19,12 +20,11 @@ use crate::accounts::{email, password, Hasher};
 use crate::api::json::{Fields, JsonBody};
 use crate::api::token::{self, TokenKeys};
 use crate::api::ApiUser;
-use crate::auth::credentials::{self, Outcome};
-use crate::auth::session;
 use crate::config::AppConfig;
 use crate::db::{is_unique_violation, Db};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::Wakeup;
+use crate::session;
 use crate::web::{ClientIp, UserAgent};
 
 /// `{"user": {...}}` with every field optional: what is missing is

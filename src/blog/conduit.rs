@@ -20,8 +20,8 @@ use super::comments::Comment;
 use super::model::iso_time;
 use super::repo::{Article, Author};
 use crate::api::ApiUser;
-use crate::auth::CurrentUser;
 use crate::error::{AppError, GuardError};
+use crate::session::CurrentUser;
 
 /// An error in the Conduit format.
 #[derive(Debug)]

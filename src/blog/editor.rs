@@ -13,11 +13,12 @@ use super::pages::show_page;
 use super::repo;
 use super::social;
 use super::views::{article_url, author_url, form_of, ArticleView, DeletePage, FormPage};
-use crate::auth::CurrentUser;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::web::{local_path, ClientIp, CsrfForm, Layout, NoFields, Reply};
+use crate::session::CurrentUser;
+use crate::session::{CsrfForm, NoFields};
+use crate::web::{local_path, ClientIp, Layout, Reply};
 
 #[get("/blog/new")]
 fn new_article(_user: CurrentUser, layout: Layout) -> AppResult<Reply> {

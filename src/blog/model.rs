@@ -175,7 +175,7 @@ pub fn slug_candidate(base: &str, attempt: usize) -> String {
         0 | 1 => format!("{base}-2"),
         n if n < 5 => format!("{base}-{}", n + 1),
         _ => {
-            let suffix: String = crate::auth::random_token()
+            let suffix: String = crate::session::random_token()
                 .chars()
                 .filter(char::is_ascii_alphanumeric)
                 .take(6)

@@ -11,12 +11,13 @@ use super::model::CommentForm;
 use super::repo::{self, Filter};
 use super::social;
 use super::views::{
-    page_number, tag_url, ArticleView, AuthorPage, AuthorView, CommentView, ListPage, Pager,
-    ShowPage, Tab, PAGE_SIZE, POPULAR_TAGS,
+    tag_url, ArticleView, AuthorPage, AuthorView, CommentView, ListPage, ShowPage, Tab, PAGE_SIZE,
+    POPULAR_TAGS,
 };
-use crate::auth::CurrentUser;
 use crate::db::{Db, DbPool};
 use crate::error::{AppResult, FieldErrors};
+use crate::session::CurrentUser;
+use crate::web::paging::{Pager, Paging};
 use crate::web::text::split_tags;
 use crate::web::{Layout, Reply};
 
@@ -52,9 +53,8 @@ async fn list_page(
             tag_url(&tag),
         ),
     };
-    let page = page_number(page);
-    let (articles, total) =
-        repo::list(db, viewer, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let paging = Paging::page(page, PAGE_SIZE);
+    let (articles, total) = repo::list(db, viewer, &filter, paging.limit, paging.offset).await?;
     let popular = repo::popular_tags(db, POPULAR_TAGS).await?;
     Reply::page(&ListPage::new(
         layout,
@@ -62,7 +62,7 @@ async fn list_page(
         tag,
         &articles,
         &popular,
-        Pager::new(base, page, total),
+        Pager::new(base, paging, total),
     ))
 }
 
@@ -105,7 +105,7 @@ async fn author_page(
 ) -> AppResult<Reply> {
     let viewer = viewer(&user);
     let author = social::find(db, viewer, username).await?;
-    let page = page_number(page);
+    let paging = Paging::page(page, PAGE_SIZE);
     let filter = if favorites {
         Filter {
             favorited_by: Some(author.username.clone()),
@@ -117,8 +117,7 @@ async fn author_page(
             ..Filter::default()
         }
     };
-    let (articles, total) =
-        repo::list(db, viewer, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let (articles, total) = repo::list(db, viewer, &filter, paging.limit, paging.offset).await?;
     let may_follow = user.is_some_and(|u| u.id != author.id);
     let author = AuthorView::new(&author);
     let base = if favorites {
@@ -131,7 +130,7 @@ async fn author_page(
         may_follow,
         favorites,
         articles: articles.iter().map(ArticleView::summary).collect(),
-        pager: Pager::new(base, page, total),
+        pager: Pager::new(base, paging, total),
         author,
     })
 }

@@ -7,10 +7,11 @@ use askama::Template;
 use super::comments::Comment;
 use super::model::{ArticleForm, CommentForm};
 use super::repo::{Article, Author};
-use crate::accounts::views::format_time;
 use crate::error::FieldErrors;
 use crate::web::enc;
 use crate::web::markdown::render_markdown;
+use crate::web::paging::Pager;
+use crate::web::text::format_time;
 use crate::web::Layout;
 
 /// Articles per page of every list.
@@ -31,16 +32,6 @@ pub fn author_url(username: &str) -> String {
 /// `/blog/tag/<tag>`.
 pub fn tag_url(tag: &str) -> String {
     format!("/blog/tag/{}", enc(tag))
-}
-
-/// The page number asked for, kept in a sane range.
-pub fn page_number(page: Option<i64>) -> i64 {
-    page.unwrap_or(1).clamp(1, 1_000_000)
-}
-
-/// How many pages `total` articles fill (at least one).
-pub fn page_count(total: i64) -> i64 {
-    ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
 }
 
 /// A tag with its link.
@@ -161,31 +152,6 @@ impl CommentView {
             created: format_time(c.created_at),
             may_delete,
         }
-    }
-}
-
-/// One page of a list, and the address of its other pages.
-pub struct Pager {
-    pub page: i64,
-    pub pages: i64,
-    pub total: i64,
-    /// The list's address without `?page=`.
-    pub base: String,
-}
-
-impl Pager {
-    /// Page `page` of `total` articles at `base`.
-    pub fn new(base: String, page: i64, total: i64) -> Pager {
-        Pager {
-            page,
-            pages: page_count(total),
-            total,
-            base,
-        }
-    }
-    /// The same list on another page.
-    pub fn link(&self, page: i64) -> String {
-        format!("{}?page={page}", self.base)
     }
 }
 

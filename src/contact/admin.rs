@@ -6,13 +6,15 @@ use rocket::form::FromForm;
 use rocket::{get, post, routes, Route, State};
 
 use super::repo::{self, Filter, Message};
-use crate::accounts::views::format_time;
-use crate::auth::AdminUser;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::mail::outbox::{self, Delivery};
 use crate::mail::Wakeup;
-use crate::web::{CsrfForm, Layout, Reply};
+use crate::session::AdminUser;
+use crate::session::CsrfForm;
+use crate::web::paging::{Pager, Paging};
+use crate::web::text::format_time;
+use crate::web::{enc, Layout, Reply};
 
 const PAGE_SIZE: i64 = 20;
 
@@ -67,19 +69,7 @@ struct InboxPage {
     rows: Vec<Row>,
     q: String,
     show: &'static str,
-    page: i64,
-    pages: i64,
-    total: i64,
-}
-
-impl InboxPage {
-    fn link(&self, page: i64) -> String {
-        format!(
-            "/admin/contact?show={}&q={}&page={page}",
-            self.show,
-            rocket::http::RawStr::new(&self.q).percent_encode()
-        )
-    }
+    pager: Pager,
 }
 
 #[derive(Template)]
@@ -117,18 +107,16 @@ async fn inbox(
 ) -> AppResult<Reply> {
     let filter = Filter::parse(show.as_deref());
     let q: String = q.unwrap_or_default().chars().take(200).collect();
-    let page = page.unwrap_or(1).max(1);
-    let (messages, total) = repo::list(db, filter, &q, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let paging = Paging::page(page, PAGE_SIZE);
+    let (messages, total) = repo::list(db, filter, &q, paging.limit, paging.offset).await?;
     let rows = with_deliveries(db, messages).await?;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let base = format!("/admin/contact?show={}&q={}", filter.as_str(), enc(&q));
     Reply::page(&InboxPage {
         layout,
         rows,
         q,
         show: filter.as_str(),
-        page,
-        pages,
-        total,
+        pager: Pager::new(base, paging, total).newest_first(),
     })
 }
 
@@ -174,7 +162,7 @@ async fn retry(
     wakeup: &State<Wakeup>,
     id: i64,
     delivery: i64,
-    _form: CsrfForm<crate::web::NoFields>,
+    _form: CsrfForm<crate::session::NoFields>,
 ) -> AppResult<Reply> {
     let belongs = outbox::deliveries(db, "contact", &[id])
         .await?

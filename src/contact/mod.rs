@@ -34,9 +34,17 @@ impl Default for ContactConfig {
 
 /// The contact feature, as a Rocket stage.
 pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("Contact", |rocket| async {
-        rocket
+    AdHoc::try_on_ignite("Contact", |rocket| async {
+        let settings: ContactConfig = match crate::config::section(rocket.figment(), "contact") {
+            Ok(settings) => settings,
+            Err(e) => {
+                log::error!("{e}");
+                return Err(rocket);
+            }
+        };
+        Ok(rocket
+            .manage(settings)
             .mount("/", routes::routes())
-            .mount("/", admin::routes())
+            .mount("/", admin::routes()))
     })
 }

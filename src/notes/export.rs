@@ -32,10 +32,11 @@ use time::OffsetDateTime;
 use super::model::{NoteInput, BODY_MAX};
 use super::repo::{self, Note};
 use super::views::ImportPage;
-use crate::auth::CurrentUser;
 use crate::db::{now, Db};
 use crate::error::{AppError, AppResult, GuardError};
-use crate::web::{check_csrf, Layout, Reply};
+use crate::session::check_csrf;
+use crate::session::CurrentUser;
+use crate::web::{Layout, Reply};
 
 /// Most files one import reads.
 const FILES_MAX: usize = 5_000;

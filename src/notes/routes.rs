@@ -9,11 +9,13 @@ use super::model::NoteForm;
 use super::repo::{self, Saved};
 use super::search::{self, ListQuery};
 use super::views::{form_of, DeletePage, FormPage, ListPage, NoteView, ShowPage};
-use crate::auth::CurrentUser;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::session::CurrentUser;
+use crate::session::{CsrfForm, NoFields};
+use crate::web::paging::{Pager, Paging};
 use crate::web::text::split_tags;
-use crate::web::{CsrfForm, Layout, NoFields, Reply};
+use crate::web::{Layout, Reply};
 
 /// Notes per page of the list.
 pub const PAGE_SIZE: i64 = 20;
@@ -33,15 +35,16 @@ async fn list(
         .map(|t| split_tags(&t).into_iter().next().unwrap_or_default())
         .unwrap_or_default();
     let archived = archived.unwrap_or(false);
-    let page = page.unwrap_or(1).clamp(1, 1_000_000);
+    let paging = Paging::page(page, PAGE_SIZE);
     let query = ListQuery {
         q: q.clone(),
         tag: (!tag.is_empty()).then(|| tag.clone()),
         archived,
-        limit: PAGE_SIZE,
-        offset: (page - 1) * PAGE_SIZE,
+        limit: paging.limit,
+        offset: paging.offset,
     };
     let (notes, total) = search::list(db, user.id, &query).await?;
+    let pager = Pager::new(ListPage::base(&q, &tag, archived), paging, total);
     Reply::page(&ListPage {
         layout,
         notes: notes.iter().map(NoteView::summary).collect(),
@@ -49,9 +52,7 @@ async fn list(
         tag,
         tags: repo::tags(db, user.id).await?,
         archived,
-        page,
-        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
-        total,
+        pager,
     })
 }
 

@@ -4,10 +4,11 @@ use askama::Template;
 
 use super::model::NoteForm;
 use super::repo::Note;
-use crate::accounts::views::format_time;
 use crate::error::FieldErrors;
 use crate::web::enc;
 use crate::web::markdown::render_markdown;
+use crate::web::paging::Pager;
+use crate::web::text::format_time;
 use crate::web::Layout;
 
 /// A note as the pages show it.
@@ -69,20 +70,13 @@ pub struct ListPage {
     pub tag: String,
     pub tags: Vec<String>,
     pub archived: bool,
-    pub page: i64,
-    pub pages: i64,
-    pub total: i64,
+    pub pager: Pager,
 }
 
 impl ListPage {
-    /// The list with the same filters on another page.
-    pub fn link(&self, page: i64) -> String {
-        format!(
-            "/notes?q={}&tag={}&archived={}&page={page}",
-            enc(&self.q),
-            enc(&self.tag),
-            self.archived
-        )
+    /// The list's address with its filters, for the pager.
+    pub fn base(q: &str, tag: &str, archived: bool) -> String {
+        format!("/notes?q={}&tag={}&archived={archived}", enc(q), enc(tag))
     }
     /// The list filtered by `tag`.
     pub fn tag_link(&self, tag: &str) -> String {

@@ -48,7 +48,7 @@ impl Fairing for SecurityHeaders {
                 "max-age=63072000; includeSubDomains",
             ));
         }
-        if crate::auth::signed_in(req) {
+        if crate::session::signed_in(req) {
             res.set_header(Header::new("Cache-Control", "no-store"));
         }
     }

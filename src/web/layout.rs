@@ -4,8 +4,7 @@ use std::convert::Infallible;
 
 use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
 
-use super::csrf;
-use crate::auth::{self, CurrentUser};
+use crate::session::{self, csrf, CurrentUser};
 
 /// The signed-in person, as the navigation shows them.
 #[derive(Debug, Clone)]
@@ -61,7 +60,7 @@ impl<'r> FromRequest<'r> for Layout {
     type Error = Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
-        let user = auth::current_user(req).await.map(NavUser::from);
+        let user = session::current_user(req).await.map(NavUser::from);
         // A GET page binds a token for its forms; other methods reuse the
         // one the form was sent with and never set a cookie.
         let csrf = if req.method().supports_payload() {
@@ -83,7 +82,7 @@ impl<'r> FromRequest<'r> for Layout {
 /// knows, so rendering an error never queries the database or sets a cookie.
 pub fn layout_for_error(req: &Request<'_>) -> Layout {
     Layout {
-        user: auth::cached_user(req).map(NavUser::from),
+        user: session::cached_user(req).map(NavUser::from),
         csrf: csrf::existing(req).unwrap_or_default(),
         flash: None,
     }

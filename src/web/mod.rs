@@ -1,16 +1,19 @@
 //! What every page shares: the layout, CSRF, security headers, client
 //! address, rate limits, static files, the home page and the health check.
 
-mod csrf;
+mod ctx;
+mod errors;
 mod headers;
 mod layout;
 pub mod markdown;
 mod net;
 mod nul;
+pub mod paging;
 pub mod ratelimit;
 pub mod text;
 
-pub use csrf::{check as check_csrf, rotate as rotate_csrf, CsrfForm, NoFields, CSRF_FIELD};
+pub use ctx::Ctx;
+pub use errors::catchers;
 pub use layout::{layout_for_error, Layout, NavUser};
 pub use net::{ClientIp, UserAgent};
 

@@ -3,19 +3,17 @@
 //! account, or the signed-in account when connecting from the profile.
 
 use askama::Template;
-use rocket::http::{CookieJar, Status};
+use rocket::http::Status;
 
 use super::providers::{Provider, ProviderIdentity};
 use super::repo;
 use crate::accounts::model::parse_username;
 use crate::accounts::repo as users;
-use crate::auth::random_token;
-use crate::auth::session::{self, NewSession};
-use crate::config::AppConfig;
 use crate::db::{is_unique_violation, Db};
 use crate::error::{AppError, AppResult};
+use crate::session::random_token;
 use crate::web::ratelimit::{self, Limit};
-use crate::web::{ClientIp, Layout, Reply, UserAgent};
+use crate::web::{Ctx, Layout, Reply};
 
 /// "An account with this email already exists": sign in with the password
 /// and connect from the profile.
@@ -25,16 +23,6 @@ pub struct LinkNeededPage {
     pub layout: Layout,
     pub provider: String,
     pub email: String,
-}
-
-/// Everything the callback needs besides the provider's answer.
-pub struct Visit<'a> {
-    pub db: &'a Db,
-    pub cfg: &'a AppConfig,
-    pub cookies: &'a CookieJar<'a>,
-    pub ip: ClientIp,
-    pub ua: UserAgent,
-    pub wakeup: &'a crate::mail::Wakeup,
 }
 
 /// Connect a provider account to the signed-in user.
@@ -100,20 +88,20 @@ async fn has_provider(db: &Db, user_id: i64, slug: &str) -> AppResult<bool> {
 /// Sign in with a provider identity: a known identity, an existing account
 /// whose verified email the provider also verified, or a new account.
 pub async fn sign_in(
-    visit: &Visit<'_>,
+    ctx: &Ctx<'_>,
     layout: Layout,
     provider: &Provider,
     identity: &ProviderIdentity,
     next: String,
 ) -> AppResult<Reply> {
-    let db = visit.db;
+    let db = ctx.db;
     if let Some(known) = repo::find(db, provider.slug, &identity.subject).await? {
         if let Some(email) = &identity.email {
             if *email != known.email {
                 repo::update_email(db, known.id, email).await?;
             }
         }
-        return start_session(visit, known.user_id, next, None).await;
+        return start_session(ctx, known.user_id, next, None).await;
     }
     let Some(email) = identity.email.clone() else {
         return Err(AppError::BadRequest(format!(
@@ -146,9 +134,9 @@ pub async fn sign_in(
             Err(e) if is_unique_violation(&e) => return Err(try_again()),
             Err(e) => return Err(e.into()),
         }
-        return start_session(visit, user.id, next, None).await;
+        return start_session(ctx, user.id, next, None).await;
     }
-    create_account(visit, provider, identity, &email, next).await
+    create_account(ctx, provider, identity, &email, next).await
 }
 
 fn try_again() -> AppError {
@@ -159,18 +147,18 @@ fn try_again() -> AppError {
 
 /// A first sign-in: a new account with no password.
 async fn create_account(
-    visit: &Visit<'_>,
+    ctx: &Ctx<'_>,
     provider: &Provider,
     identity: &ProviderIdentity,
     email: &str,
     next: String,
 ) -> AppResult<Reply> {
-    let (db, cfg) = (visit.db, visit.cfg);
+    let (db, cfg) = (ctx.db, ctx.cfg);
     let limit = Limit {
         max: cfg.signups_per_address_per_hour,
         window: 3600,
     };
-    let bucket = format!("signup:{}", visit.ip.label());
+    let bucket = format!("signup:{}", ctx.ip.label());
     ratelimit::check(db, &bucket, limit).await?;
     let username = unique_username(db, &identity.name_hint).await?;
     let mut tx = db.pool.begin().await?;
@@ -198,7 +186,7 @@ async fn create_account(
     }
     tx.commit().await?;
     if !identity.email_verified {
-        visit.wakeup.notify();
+        ctx.wakeup.notify();
     }
     ratelimit::hit(db, &bucket, limit).await?;
     let welcome = format!(
@@ -210,17 +198,17 @@ async fn create_account(
             " We sent you a link to confirm your email address."
         }
     );
-    start_session(visit, user_id, next, Some(welcome)).await
+    start_session(ctx, user_id, next, Some(welcome)).await
 }
 
 /// Start a session exactly as password sign-in does.
 async fn start_session(
-    visit: &Visit<'_>,
+    ctx: &Ctx<'_>,
     user_id: i64,
     next: String,
     message: Option<String>,
 ) -> AppResult<Reply> {
-    let user = users::find_by_id(visit.db, user_id)
+    let user = users::find_by_id(ctx.db, user_id)
         .await?
         .ok_or(AppError::NotFound)?;
     if user.disabled != 0 {
@@ -228,14 +216,7 @@ async fn start_session(
             "This account has been disabled. Contact the site's administrators if you think this is a mistake.".into(),
         ));
     }
-    let ip = visit.ip.label();
-    let new = NewSession {
-        user_id,
-        remember: false,
-        user_agent: &visit.ua.0,
-        ip: &ip,
-    };
-    session::start(visit.db, visit.cfg, visit.cookies, new).await?;
+    ctx.start_session(user_id, false).await?;
     let message = message.unwrap_or_else(|| format!("Signed in as {}.", user.username));
     Ok(Reply::success(next, message))
 }

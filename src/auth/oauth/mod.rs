@@ -181,10 +181,19 @@ fn http_client() -> Result<reqwest::Client, reqwest::Error> {
 /// OAuth sign-in, as a Rocket stage.
 pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("OAuth sign-in", |rocket| async {
-        let Some(cfg) = rocket.state::<crate::config::AppConfig>() else {
-            return Err(rocket);
+        let cfg: OAuthConfig = match crate::config::section(rocket.figment(), "oauth") {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                log::error!("{e}");
+                return Err(rocket);
+            }
         };
-        let providers = Providers::from_config(&cfg.oauth);
+        if let Err(problem) = cfg.check(rocket.figment().profile() == "release") {
+            log::error!("refusing to start: {problem}");
+            eprintln!("refusing to start: {problem}");
+            return Err(rocket);
+        }
+        let providers = Providers::from_config(&cfg);
         let client = match http_client() {
             Ok(c) => c,
             Err(e) => {

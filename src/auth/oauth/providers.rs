@@ -44,7 +44,12 @@ pub struct Provider {
 }
 
 /// Every provider that has a `client_id`, in the order the sign-in page shows them.
-pub struct Providers(Vec<Provider>);
+pub struct Providers {
+    list: Vec<Provider>,
+    /// Seconds a sign-in may take between leaving for the provider and
+    /// coming back.
+    pub flow_timeout: i64,
+}
 
 impl Providers {
     /// The enabled providers of a configuration.
@@ -90,22 +95,25 @@ impl Providers {
             &oi.client_secret,
             ["", "", &oi.issuer],
         );
-        Providers(list)
+        Providers {
+            list,
+            flow_timeout: cfg.flow_timeout(),
+        }
     }
 
     /// The provider with this slug, if it is enabled.
     pub fn get(&self, slug: &str) -> Option<&Provider> {
-        self.0.iter().find(|p| p.slug == slug)
+        self.list.iter().find(|p| p.slug == slug)
     }
 
     /// Every enabled provider.
     pub fn all(&self) -> &[Provider] {
-        &self.0
+        &self.list
     }
 
     /// Sign-in links for the sign-in page, each bringing the person back to `next`.
     pub fn buttons(&self, next: &str) -> Vec<ProviderLink> {
-        self.0
+        self.list
             .iter()
             .map(|p| ProviderLink {
                 slug: p.slug,

@@ -4,20 +4,22 @@
 //! removes a connection.
 
 use oauth2::PkceCodeChallenge;
+use rocket::form::FromForm;
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::response::Redirect;
 use rocket::{get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use super::link::{connect, sign_in, Visit};
+use super::link::{connect, sign_in};
 use super::providers::{Kind, Providers};
+use super::providers::{Provider, ProviderIdentity};
 use super::{repo, ProviderHttp};
-use crate::auth::{random_token, CurrentUser};
 use crate::config::AppConfig;
 use crate::db::{now, Db};
 use crate::error::{AppError, AppResult};
-use crate::web::{local_path, ClientIp, CsrfForm, Layout, NoFields, Reply, UserAgent};
+use crate::session::{random_token, CsrfForm, CurrentUser, NoFields};
+use crate::web::{local_path, Ctx, Layout, Reply};
 
 /// The cookie that remembers a started flow until the provider sends the
 /// person back. Private (encrypted and authenticated), so its contents can
@@ -93,7 +95,7 @@ async fn start(
         .same_site(SameSite::Lax)
         .secure(cfg.secure_cookies)
         .path(FLOW_PATH)
-        .max_age(rocket::time::Duration::seconds(cfg.oauth.flow_timeout()));
+        .max_age(rocket::time::Duration::seconds(providers.flow_timeout));
     cookies.add_private(cookie);
     Ok(Redirect::to(url))
 }
@@ -105,31 +107,58 @@ fn take_pending(cookies: &CookieJar<'_>) -> Option<Pending> {
     serde_json::from_str(cookie.value()).ok()
 }
 
-#[allow(clippy::too_many_arguments)]
-#[get("/auth/<slug>/callback?<code>&<state>&<error>")]
-async fn callback<'r>(
+#[get("/auth/<slug>/callback?<answer..>")]
+async fn callback(
     slug: &str,
+    answer: Answer,
+    providers: &State<Providers>,
+    http: &State<ProviderHttp>,
+    ctx: Ctx<'_>,
+    layout: Layout,
+    me: Option<CurrentUser>,
+) -> AppResult<Reply> {
+    let provider = providers.get(slug).ok_or(AppError::NotFound)?;
+    let pending = check_flow(ctx.cookies, slug, &answer, providers.flow_timeout)?;
+    let code = provider_code(provider, answer)?;
+    let identity = fetch_identity(provider, &http.0, ctx.cfg, &code, &pending).await?;
+    match pending.link_user {
+        Some(user_id) => {
+            if me.as_ref().map(|m| m.id) != Some(user_id) {
+                return Err(AppError::BadRequest(
+                    "You were signed out before the connection finished. Sign in and try again from your profile.".into(),
+                ));
+            }
+            connect(ctx.db, provider, user_id, &identity).await
+        }
+        None => {
+            let next = local_path(&pending.next).unwrap_or_else(|| "/".into());
+            sign_in(&ctx, layout, provider, &identity, next).await
+        }
+    }
+}
+
+/// What the provider sent back in the callback's query.
+#[derive(FromForm)]
+struct Answer {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
-    db: &'r Db,
-    cfg: &'r State<AppConfig>,
-    providers: &State<Providers>,
-    http: &State<ProviderHttp>,
-    wakeup: &'r State<crate::mail::Wakeup>,
-    cookies: &'r CookieJar<'r>,
-    layout: Layout,
-    me: Option<CurrentUser>,
-    ip: ClientIp,
-    ua: UserAgent,
-) -> AppResult<Reply> {
-    let provider = providers.get(slug).ok_or(AppError::NotFound)?;
-    let pending = take_pending(cookies);
-    let Some(pending) = pending else {
+}
+
+/// The flow this browser started: its cookie (used up as it is read), for
+/// this provider, with the state the provider echoed, not expired.
+fn check_flow(
+    cookies: &CookieJar<'_>,
+    slug: &str,
+    answer: &Answer,
+    timeout: i64,
+) -> AppResult<Pending> {
+    let Some(pending) = take_pending(cookies) else {
         log::info!("oauth {slug}: callback without a pending flow");
         return Err(bad_flow());
     };
-    let state_ok = state
+    let state_ok = answer
+        .state
         .as_deref()
         .is_some_and(|s| bool::from(s.as_bytes().ct_eq(pending.state.as_bytes())));
     if pending.provider != slug || !state_ok {
@@ -139,11 +168,19 @@ async fn callback<'r>(
         );
         return Err(bad_flow());
     }
-    if now() - pending.issued_at > cfg.oauth.flow_timeout() {
+    if now() - pending.issued_at > timeout {
         return Err(bad_flow());
     }
-    if let Some(error) = error {
-        log::info!("oauth {slug}: the provider answered error={error:?}");
+    Ok(pending)
+}
+
+/// The authorization code, or what the provider said instead of one.
+fn provider_code(provider: &Provider, answer: Answer) -> AppResult<String> {
+    if let Some(error) = answer.error {
+        log::info!(
+            "oauth {}: the provider answered error={error:?}",
+            provider.slug
+        );
         let message = if error == "access_denied" {
             format!("Signing in with {} was cancelled: the permission was not given. You can try again, or sign in with your password.", provider.name)
         } else {
@@ -155,47 +192,30 @@ async fn callback<'r>(
         };
         return Err(AppError::BadRequest(message));
     }
-    let Some(code) = code.filter(|c| !c.is_empty()) else {
-        return Err(bad_flow());
-    };
-    let ep = provider.endpoints(&http.0).await?;
+    answer.code.filter(|c| !c.is_empty()).ok_or_else(bad_flow)
+}
+
+/// Trade the code for tokens (with the PKCE verifier) and read who the
+/// provider says this is.
+async fn fetch_identity(
+    provider: &Provider,
+    http: &reqwest::Client,
+    cfg: &AppConfig,
+    code: &str,
+    pending: &Pending,
+) -> AppResult<ProviderIdentity> {
+    let ep = provider.endpoints(http).await?;
+    let redirect = redirect_uri(cfg, provider.slug);
     let tokens = provider
-        .exchange(
-            &ep,
-            &http.0,
-            &redirect_uri(cfg, slug),
-            &code,
-            &pending.verifier,
-        )
+        .exchange(&ep, http, &redirect, code, &pending.verifier)
         .await?;
     let identity = provider
-        .identity(&ep, &http.0, &tokens, pending.nonce.as_deref())
+        .identity(&ep, http, &tokens, pending.nonce.as_deref())
         .await?;
     if identity.subject.is_empty() {
         return Err(provider.failed("empty subject"));
     }
-    let visit = Visit {
-        db,
-        cfg,
-        cookies,
-        ip,
-        ua,
-        wakeup,
-    };
-    match pending.link_user {
-        Some(user_id) => {
-            if me.as_ref().map(|m| m.id) != Some(user_id) {
-                return Err(AppError::BadRequest(
-                    "You were signed out before the connection finished. Sign in and try again from your profile.".into(),
-                ));
-            }
-            connect(db, provider, user_id, &identity).await
-        }
-        None => {
-            let next = local_path(&pending.next).unwrap_or_else(|| "/".into());
-            sign_in(&visit, layout, provider, &identity, next).await
-        }
-    }
+    Ok(identity)
 }
 
 /// A provider's error code, safe to show (it is attacker-controlled text).

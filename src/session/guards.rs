@@ -4,7 +4,7 @@
 use rocket::http::Cookie;
 use rocket::request::{FromRequest, Outcome, Request};
 
-use super::session::{hash_token, SESSION_COOKIE};
+use super::store::{hash_token, SESSION_COOKIE};
 use crate::config::AppConfig;
 use crate::db::{now, Db};
 use crate::error::{AppError, GuardError};

@@ -81,7 +81,7 @@ pub async fn start(
         .secure(cfg.secure_cookies)
         .expires(expires);
     cookies.add_private(cookie);
-    crate::web::rotate_csrf(cookies);
+    super::csrf::rotate(cookies);
     Ok(())
 }
 
@@ -133,7 +133,7 @@ pub struct SessionRow {
 impl SessionRow {
     /// How lists show it: "Firefox on Linux", or "API token (curl)".
     pub fn device(&self) -> String {
-        let agent = crate::accounts::views::describe_agent(&self.user_agent);
+        let agent = describe_agent(&self.user_agent);
         if self.kind == "api" {
             format!("API token ({agent})")
         } else {
@@ -152,4 +152,40 @@ pub async fn list_for_user(db: &DbPool, user_id: i64) -> AppResult<Vec<SessionRo
     .bind(now())
     .fetch_all(&db.pool)
     .await?)
+}
+
+/// "Firefox on Linux" from a user-agent string, good enough to recognise a device.
+pub fn describe_agent(ua: &str) -> String {
+    if ua.is_empty() {
+        return "Unknown device".into();
+    }
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(o)) => o.to_string(),
+        (None, None) => ua.chars().take(60).collect(),
+    }
 }

@@ -37,7 +37,7 @@ pub fn ensure(req: &Request<'_>) -> String {
         .get_or_init(|| match req.cookies().get_private(CSRF_COOKIE) {
             Some(c) => c.value().to_string(),
             None => {
-                let token = crate::auth::random_token();
+                let token = crate::session::random_token();
                 let secure = req
                     .rocket()
                     .state::<AppConfig>()

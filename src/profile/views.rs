@@ -1,0 +1,126 @@
+//! Template data for the profile page.
+
+use askama::Template;
+
+use crate::accounts::model::ProfileForm;
+use crate::accounts::repo::{self, User};
+use crate::auth::oauth::repo as identities;
+use crate::auth::oauth::Providers;
+use crate::db::DbPool;
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::session::{self, CurrentUser, SessionRow};
+use crate::web::text::format_time;
+use crate::web::Layout;
+
+/// One row of "where you are signed in".
+pub struct SessionView {
+    pub id: i64,
+    pub current: bool,
+    pub device: String,
+    pub ip: String,
+    pub created: String,
+    pub last_seen: String,
+}
+
+/// A provider connected to the account, or one that could be.
+pub struct ConnectionView {
+    pub slug: String,
+    pub name: String,
+    /// The email the provider gave, when connected.
+    pub email: String,
+    pub connected: bool,
+    pub since: String,
+}
+
+/// `GET /profile`: the profile form, password change, sessions, deletion.
+#[derive(Template)]
+#[template(path = "profile/profile.html")]
+pub struct ProfilePage {
+    pub layout: Layout,
+    pub user: User,
+    pub profile: ProfileForm,
+    pub errors: FieldErrors,
+    pub password_errors: FieldErrors,
+    pub delete_error: Option<String>,
+    pub sessions: Vec<SessionView>,
+    /// Sign-in providers: connected ones first, then the others enabled here.
+    pub connections: Vec<ConnectionView>,
+}
+
+impl ProfilePage {
+    /// The page as stored, with no errors.
+    pub async fn load(
+        db: &DbPool,
+        providers: &Providers,
+        layout: Layout,
+        me: &CurrentUser,
+    ) -> AppResult<ProfilePage> {
+        let user = repo::find_by_id(db, me.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let sessions = session::list_for_user(db, me.id)
+            .await?
+            .into_iter()
+            .map(|s| view(s, me.session_id))
+            .collect();
+        let profile = ProfileForm {
+            display_name: user.display_name.clone(),
+            bio: user.bio.clone(),
+            avatar_url: user.avatar_url.clone(),
+        };
+        let mut connections: Vec<ConnectionView> = identities::list_for_user(db, me.id)
+            .await?
+            .into_iter()
+            .map(|i| ConnectionView {
+                name: providers.name_of(&i.provider),
+                slug: i.provider,
+                email: i.email,
+                connected: true,
+                since: format_time(i.created_at),
+            })
+            .collect();
+        for p in providers.all() {
+            if !connections.iter().any(|c| c.slug == p.slug) {
+                connections.push(ConnectionView {
+                    slug: p.slug.to_string(),
+                    name: p.name.clone(),
+                    email: String::new(),
+                    connected: false,
+                    since: String::new(),
+                });
+            }
+        }
+        Ok(ProfilePage {
+            layout,
+            user,
+            profile,
+            errors: FieldErrors::default(),
+            password_errors: FieldErrors::default(),
+            delete_error: None,
+            sessions,
+            connections,
+        })
+    }
+
+    /// Whether the account has a password (accounts made through a
+    /// provider may not).
+    pub fn has_password(&self) -> bool {
+        self.user.password_hash.is_some()
+    }
+
+    /// Whether disconnecting a provider would leave no way to sign in.
+    pub fn is_last_way_in(&self) -> bool {
+        !self.has_password() && self.connections.iter().filter(|c| c.connected).count() <= 1
+    }
+}
+
+fn view(s: SessionRow, current: i64) -> SessionView {
+    SessionView {
+        id: s.id,
+        current: s.id == current,
+        device: s.device(),
+        ip: s.ip,
+        created: format_time(s.created_at),
+        last_seen: format_time(s.last_seen_at),
+    }
+}
