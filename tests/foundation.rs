@@ -807,7 +807,7 @@ async fn run_cli_with(
     use std::io::Write;
     use std::process::{Command, Stdio};
     let database_url = database_url.to_string();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let args: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
     let env: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

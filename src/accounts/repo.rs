@@ -77,7 +77,7 @@ pub async fn create(
     .bind(email)
     .bind(password_hash)
     .bind(role)
-    .bind(email_verified as i64)
+    .bind(i64::from(email_verified))
     .bind(t)
     .fetch_one(conn)
     .await

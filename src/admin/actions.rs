@@ -48,7 +48,7 @@ pub async fn set_disabled(db: &DbPool, actor: &Actor, id: i64, disabled: bool) -
         return Err(AppError::Conflict(LAST_ADMIN.into()));
     }
     sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
-        .bind(disabled as i64)
+        .bind(i64::from(disabled))
         .bind(now())
         .bind(id)
         .execute(&db.pool)

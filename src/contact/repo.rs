@@ -40,7 +40,7 @@ pub async fn insert(
     .bind(&m.message)
     .bind(ip)
     .bind(user_agent)
-    .bind(spam as i64)
+    .bind(i64::from(spam))
     .bind(now())
     .fetch_one(conn)
     .await?)
@@ -139,7 +139,7 @@ pub async fn set_handled(db: &DbPool, id: i64, handled: bool, admin: i64) -> App
     let r = sqlx::query(
         "UPDATE contact_messages SET handled = $1, handled_at = $2, handled_by = $3 WHERE id = $4",
     )
-    .bind(handled as i64)
+    .bind(i64::from(handled))
     .bind(handled.then(now))
     .bind(handled.then_some(admin))
     .bind(id)

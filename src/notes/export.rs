@@ -125,7 +125,7 @@ pub fn from_markdown(name: &str, text: &str) -> Result<Parsed, String> {
 fn parse_time(s: &str) -> Option<i64> {
     OffsetDateTime::parse(s, &Rfc3339)
         .ok()
-        .map(|t| t.unix_timestamp())
+        .map(time::OffsetDateTime::unix_timestamp)
 }
 
 fn file_name(n: &Note) -> String {

@@ -57,7 +57,7 @@ pub async fn start(
     )
     .bind(new.user_id)
     .bind(hash_token(&token))
-    .bind(new.remember as i64)
+    .bind(i64::from(new.remember))
     .bind(t)
     .bind(t + lifetime)
     .bind(new.user_agent)

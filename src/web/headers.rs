@@ -41,7 +41,7 @@ impl Fairing for SecurityHeaders {
         if req
             .rocket()
             .state::<AppConfig>()
-            .is_some_and(|c| c.is_https())
+            .is_some_and(super::super::config::AppConfig::is_https)
         {
             res.set_header(Header::new(
                 "Strict-Transport-Security",
