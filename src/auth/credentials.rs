@@ -74,7 +74,7 @@ pub fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 
     [
         account_limit(cfg, email),
         (
-            format!("login:ip:{}", ip.label()),
+            format!("login:ip:{}", ip.bucket_key()),
             Limit {
                 max: cfg.login_max_failures_per_address,
                 window: cfg.login_failure_window,

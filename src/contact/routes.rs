@@ -52,7 +52,7 @@ async fn send(
         max: cfg.contact.per_address_per_hour,
         window: 3600,
     };
-    let bucket = format!("contact:{}", ip.label());
+    let bucket = format!("contact:{}", ip.bucket_key());
     // Count the message before storing it, or a burst of parallel posts
     // would all pass the limit; a form sent back for correction is forgiven.
     let counted = ratelimit::attempt(db, &bucket, limit).await?;
