@@ -4,9 +4,11 @@
 use crate::accounts::model::parse_email;
 use crate::accounts::repo::{self, User};
 use crate::accounts::Hasher;
+use sha2::{Digest, Sha256};
+
 use crate::config::AppConfig;
 use crate::db::DbPool;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult, FieldErrors};
 use crate::web::ratelimit::{self, Limit};
 use crate::web::ClientIp;
 
@@ -20,7 +22,26 @@ pub enum Outcome {
     Disabled,
 }
 
-/// Check `email` and `password`. The attempt is counted against the
+/// The longest email address a sign-in accepts (RFC 5321's limit), in characters.
+pub const EMAIL_MAX: usize = 254;
+
+/// What a person is told when the email they typed is longer than [`EMAIL_MAX`].
+pub const EMAIL_TOO_LONG: &str =
+    "That email address is too long: an email address has at most 254 characters.";
+
+/// Refuse an email address no account can have (422, field `email`), so
+/// that nothing is counted or stored under it.
+fn check_length(email: &str) -> AppResult<()> {
+    if email.trim().chars().count() > EMAIL_MAX {
+        let mut errors = FieldErrors::default();
+        errors.add("email", EMAIL_TOO_LONG);
+        return Err(AppError::Validation(errors));
+    }
+    Ok(())
+}
+
+/// Check `email` and `password`. An email longer than [`EMAIL_MAX`] is
+/// refused at once (422) and counts against nothing. The attempt is counted against the
 /// per-account and per-address limits before the password is checked (so
 /// a burst of parallel guesses cannot run past them; over the limit: 429)
 /// and taken back when the password was right. An unknown email still
@@ -33,6 +54,7 @@ pub async fn check(
     email: &str,
     password: String,
 ) -> AppResult<Outcome> {
+    check_length(email)?;
     let email = parse_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
     let limits = limits(cfg, &email, ip);
     let mut counted = Vec::with_capacity(limits.len());
@@ -83,10 +105,12 @@ pub fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 
     ]
 }
 
-/// The per-account sign-in limit and its bucket.
+/// The per-account sign-in limit and its bucket. The bucket is named by a
+/// hash of the normalised address: whatever was typed, the name is short
+/// and holds no address.
 fn account_limit(cfg: &AppConfig, email: &str) -> (String, Limit) {
     (
-        format!("login:account:{email}"),
+        format!("login:account:{:x}", Sha256::digest(email.as_bytes())),
         Limit {
             max: cfg.login_max_failures_per_account,
             window: cfg.login_failure_window,

@@ -1,0 +1,231 @@
+//! Sign-in hardening (security issue #13): oversized emails, IPv6 /64
+//! limits, device cookies against lockout, Secure cookies over https,
+//! `X-Forwarded-For` with ports, `Cache-Control: no-store` on tokens and
+//! `WWW-Authenticate: Bearer` on the API's 401s.
+
+mod common;
+use common::*;
+
+use std::net::SocketAddr;
+
+use rocket::http::{Method, Status};
+use rocket::local::asynchronous::Client;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+const SESSION: &str = "gw_session";
+const WRONG: &str = "not the right password at all";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().expect("a socket address")
+}
+
+/// Sign `username` up in a browser of their own; returns it and the email.
+async fn user_in_own_browser(app: &TestApp, username: &str) -> (Client, String) {
+    let browser = app.another_browser().await;
+    let email = format!("{username}@example.org");
+    let r = signup(&browser, username, &email, PASSWORD).await;
+    assert_eq!(r.status, Status::SeeOther, "sign-up failed: {}", r.body);
+    (browser, email)
+}
+
+/// A sign-in form POST from `browser` at `from`, with extra headers.
+async fn login_as(
+    browser: &Client,
+    from: SocketAddr,
+    email: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> Resp {
+    let token = get(browser, "/login").await.csrf();
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("email", email),
+        ("password", password),
+    ];
+    post_from(browser, from, "/login", &fields, headers).await
+}
+
+/// A sign-up form POST from `from`, in a fresh browser.
+async fn signup_from(app: &TestApp, from: SocketAddr, username: &str) -> Resp {
+    let browser = app.another_browser().await;
+    let token = get(&browser, "/signup").await.csrf();
+    let email = format!("{username}@example.org");
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("username", username),
+        ("email", email.as_str()),
+        ("password", PASSWORD),
+    ];
+    post_from(&browser, from, "/signup", &fields, &[]).await
+}
+
+async fn last_session_ip(app: &TestApp) -> Option<String> {
+    app.text("SELECT ip FROM sessions ORDER BY id DESC LIMIT 1")
+        .await
+}
+
+async fn rate_limit_rows(app: &TestApp) -> i64 {
+    app.scalar("SELECT COUNT(*) FROM rate_limit_events").await
+}
+
+// ------------------------------------------------------ oversized emails (2)
+
+#[rocket::async_test]
+async fn an_oversized_email_in_a_json_sign_in_is_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let email = format!("{}@example.org", "a".repeat(300 * 1024));
+    let body = json!({"email": email, "password": WRONG}).to_string();
+    let r = api(&app.client, Method::Post, "/login", None, Some(&body), &[]).await;
+    assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["error"], "validation_failed", "{}", r.body);
+    assert!(
+        j["fields"]["email"]
+            .as_str()
+            .is_some_and(|m| m.contains("too long")),
+        "{}",
+        r.body
+    );
+    assert_eq!(rate_limit_rows(&app).await, 0);
+}
+
+#[rocket::async_test]
+async fn an_oversized_email_in_the_sign_in_form_is_explained_and_kept() {
+    let app = TestApp::spawn().await;
+    let email = format!("{}@example.org", "b".repeat(1000));
+    let r = login_as(&app.client, addr("192.0.2.1:4000"), &email, WRONG, &[]).await;
+    assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
+    assert!(
+        r.body.contains("That email address is too long"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&email), "what was typed is not kept");
+    assert!(r.set_cookie(SESSION).is_none());
+    assert_eq!(rate_limit_rows(&app).await, 0);
+    // 254 characters is still an ordinary wrong sign-in.
+    let longest = format!("{}@example.org", "c".repeat(254 - 12));
+    assert_eq!(longest.chars().count(), 254);
+    let r = login_as(&app.client, addr("192.0.2.1:4000"), &longest, WRONG, &[]).await;
+    assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
+}
+
+#[rocket::async_test]
+async fn an_oversized_email_in_a_realworld_sign_in_is_a_field_error() {
+    let app = TestApp::spawn().await;
+    let email = format!("{}@example.org", "d".repeat(300 * 1024));
+    let body = json!({"user": {"email": email, "password": WRONG}}).to_string();
+    let r = api(
+        &app.client,
+        Method::Post,
+        "/api/users/login",
+        None,
+        Some(&body),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
+    assert!(
+        r.json()["errors"]["email"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("too long")),
+        "{}",
+        r.body
+    );
+    assert_eq!(rate_limit_rows(&app).await, 0);
+}
+
+#[rocket::async_test]
+async fn the_per_account_bucket_is_named_by_a_hash_of_the_address() {
+    let app = TestApp::spawn().await;
+    let r = login_as(
+        &app.client,
+        addr("192.0.2.1:4000"),
+        " Someone@Example.org ",
+        WRONG,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
+    let hash = format!("{:x}", Sha256::digest(b"someone@example.org"));
+    let expected = format!("login:account:{hash}");
+    let n = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM rate_limit_events WHERE bucket = '{expected}'"
+        ))
+        .await;
+    assert_eq!(n, 1, "no event under {expected}");
+    let leaked = app
+        .scalar("SELECT COUNT(*) FROM rate_limit_events WHERE LOWER(bucket) LIKE '%example.org%'")
+        .await;
+    assert_eq!(leaked, 0, "a bucket name holds the address");
+}
+
+// ------------------------------------------------- IPv6 clients by /64 (7)
+
+#[rocket::async_test]
+async fn rotating_addresses_within_one_ipv6_64_hits_the_sign_up_limit() {
+    let app = TestApp::spawn_with(|f| f.merge(("signups_per_address_per_hour", 3))).await;
+    for i in 1..=3 {
+        let from = addr(&format!("[2001:db8:1:2::{i:x}]:4000"));
+        let r = signup_from(&app, from, &format!("rotor{i}")).await;
+        assert_eq!(r.status, Status::SeeOther, "sign-up {i}: {}", r.body);
+    }
+    let r = signup_from(
+        &app,
+        addr("[2001:db8:1:2:ffff:eeee:dddd:cccc]:4000"),
+        "rotor4",
+    )
+    .await;
+    assert_eq!(r.status, Status::TooManyRequests, "{}", r.body);
+    assert!(r.header("Retry-After").is_some());
+    // Another /64 is another client.
+    let r = signup_from(&app, addr("[2001:db8:1:3::1]:4000"), "neighbour").await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, 4);
+}
+
+#[rocket::async_test]
+async fn rotating_addresses_within_one_ipv6_64_hits_the_sign_in_limit() {
+    let app = TestApp::spawn_with(|f| f.merge(("login_max_failures_per_address", 3))).await;
+    for i in 1..=3 {
+        let from = addr(&format!("[2001:db8:5:6::{i:x}]:4000"));
+        let r = login_as(&app.client, from, &format!("u{i}@example.org"), WRONG, &[]).await;
+        assert_eq!(r.status, Status::Unauthorized, "attempt {i}: {}", r.body);
+    }
+    let from = addr("[2001:db8:5:6:1234::9]:4000");
+    let r = login_as(&app.client, from, "u9@example.org", WRONG, &[]).await;
+    assert_eq!(r.status, Status::TooManyRequests, "{}", r.body);
+    let from = addr("[2001:db8:5:7::1]:4000");
+    let r = login_as(&app.client, from, "u9@example.org", WRONG, &[]).await;
+    assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
+}
+
+// ------------------------------------------- X-Forwarded-For with ports (11)
+
+#[rocket::async_test]
+async fn a_forwarded_hop_with_a_port_names_the_client_not_the_entry_left_of_it() {
+    let app = TestApp::spawn_with(|f| f.merge(("trusted_proxies", vec!["127.0.0.1"]))).await;
+    let (_, email) = user_in_own_browser(&app, "alice").await;
+    let proxy = addr("127.0.0.1:5000");
+    let cases = [
+        ("1.2.3.4, 203.0.113.9:5555", "203.0.113.9"),
+        ("1.2.3.4, [2001:db8::9]:443", "2001:db8::9"),
+        ("1.2.3.4,198.51.100.3", "198.51.100.3"),
+        // An entry that cannot be read ends the walk at the proxy itself.
+        ("1.2.3.4, unknown", "127.0.0.1"),
+        ("1.2.3.4, 203.0.113.9:http", "127.0.0.1"),
+    ];
+    for (forwarded, expected) in cases {
+        let browser = app.another_browser().await;
+        let headers = [("X-Forwarded-For", forwarded)];
+        let r = login_as(&browser, proxy, &email, PASSWORD, &headers).await;
+        assert_eq!(r.status, Status::SeeOther, "{forwarded}: {}", r.body);
+        assert_eq!(
+            last_session_ip(&app).await.as_deref(),
+            Some(expected),
+            "X-Forwarded-For: {forwarded}"
+        );
+    }
+}
