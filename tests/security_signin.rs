@@ -229,3 +229,109 @@ async fn a_forwarded_hop_with_a_port_names_the_client_not_the_entry_left_of_it()
         );
     }
 }
+
+// ------------------------------------------- Secure cookies over https (10)
+
+fn assert_all_secure(r: &Resp, what: &str) {
+    let lines = r.set_cookies();
+    assert!(!lines.is_empty(), "{what}: no cookie was set");
+    for line in lines {
+        let secure = line
+            .split(';')
+            .skip(1)
+            .any(|a| a.trim().eq_ignore_ascii_case("secure"));
+        assert!(secure, "{what}: not Secure: {line}");
+    }
+}
+
+#[rocket::async_test]
+async fn with_an_https_base_url_every_cookie_is_secure_by_default() {
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("base_url", "https://groundwork.example"))
+            .merge(("oauth.github.client_id", "id"))
+            .merge(("oauth.github.client_secret", "secret"))
+    })
+    .await;
+    // The CSRF cookie of a first visit.
+    assert_all_secure(&app.get("/login").await, "login page");
+    // Sign-up: session, flash and the CSRF cookie's rotation.
+    let r = app.signup("alice", "alice@example.org", PASSWORD).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(r.set_cookie(SESSION).is_some());
+    assert!(r.set_cookie("_flash").is_some());
+    assert_all_secure(&r, "sign-up");
+    // The page that shows (and removes) the flash message.
+    assert_all_secure(&app.get("/profile").await, "flash shown");
+    // Sign-out, then sign-in.
+    let token = app.get("/").await.csrf();
+    let r = app.post_raw("/logout", &[("csrf_token", &token)]).await;
+    assert_all_secure(&r, "sign-out");
+    let r = app.login("alice@example.org", PASSWORD).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_all_secure(&r, "sign-in");
+    // The OAuth flow's state cookie.
+    let r = app.another_browser().await;
+    let r = get(&r, "/auth/github").await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_all_secure(&r, "OAuth start");
+}
+
+#[rocket::async_test]
+async fn with_an_http_base_url_cookies_are_not_secure_by_default() {
+    let app = TestApp::spawn().await;
+    let r = app.get("/login").await;
+    let line = r.set_cookie("gw_csrf").expect("a CSRF cookie");
+    assert!(!line.to_lowercase().contains("secure"), "{line}");
+}
+
+/// A release configuration on a fresh SQLite file.
+fn release_figment(dir: &tempfile::TempDir) -> rocket::figment::Figment {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut key = [0u8; 64];
+    rand::thread_rng().fill_bytes(&mut key);
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("release.db").display()
+    );
+    rocket::figment::Figment::from(rocket::Config::release_default())
+        .merge(rocket::figment::providers::Serialized::defaults(
+            groundwork::config::AppConfig::default(),
+        ))
+        .merge(("log_level", "off"))
+        .merge(("databases.main.url", url))
+        .merge(("databases.main.connect_timeout", 3))
+        .merge((
+            "secret_key",
+            base64::engine::general_purpose::STANDARD.encode(key),
+        ))
+        .merge(("base_url", "https://example.org"))
+        .select("release")
+}
+
+async fn ignites(figment: rocket::figment::Figment) -> bool {
+    match groundwork::build(figment).ignite().await {
+        Ok(_) => true,
+        Err(e) => {
+            // Rocket panics when an unexamined error is dropped.
+            let _ = e.kind();
+            false
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn the_release_profile_refuses_https_with_secure_cookies_turned_off() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(ignites(release_figment(&dir)).await, "the safe default");
+    let off = release_figment(&dir).merge(("secure_cookies", false));
+    assert!(
+        !ignites(off.clone()).await,
+        "started with cookies not Secure"
+    );
+    let overridden = off.merge(("allow_insecure_cookies", true));
+    assert!(
+        ignites(overridden).await,
+        "the explicit override was refused"
+    );
+}

@@ -78,7 +78,7 @@ pub async fn start(
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/")
-        .secure(cfg.secure_cookies)
+        .secure(cfg.cookies_secure())
         .expires(expires);
     cookies.add_private(cookie);
     crate::web::rotate_csrf(cookies);
