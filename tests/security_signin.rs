@@ -202,6 +202,144 @@ async fn rotating_addresses_within_one_ipv6_64_hits_the_sign_in_limit() {
     assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
 }
 
+// ------------------------------------------ device cookies vs lockout (7)
+
+const DEVICE: &str = "gw_device";
+
+async fn logout(browser: &Client) {
+    let token = get(browser, "/").await.csrf();
+    let r = post_raw(browser, "/logout", &[("csrf_token", &token)], &[]).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+}
+
+/// Someone else sends `n` wrong passwords for `email`, each from a new
+/// browser and a new address (so only the account's limit is involved).
+async fn strangers_guess(app: &TestApp, email: &str, n: usize) -> Vec<Status> {
+    let mut statuses = Vec::new();
+    for i in 0..n {
+        let browser = app.another_browser().await;
+        let from = addr(&format!("198.51.100.{}:4000", 10 + i));
+        statuses.push(login_as(&browser, from, email, WRONG, &[]).await.status);
+    }
+    statuses
+}
+
+#[rocket::async_test]
+async fn wrong_passwords_from_elsewhere_do_not_lock_out_a_browser_that_signed_in_before() {
+    let app = TestApp::spawn().await;
+    let home = addr("203.0.113.50:4000");
+    let (owner, email) = user_in_own_browser(&app, "alice").await;
+    logout(&owner).await;
+    let r = login_as(&owner, home, &email, PASSWORD, &[]).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    logout(&owner).await;
+
+    let statuses = strangers_guess(&app, &email, 8).await;
+    assert_eq!(&statuses[..5], &[Status::Unauthorized; 5]);
+    assert_eq!(&statuses[5..], &[Status::TooManyRequests; 3]);
+
+    // The owner's browser still gets in, from their usual address.
+    let r = login_as(&owner, home, &email, PASSWORD, &[]).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(r.set_cookie(SESSION).is_some());
+    // Anyone else, even with the right password, is still refused.
+    let stranger = app.another_browser().await;
+    let r = login_as(&stranger, home, &email, PASSWORD, &[]).await;
+    assert_eq!(r.status, Status::TooManyRequests, "{}", r.body);
+    assert!(r.header("Retry-After").is_some());
+    assert!(r.set_cookie(SESSION).is_none());
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'alice'")
+            .await,
+        1,
+        "the owner's new session only"
+    );
+}
+
+#[rocket::async_test]
+async fn a_known_browser_has_a_limit_of_its_own_and_the_address_limit_still_holds() {
+    let app = TestApp::spawn_with(|f| f.merge(("login_max_failures_per_address", 8))).await;
+    let home = addr("203.0.113.60:4000");
+    let (owner, email) = user_in_own_browser(&app, "bob").await;
+    logout(&owner).await;
+    // Wrong passwords from the known browser count against that browser.
+    for i in 0..5 {
+        let r = login_as(&owner, home, &email, WRONG, &[]).await;
+        assert_eq!(r.status, Status::Unauthorized, "attempt {}", i + 1);
+    }
+    let r = login_as(&owner, home, &email, PASSWORD, &[]).await;
+    assert_eq!(r.status, Status::TooManyRequests, "{}", r.body);
+    // ...not against the account: another browser may still try.
+    let elsewhere = app.another_browser().await;
+    let r = login_as(
+        &elsewhere,
+        addr("198.51.100.99:4000"),
+        &email,
+        PASSWORD,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+
+    // A second known browser, at an address that has used up its limit.
+    let (carol, carol_email) = user_in_own_browser(&app, "carol").await;
+    logout(&carol).await;
+    let busy = addr("192.0.2.77:4000");
+    for i in 0..8 {
+        let stranger = app.another_browser().await;
+        let r = login_as(&stranger, busy, &format!("x{i}@example.org"), WRONG, &[]).await;
+        assert_eq!(r.status, Status::Unauthorized);
+    }
+    let r = login_as(&carol, busy, &carol_email, PASSWORD, &[]).await;
+    assert_eq!(r.status, Status::TooManyRequests, "{}", r.body);
+}
+
+#[rocket::async_test]
+async fn a_device_cookie_only_helps_the_account_it_names() {
+    let app = TestApp::spawn().await;
+    let (_, alice) = user_in_own_browser(&app, "alice").await;
+    let (dave_browser, _) = user_in_own_browser(&app, "dave").await;
+    logout(&dave_browser).await;
+    let statuses = strangers_guess(&app, &alice, 6).await;
+    assert_eq!(statuses[5], Status::TooManyRequests);
+    let r = login_as(
+        &dave_browser,
+        addr("203.0.113.70:4000"),
+        &alice,
+        PASSWORD,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, Status::TooManyRequests, "{}", r.body);
+}
+
+#[rocket::async_test]
+async fn the_device_cookie_is_encrypted_long_lived_and_only_sent_to_sign_in() {
+    let app = TestApp::spawn().await;
+    let (owner, email) = user_in_own_browser(&app, "erin").await;
+    logout(&owner).await;
+    let r = login_as(&owner, addr("203.0.113.80:4000"), &email, PASSWORD, &[]).await;
+    let line = r.set_cookie(DEVICE).expect("a device cookie");
+    let c = rocket::http::Cookie::parse_encoded(line.to_string()).expect("a cookie");
+    assert_eq!(c.http_only(), Some(true), "{line}");
+    assert_eq!(
+        c.same_site(),
+        Some(rocket::http::SameSite::Strict),
+        "{line}"
+    );
+    assert_eq!(c.path(), Some("/login"), "{line}");
+    let max_age = c.max_age().expect("a Max-Age").whole_days();
+    assert!(max_age >= 180, "{line}");
+    assert!(
+        !c.value().contains("uid") && !c.value().contains('{'),
+        "{line}"
+    );
+    // A wrong sign-in sets no device cookie.
+    let stranger = app.another_browser().await;
+    let r = login_as(&stranger, addr("203.0.113.81:4000"), &email, WRONG, &[]).await;
+    assert!(r.set_cookie(DEVICE).is_none());
+}
+
 // ------------------------------------------- X-Forwarded-For with ports (11)
 
 #[rocket::async_test]
@@ -268,6 +406,7 @@ async fn with_an_https_base_url_every_cookie_is_secure_by_default() {
     assert_all_secure(&r, "sign-out");
     let r = app.login("alice@example.org", PASSWORD).await;
     assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(r.set_cookie("gw_device").is_some(), "{:?}", r.set_cookies());
     assert_all_secure(&r, "sign-in");
     // The OAuth flow's state cookie.
     let r = app.another_browser().await;

@@ -71,6 +71,7 @@ async fn signup(
         },
     )
     .await?;
+    crate::auth::device::remember(cfg, cookies, id);
     Ok(Reply::success(
         "/profile",
         format!(

@@ -63,23 +63,24 @@ async fn login(
     body: JsonBody<LoginRequest>,
 ) -> AppResult<Result<Json<TokenReply>, Custom<Json<ErrorBody>>>> {
     let JsonBody(body) = body;
-    let user = match credentials::check(db, cfg, hasher, &ip, &body.email, body.password).await? {
-        Outcome::Valid(user) => user,
-        Outcome::Invalid => {
-            return Ok(Err(refused(
-                Status::Unauthorized,
-                "invalid_credentials",
-                "Incorrect email or password.",
-            )))
-        }
-        Outcome::Disabled => {
-            return Ok(Err(refused(
-                Status::Forbidden,
-                "account_disabled",
-                "This account has been disabled.",
-            )))
-        }
-    };
+    let user =
+        match credentials::check(db, cfg, hasher, &ip, None, &body.email, body.password).await? {
+            Outcome::Valid(user) => user,
+            Outcome::Invalid => {
+                return Ok(Err(refused(
+                    Status::Unauthorized,
+                    "invalid_credentials",
+                    "Incorrect email or password.",
+                )))
+            }
+            Outcome::Disabled => {
+                return Ok(Err(refused(
+                    Status::Forbidden,
+                    "account_disabled",
+                    "This account has been disabled.",
+                )))
+            }
+        };
     let issued = token::issue(db, keys, cfg, user.id, &ua.0, &ip.label()).await?;
     Ok(Ok(Json(TokenReply {
         token: issued.token,

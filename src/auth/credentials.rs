@@ -1,6 +1,7 @@
 //! Checking an email and password: the one place the sign-in rules live,
 //! for the form and the JSON API alike.
 
+use super::device::Device;
 use crate::accounts::model::parse_email;
 use crate::accounts::repo::{self, User};
 use crate::accounts::Hasher;
@@ -41,22 +42,29 @@ fn check_length(email: &str) -> AppResult<()> {
 }
 
 /// Check `email` and `password`. An email longer than [`EMAIL_MAX`] is
-/// refused at once (422) and counts against nothing. The attempt is counted against the
-/// per-account and per-address limits before the password is checked (so
-/// a burst of parallel guesses cannot run past them; over the limit: 429)
-/// and taken back when the password was right. An unknown email still
-/// spends a hash, and an outdated hash is upgraded.
+/// refused at once (422) and counts against nothing. The attempt is
+/// counted against the per-account and per-address limits before the
+/// password is checked (so a burst of parallel guesses cannot run past
+/// them; over the limit: 429) and taken back when the password was right.
+/// A browser with a `device` cookie for the account is counted against
+/// that device's own limit instead of the account's, so strangers' wrong
+/// passwords do not lock it out (see [`super::device`]). An unknown email
+/// still spends a hash, and an outdated hash is upgraded.
+#[allow(clippy::too_many_arguments)]
 pub async fn check(
     db: &DbPool,
     cfg: &AppConfig,
     hasher: &Hasher,
     ip: &ClientIp,
+    device: Option<&Device>,
     email: &str,
     password: String,
 ) -> AppResult<Outcome> {
     check_length(email)?;
     let email = parse_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-    let limits = limits(cfg, &email, ip);
+    let user = repo::find_by_email(db, &email).await?;
+    let device = device.filter(|d| user.as_ref().is_some_and(|u| u.id == d.user_id));
+    let limits = limits(cfg, &email, device, ip);
     let mut counted = Vec::with_capacity(limits.len());
     for (bucket, limit) in &limits {
         match ratelimit::attempt(db, bucket, *limit).await {
@@ -69,7 +77,6 @@ pub async fn check(
             }
         }
     }
-    let user = repo::find_by_email(db, &email).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verified = hasher.verify(password.clone(), stored).await?;
     let Some(user) = user.filter(|_| verified.ok) else {
@@ -91,10 +98,18 @@ pub async fn check(
     Ok(Outcome::Valid(user))
 }
 
-/// The limits on failed sign-ins: per account and per client address.
-pub fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 2] {
+/// The limits on failed sign-ins: per account (or, for a browser that
+/// signed in to the account before, per device) and per client address.
+/// The first is the one a successful sign-in clears.
+pub fn limits(
+    cfg: &AppConfig,
+    email: &str,
+    device: Option<&Device>,
+    ip: &ClientIp,
+) -> [(String, Limit); 2] {
+    let (account, limit) = account_limit(cfg, email);
     [
-        account_limit(cfg, email),
+        (device.map_or(account, |d| d.bucket.clone()), limit),
         (
             format!("login:ip:{}", ip.bucket_key()),
             Limit {

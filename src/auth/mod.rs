@@ -1,6 +1,7 @@
 //! Signing in and out, sessions, and the guards that say who is asking.
 
 pub mod credentials;
+pub mod device;
 mod guards;
 pub mod oauth;
 pub mod role;

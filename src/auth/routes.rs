@@ -6,6 +6,7 @@ use rocket::http::{CookieJar, Status};
 use rocket::{get, post, routes, Route, State};
 
 use super::credentials::{self, Outcome};
+use super::device::{self, Device};
 use super::oauth::{ProviderLink, Providers};
 use super::session::{self, NewSession};
 use super::CurrentUser;
@@ -81,7 +82,17 @@ async fn login(
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
     let next = local_path(&form.next).unwrap_or_default();
-    let checked = credentials::check(db, cfg, hasher, &ip, &form.email, form.password).await;
+    let device = Device::from_cookies(cookies);
+    let checked = credentials::check(
+        db,
+        cfg,
+        hasher,
+        &ip,
+        device.as_ref(),
+        &form.email,
+        form.password,
+    )
+    .await;
     let refused = |status, error: &str| {
         let page = LoginPage {
             layout,
@@ -117,6 +128,7 @@ async fn login(
         ip: &ip,
     };
     session::start(db, cfg, cookies, new).await?;
+    device::remember(cfg, cookies, user.id);
     let target = if next.is_empty() {
         "/".to_string()
     } else {

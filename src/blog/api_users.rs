@@ -140,7 +140,7 @@ async fn login(
     let email = required(&mut errors, "email", &b.email);
     let password = required(&mut errors, "password", &b.password);
     errors.into_result()?;
-    let user = match credentials::check(db, cfg, hasher, &ip, &email, password).await? {
+    let user = match credentials::check(db, cfg, hasher, &ip, None, &email, password).await? {
         Outcome::Valid(user) => user,
         Outcome::Invalid => {
             let mut errors = FieldErrors::default();

@@ -236,6 +236,7 @@ async fn start_session(
         ip: &ip,
     };
     session::start(visit.db, visit.cfg, visit.cookies, new).await?;
+    crate::auth::device::remember(visit.cfg, visit.cookies, user_id);
     let message = message.unwrap_or_else(|| format!("Signed in as {}.", user.username));
     Ok(Reply::success(next, message))
 }
