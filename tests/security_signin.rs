@@ -474,3 +474,88 @@ async fn the_release_profile_refuses_https_with_secure_cookies_turned_off() {
         "the explicit override was refused"
     );
 }
+
+// ------------------------------------- no-store on token responses (12)
+
+fn assert_no_store(r: &Resp, what: &str) {
+    assert!(
+        r.body.contains("token"),
+        "{what}: no token in the reply: {}",
+        r.body
+    );
+    assert_eq!(
+        r.header("Cache-Control"),
+        Some("no-store"),
+        "{what}: {:?}",
+        r.headers
+    );
+}
+
+#[rocket::async_test]
+async fn every_reply_carrying_a_token_says_no_store() {
+    let app = TestApp::spawn().await;
+    // Clients that never signed in with a cookie.
+    let client = app.another_browser().await;
+    let signup = json!({"username": "fred", "email": "fred@example.org", "password": PASSWORD});
+    let r = api(
+        &client,
+        Method::Post,
+        "/signup",
+        None,
+        Some(&signup.to_string()),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, Status::Created, "{}", r.body);
+    assert_no_store(&r, "POST /signup");
+    let login = json!({"email": "fred@example.org", "password": PASSWORD}).to_string();
+    let r = api(&client, Method::Post, "/login", None, Some(&login), &[]).await;
+    assert_eq!(r.status, Status::Ok, "{}", r.body);
+    assert_no_store(&r, "POST /login");
+
+    let client = app.another_browser().await;
+    let register =
+        json!({"user": {"username": "gina", "email": "gina@example.org", "password": PASSWORD}});
+    let r = api(
+        &client,
+        Method::Post,
+        "/api/users",
+        None,
+        Some(&register.to_string()),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, Status::Created, "{}", r.body);
+    assert_no_store(&r, "POST /api/users");
+    let login = json!({"user": {"email": "gina@example.org", "password": PASSWORD}}).to_string();
+    let r = api(
+        &client,
+        Method::Post,
+        "/api/users/login",
+        None,
+        Some(&login),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, Status::Ok, "{}", r.body);
+    assert_no_store(&r, "POST /api/users/login");
+    let token = r.json()["user"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    let r = api(&client, Method::Get, "/api/user", Some(&token), None, &[]).await;
+    assert_eq!(r.status, Status::Ok, "{}", r.body);
+    assert_no_store(&r, "GET /api/user");
+    let change = json!({"user": {"bio": "Hello"}}).to_string();
+    let r = api(
+        &client,
+        Method::Put,
+        "/api/user",
+        Some(&token),
+        Some(&change),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, Status::Ok, "{}", r.body);
+    assert_no_store(&r, "PUT /api/user");
+}
