@@ -559,3 +559,69 @@ async fn every_reply_carrying_a_token_says_no_store() {
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     assert_no_store(&r, "PUT /api/user");
 }
+
+// ------------------------------ WWW-Authenticate on the API's 401s (16)
+
+const PLAIN: &str = "Bearer realm=\"groundwork\"";
+const INVALID: &str = "Bearer realm=\"groundwork\", error=\"invalid_token\"";
+
+#[rocket::async_test]
+async fn api_401s_carry_a_bearer_challenge() {
+    let app = TestApp::spawn().await;
+    let client = app.another_browser().await;
+    let r = api(&client, Method::Get, "/me", None, None, &[]).await;
+    assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
+    assert_eq!(r.header("WWW-Authenticate"), Some(PLAIN));
+
+    let r = api(&client, Method::Get, "/me", Some("not.a.token"), None, &[]).await;
+    assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
+    assert_eq!(r.header("WWW-Authenticate"), Some(INVALID));
+
+    // A revoked token.
+    let signup = json!({"username": "hana", "email": "hana@example.org", "password": PASSWORD});
+    let r = api(
+        &client,
+        Method::Post,
+        "/signup",
+        None,
+        Some(&signup.to_string()),
+        &[],
+    )
+    .await;
+    let token = r.json()["token"].as_str().expect("a token").to_string();
+    let r = api(&client, Method::Post, "/logout", Some(&token), None, &[]).await;
+    assert_eq!(r.status, Status::NoContent, "{}", r.body);
+    let r = api(&client, Method::Get, "/me", Some(&token), None, &[]).await;
+    assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
+    assert_eq!(r.header("WWW-Authenticate"), Some(INVALID));
+
+    // A wrong password is a 401 without any token.
+    let wrong = json!({"email": "hana@example.org", "password": WRONG}).to_string();
+    let r = api(&client, Method::Post, "/login", None, Some(&wrong), &[]).await;
+    assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
+    assert_eq!(r.header("WWW-Authenticate"), Some(PLAIN));
+
+    // The sign-in page's 401 is a page, not an API challenge.
+    let r = login_as(
+        &client,
+        addr("192.0.2.5:4000"),
+        "hana@example.org",
+        WRONG,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, Status::Unauthorized);
+    assert_eq!(r.header("WWW-Authenticate"), None);
+}
+
+#[rocket::async_test]
+async fn realworld_401s_keep_their_token_challenge() {
+    let app = TestApp::spawn().await;
+    let client = app.another_browser().await;
+    let r = api(&client, Method::Get, "/api/user", None, None, &[]).await;
+    assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
+    assert_eq!(r.header("WWW-Authenticate"), Some("Token"));
+    let r = api(&client, Method::Get, "/api/user", Some("bad"), None, &[]).await;
+    assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
+    assert_eq!(r.header("WWW-Authenticate"), Some("Token"));
+}
