@@ -16,8 +16,12 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://groundwork.db?mode=rwc";
 pub struct AppConfig {
     /// Public address of the site, used for every absolute link and for HSTS.
     pub base_url: String,
-    /// Mark cookies `Secure`; required when the site is served over https.
-    pub secure_cookies: bool,
+    /// Mark cookies `Secure`. Unset: on exactly when `base_url` is https.
+    /// Read it through [`AppConfig::cookies_secure`].
+    pub secure_cookies: Option<bool>,
+    /// Let the release profile start with an https `base_url` and
+    /// `secure_cookies = false` (only for a proxy that adds `Secure` itself).
+    pub allow_insecure_cookies: bool,
     /// Peers whose `X-Forwarded-For` header is believed. Empty: none.
     pub trusted_proxies: Vec<IpAddr>,
     /// Seconds a session may sit unused before it ends.
@@ -51,7 +55,8 @@ impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
             base_url: "http://localhost:8000".into(),
-            secure_cookies: false,
+            secure_cookies: None,
+            allow_insecure_cookies: false,
             trusted_proxies: Vec::new(),
             session_idle_timeout: 8 * 3600,
             session_absolute_timeout: 24 * 3600,
@@ -73,6 +78,13 @@ impl AppConfig {
     /// True when the public address is https.
     pub fn is_https(&self) -> bool {
         self.base_url.starts_with("https://")
+    }
+
+    /// Whether cookies are marked `Secure`: as `secure_cookies` says, and by
+    /// default whenever `base_url` is https. Every cookie the site sets
+    /// follows this one answer.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| self.is_https())
     }
 
     /// `scheme://host[:port]` of `base_url`, as browsers send it in `Origin`.
@@ -99,8 +111,12 @@ impl AppConfig {
             if !has_secret_key {
                 return Err("the release profile needs a secret_key: set ROCKET_SECRET_KEY to the output of `head -c64 /dev/urandom | base64`".into());
             }
-            if self.secure_cookies && !self.is_https() {
+            if self.secure_cookies == Some(true) && !self.is_https() {
                 return Err("secure_cookies is on but base_url is http://: browsers would drop every cookie. Use an https base_url".into());
+            }
+            if self.secure_cookies == Some(false) && self.is_https() && !self.allow_insecure_cookies
+            {
+                return Err("secure_cookies = false with an https base_url would let browsers send the session cookie over plain http. Remove the setting (cookies are then Secure), or set allow_insecure_cookies = true if a proxy in front adds Secure itself".into());
             }
         }
         if self.session_idle_timeout <= 0

@@ -4,9 +4,12 @@
 use crate::accounts::model::parse_email;
 use crate::accounts::repo::{self, User};
 use crate::accounts::Hasher;
+use crate::session::Device;
+use sha2::{Digest, Sha256};
+
 use crate::config::AppConfig;
 use crate::db::DbPool;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult, FieldErrors};
 use crate::web::ratelimit::{self, Limit};
 use crate::web::ClientIp;
 
@@ -20,21 +23,48 @@ pub enum Outcome {
     Disabled,
 }
 
-/// Check `email` and `password`. The attempt is counted against the
-/// per-account and per-address limits before the password is checked (so
-/// a burst of parallel guesses cannot run past them; over the limit: 429)
-/// and taken back when the password was right. An unknown email still
-/// spends a hash, and an outdated hash is upgraded.
+/// The longest email address a sign-in accepts (RFC 5321's limit), in characters.
+pub const EMAIL_MAX: usize = 254;
+
+/// What a person is told when the email they typed is longer than [`EMAIL_MAX`].
+pub const EMAIL_TOO_LONG: &str =
+    "That email address is too long: an email address has at most 254 characters.";
+
+/// Refuse an email address no account can have (422, field `email`), so
+/// that nothing is counted or stored under it.
+fn check_length(email: &str) -> AppResult<()> {
+    if email.trim().chars().count() > EMAIL_MAX {
+        let mut errors = FieldErrors::default();
+        errors.add("email", EMAIL_TOO_LONG);
+        return Err(AppError::Validation(errors));
+    }
+    Ok(())
+}
+
+/// Check `email` and `password`. An email longer than [`EMAIL_MAX`] is
+/// refused at once (422) and counts against nothing. The attempt is
+/// counted against the per-account and per-address limits before the
+/// password is checked (so a burst of parallel guesses cannot run past
+/// them; over the limit: 429) and taken back when the password was right.
+/// A browser with a `device` cookie for the account is counted against
+/// that device's own limit instead of the account's, so strangers' wrong
+/// passwords do not lock it out (see [`super::device`]). An unknown email
+/// still spends a hash, and an outdated hash is upgraded.
+#[allow(clippy::too_many_arguments)]
 pub async fn check(
     db: &DbPool,
     cfg: &AppConfig,
     hasher: &Hasher,
     ip: &ClientIp,
+    device: Option<&Device>,
     email: &str,
     password: String,
 ) -> AppResult<Outcome> {
+    check_length(email)?;
     let email = parse_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-    let limits = limits(cfg, &email, ip);
+    let user = repo::find_by_email(db, &email).await?;
+    let device = device.filter(|d| user.as_ref().is_some_and(|u| u.id == d.user_id));
+    let limits = limits(cfg, &email, device, ip);
     let mut counted = Vec::with_capacity(limits.len());
     for (bucket, limit) in &limits {
         match ratelimit::attempt(db, bucket, *limit).await {
@@ -47,7 +77,6 @@ pub async fn check(
             }
         }
     }
-    let user = repo::find_by_email(db, &email).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verified = hasher.verify(password.clone(), stored).await?;
     let Some(user) = user.filter(|_| verified.ok) else {
@@ -69,12 +98,20 @@ pub async fn check(
     Ok(Outcome::Valid(user))
 }
 
-/// The limits on failed sign-ins: per account and per client address.
-pub fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 2] {
+/// The limits on failed sign-ins: per account (or, for a browser that
+/// signed in to the account before, per device) and per client address.
+/// The first is the one a successful sign-in clears.
+pub fn limits(
+    cfg: &AppConfig,
+    email: &str,
+    device: Option<&Device>,
+    ip: &ClientIp,
+) -> [(String, Limit); 2] {
+    let (account, limit) = account_limit(cfg, email);
     [
-        account_limit(cfg, email),
+        (device.map_or(account, |d| d.bucket.clone()), limit),
         (
-            format!("login:ip:{}", ip.label()),
+            format!("login:ip:{}", ip.bucket_key()),
             Limit {
                 max: cfg.login_max_failures_per_address,
                 window: cfg.login_failure_window,
@@ -83,10 +120,12 @@ pub fn limits(cfg: &AppConfig, email: &str, ip: &ClientIp) -> [(String, Limit); 
     ]
 }
 
-/// The per-account sign-in limit and its bucket.
+/// The per-account sign-in limit and its bucket. The bucket is named by a
+/// hash of the normalised address: whatever was typed, the name is short
+/// and holds no address.
 fn account_limit(cfg: &AppConfig, email: &str) -> (String, Limit) {
     (
-        format!("login:account:{email}"),
+        format!("login:account:{:x}", Sha256::digest(email.as_bytes())),
         Limit {
             max: cfg.login_max_failures_per_account,
             window: cfg.login_failure_window,

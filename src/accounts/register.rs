@@ -34,7 +34,7 @@ pub async fn register(
         max: cfg.signups_per_address_per_hour,
         window: 3600,
     };
-    let bucket = format!("signup:{}", ip.label());
+    let bucket = format!("signup:{}", ip.bucket_key());
     // Fail fast when the address is already over its limit; the atomic
     // count comes just before the account is created.
     ratelimit::check(db, &bucket, limit).await?;

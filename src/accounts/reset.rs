@@ -74,7 +74,7 @@ async fn forgot(
     ip: ClientIp,
     form: CsrfForm<ForgotForm>,
 ) -> AppResult<Reply> {
-    let ip_bucket = format!("reset:ip:{}", ip.label());
+    let ip_bucket = format!("reset:ip:{}", ip.bucket_key());
     let ip_limit = Limit {
         max: 20,
         window: 3600,

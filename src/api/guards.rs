@@ -21,6 +21,11 @@ fn bearer<'a>(req: &'a Request<'_>) -> Option<&'a str> {
         .then(|| token.trim())
 }
 
+/// True when the request carries a bearer token (good or bad).
+pub fn sent_token(req: &Request<'_>) -> bool {
+    bearer(req).is_some_and(|t| !t.is_empty())
+}
+
 /// True when a request is for the API rather than a page: it sends JSON,
 /// prefers JSON, or carries a bearer token without asking for HTML. A form
 /// body always means a page, so a bearer token never reaches a form handler.

@@ -12,6 +12,7 @@
 //! API clients authenticate with a short-lived JWT bound to a server-side
 //! session row (`sessions.kind = 'api'`); cookies never count here.
 
+mod challenge;
 mod cors;
 pub mod guards;
 pub mod json;
@@ -40,7 +41,10 @@ pub fn stage() -> AdHoc {
     AdHoc::on_ignite("JSON API", |rocket| async {
         let cfg = rocket.state::<AppConfig>().cloned().unwrap_or_default();
         let keys = TokenKeys::from_figment(rocket.figment(), &cfg.base_url);
-        let rocket = rocket.manage(keys).mount("/", routes());
+        let rocket = rocket
+            .manage(keys)
+            .mount("/", routes())
+            .attach(challenge::BearerChallenge);
         if cfg.cors_allowed_origins.is_empty() {
             rocket
         } else {

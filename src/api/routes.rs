@@ -12,7 +12,7 @@ use super::json::JsonBody;
 use super::model::{
     ErrorBody, LoginRequest, ProfileRequest, SignupRequest, TokenReply, UserJson, UserPage,
 };
-use super::token::{self, TokenKeys};
+use super::token::{self, NoStore, TokenKeys};
 use crate::accounts::credentials::{self, Outcome};
 use crate::accounts::model::{ProfileForm, SignupForm};
 use crate::accounts::register::{register, Refused};
@@ -61,32 +61,33 @@ async fn login(
     ip: ClientIp,
     ua: UserAgent,
     body: JsonBody<LoginRequest>,
-) -> AppResult<Result<Json<TokenReply>, Custom<Json<ErrorBody>>>> {
+) -> AppResult<Result<NoStore<Json<TokenReply>>, Custom<Json<ErrorBody>>>> {
     let JsonBody(body) = body;
-    let user = match credentials::check(db, cfg, hasher, &ip, &body.email, body.password).await? {
-        Outcome::Valid(user) => user,
-        Outcome::Invalid => {
-            return Ok(Err(refused(
-                Status::Unauthorized,
-                "invalid_credentials",
-                "Incorrect email or password.",
-            )))
-        }
-        Outcome::Disabled => {
-            return Ok(Err(refused(
-                Status::Forbidden,
-                "account_disabled",
-                "This account has been disabled.",
-            )))
-        }
-    };
+    let user =
+        match credentials::check(db, cfg, hasher, &ip, None, &body.email, body.password).await? {
+            Outcome::Valid(user) => user,
+            Outcome::Invalid => {
+                return Ok(Err(refused(
+                    Status::Unauthorized,
+                    "invalid_credentials",
+                    "Incorrect email or password.",
+                )))
+            }
+            Outcome::Disabled => {
+                return Ok(Err(refused(
+                    Status::Forbidden,
+                    "account_disabled",
+                    "This account has been disabled.",
+                )))
+            }
+        };
     let issued = token::issue(db, keys, cfg, user.id, &ua.0, &ip.label()).await?;
-    Ok(Ok(Json(TokenReply {
+    Ok(Ok(NoStore(Json(TokenReply {
         token: issued.token,
         token_type: "Bearer",
         expires_in: issued.expires_in,
         user: user.into(),
-    })))
+    }))))
 }
 
 /// Create an account, queue its verification mail (in the same
@@ -103,7 +104,7 @@ async fn signup(
     ip: ClientIp,
     ua: UserAgent,
     body: JsonBody<SignupRequest>,
-) -> AppResult<(Status, Json<TokenReply>)> {
+) -> AppResult<NoStore<(Status, Json<TokenReply>)>> {
     let JsonBody(body) = body;
     let form = SignupForm {
         username: body.username,
@@ -119,7 +120,7 @@ async fn signup(
         }
     };
     let issued = token::issue(db, keys, cfg, id, &ua.0, &ip.label()).await?;
-    Ok((
+    Ok(NoStore((
         Status::Created,
         Json(TokenReply {
             token: issued.token,
@@ -127,7 +128,7 @@ async fn signup(
             expires_in: issued.expires_in,
             user: user_json(db, id).await?,
         }),
-    ))
+    )))
 }
 
 /// End the token's session: the token stops working at once.

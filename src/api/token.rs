@@ -6,6 +6,9 @@
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use rocket::figment::Figment;
+use rocket::http::Header as HttpHeader;
+use rocket::request::Request;
+use rocket::response::{self, Responder};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -20,6 +23,20 @@ pub const AUDIENCE: &str = "groundwork-api";
 
 /// Keeps this key apart from every other key derived from the same secret.
 const CONTEXT: &[u8] = b"groundwork/api-token/hs256/v1\0";
+
+/// A response that carries a token: `Cache-Control: no-store` (and the
+/// HTTP/1.0 `Pragma: no-cache`), as RFC 6749 section 5.1 asks, so that no
+/// cache on the way keeps a copy.
+pub struct NoStore<R>(pub R);
+
+impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for NoStore<R> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut res = self.0.respond_to(req)?;
+        res.set_header(HttpHeader::new("Cache-Control", "no-store"));
+        res.set_header(HttpHeader::new("Pragma", "no-cache"));
+        Ok(res)
+    }
+}
 
 /// What a token says.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::session;
 use crate::session::CurrentUser;
+use crate::session::Device;
 use crate::session::{CsrfForm, NoFields};
 use crate::web::{local_path, Ctx, Layout, Reply};
 
@@ -76,25 +77,43 @@ async fn login(
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
     let next = local_path(&form.next).unwrap_or_default();
-    let checked = credentials::check(ctx.db, ctx.cfg, hasher, &ctx.ip, &form.email, form.password);
-    let user = match checked.await? {
-        Outcome::Valid(user) => user,
-        Outcome::Invalid => {
-            let page = LoginPage {
-                layout,
-                email: form.email,
-                remember: form.remember,
-                providers: providers.buttons(&next),
-                next,
-                error: Some("Incorrect email or password.".into()),
-            };
-            return Reply::page_with(Status::Unauthorized, &page);
+    let device = Device::from_cookies(ctx.cookies);
+    let checked = credentials::check(
+        ctx.db,
+        ctx.cfg,
+        hasher,
+        &ctx.ip,
+        device.as_ref(),
+        &form.email,
+        form.password,
+    )
+    .await;
+    let refused = |status, error: &str| {
+        let page = LoginPage {
+            layout,
+            email: form.email.clone(),
+            remember: form.remember,
+            providers: providers.buttons(&next),
+            next: next.clone(),
+            error: Some(error.into()),
+        };
+        Reply::page_with(status, &page)
+    };
+    let user = match checked {
+        Err(AppError::Validation(errors)) => {
+            let error = errors.get("email").unwrap_or(credentials::EMAIL_TOO_LONG);
+            return refused(Status::UnprocessableEntity, error);
         }
-        Outcome::Disabled => {
+        Ok(Outcome::Valid(user)) => user,
+        Ok(Outcome::Invalid) => {
+            return refused(Status::Unauthorized, "Incorrect email or password.");
+        }
+        Ok(Outcome::Disabled) => {
             return Err(AppError::BadRequest(
                 "This account has been disabled. Contact the site's administrators if you think this is a mistake.".into(),
             ))
         }
+        Err(e) => return Err(e),
     };
     ctx.start_session(user.id, form.remember).await?;
     let target = if next.is_empty() {

@@ -18,7 +18,7 @@ use crate::accounts::register::{register, Refused};
 use crate::accounts::repo::{self, User};
 use crate::accounts::{email, password, Hasher};
 use crate::api::json::{Fields, JsonBody};
-use crate::api::token::{self, TokenKeys};
+use crate::api::token::{self, NoStore, TokenKeys};
 use crate::api::ApiUser;
 use crate::config::AppConfig;
 use crate::db::{is_unique_violation, Db};
@@ -71,14 +71,15 @@ fn required(errors: &mut FieldErrors, field: &'static str, value: &Option<String
     }
 }
 
-fn user_json(u: &User, token: String) -> Json<Value> {
-    Json(json!({ "user": UserJson {
+/// The `user` reply, which carries a token: never to be cached.
+fn user_json(u: &User, token: String) -> NoStore<Json<Value>> {
+    NoStore(Json(json!({ "user": UserJson {
         email: u.email.clone(),
         token,
         username: u.username.clone(),
         bio: u.bio.clone(),
         image: u.avatar_url.clone(),
-    }}))
+    }})))
 }
 
 async fn load(db: &Db, id: i64) -> ConduitResult<User> {
@@ -99,7 +100,7 @@ async fn register_user(
     ip: ClientIp,
     ua: UserAgent,
     body: JsonBody<UserBody>,
-) -> ConduitResult<(Status, Json<Value>)> {
+) -> ConduitResult<(Status, NoStore<Json<Value>>)> {
     let JsonBody(UserBody { user: b }) = body;
     let mut errors = FieldErrors::default();
     let form = SignupForm {
@@ -134,13 +135,13 @@ async fn login(
     ip: ClientIp,
     ua: UserAgent,
     body: JsonBody<UserBody>,
-) -> ConduitResult<Json<Value>> {
+) -> ConduitResult<NoStore<Json<Value>>> {
     let JsonBody(UserBody { user: b }) = body;
     let mut errors = FieldErrors::default();
     let email = required(&mut errors, "email", &b.email);
     let password = required(&mut errors, "password", &b.password);
     errors.into_result()?;
-    let user = match credentials::check(db, cfg, hasher, &ip, &email, password).await? {
+    let user = match credentials::check(db, cfg, hasher, &ip, None, &email, password).await? {
         Outcome::Valid(user) => user,
         Outcome::Invalid => {
             let mut errors = FieldErrors::default();
@@ -155,7 +156,11 @@ async fn login(
 
 /// The caller's own account, with the token it used.
 #[get("/user")]
-async fn current(db: &Db, me: ApiUser, token: PresentedToken) -> ConduitResult<Json<Value>> {
+async fn current(
+    db: &Db,
+    me: ApiUser,
+    token: PresentedToken,
+) -> ConduitResult<NoStore<Json<Value>>> {
     Ok(user_json(&load(db, me.0.id).await?, token.0))
 }
 
@@ -253,7 +258,7 @@ async fn update(
     me: ApiUser,
     token: PresentedToken,
     body: JsonBody<UserBody>,
-) -> ConduitResult<Json<Value>> {
+) -> ConduitResult<NoStore<Json<Value>>> {
     let JsonBody(UserBody { user: b }) = body;
     let user = load(db, me.0.id).await?;
     let changes = validate_changes(&user, &b).map_err(AppError::Validation)?;

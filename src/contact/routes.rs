@@ -65,7 +65,7 @@ async fn count_message(ctx: &Ctx<'_>, settings: &ContactConfig) -> AppResult<i64
         max: settings.per_address_per_hour,
         window: 3600,
     };
-    let bucket = format!("contact:{}", ctx.ip.label());
+    let bucket = format!("contact:{}", ctx.ip.bucket_key());
     ratelimit::attempt(ctx.db, &bucket, limit).await
 }
 

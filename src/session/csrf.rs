@@ -41,7 +41,7 @@ pub fn ensure(req: &Request<'_>) -> String {
                 let secure = req
                     .rocket()
                     .state::<AppConfig>()
-                    .is_some_and(|c| c.secure_cookies);
+                    .is_some_and(AppConfig::cookies_secure);
                 let cookie = Cookie::build((CSRF_COOKIE, token.clone()))
                     .http_only(true)
                     .same_site(SameSite::Lax)

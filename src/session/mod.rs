@@ -5,11 +5,13 @@
 //! layer: pages and APIs ask it who is signed in; it knows no page.
 
 pub mod csrf;
+mod device;
 mod guards;
 pub mod role;
 mod store;
 
 pub use csrf::{check as check_csrf, rotate as rotate_csrf, CsrfForm, NoFields, CSRF_FIELD};
+pub use device::Device;
 pub use guards::{cached_user, current_user, signed_in, AdminUser, CurrentUser};
 pub use role::Role;
 pub use store::{

@@ -78,10 +78,11 @@ pub async fn start(
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/")
-        .secure(cfg.secure_cookies)
+        .secure(cfg.cookies_secure())
         .expires(expires);
     cookies.add_private(cookie);
     super::csrf::rotate(cookies);
+    super::device::remember(cfg, cookies, new.user_id);
     Ok(())
 }
 

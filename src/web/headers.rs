@@ -13,7 +13,8 @@ const CSP: &str =
 
 /// Adds CSP, nosniff, Referrer-Policy, frame protection, Permissions-Policy,
 /// HSTS (when `base_url` is https) and `Cache-Control: no-store` for
-/// signed-in pages.
+/// signed-in pages, and marks every cookie `Secure` when
+/// [`AppConfig::cookies_secure`] says so.
 pub struct SecurityHeaders;
 
 #[rocket::async_trait]
@@ -38,18 +39,41 @@ impl Fairing for SecurityHeaders {
             "camera=(), microphone=(), geolocation=(), interest-cohort=()",
         ));
         res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
-        if req
-            .rocket()
-            .state::<AppConfig>()
-            .is_some_and(super::super::config::AppConfig::is_https)
-        {
+        let cfg = req.rocket().state::<AppConfig>();
+        if cfg.is_some_and(AppConfig::is_https) {
             res.set_header(Header::new(
                 "Strict-Transport-Security",
                 "max-age=63072000; includeSubDomains",
             ));
         }
+        if cfg.is_some_and(AppConfig::cookies_secure) {
+            mark_cookies_secure(res);
+        }
         if crate::session::signed_in(req) {
             res.set_header(Header::new("Cache-Control", "no-store"));
         }
+    }
+}
+
+/// Add `Secure` to every `Set-Cookie` that lacks it: our own cookies set it
+/// already, but Rocket builds the flash cookie and every removal itself.
+fn mark_cookies_secure(res: &mut Response<'_>) {
+    let is_secure = |line: &str| {
+        line.split(';')
+            .skip(1)
+            .any(|a| a.trim().eq_ignore_ascii_case("secure"))
+    };
+    let lines: Vec<String> = res.headers().get("Set-Cookie").map(String::from).collect();
+    if lines.iter().all(|l| is_secure(l)) {
+        return;
+    }
+    res.remove_header("Set-Cookie");
+    for line in lines {
+        let line = if is_secure(&line) {
+            line
+        } else {
+            format!("{line}; Secure")
+        };
+        res.adjoin_header(Header::new("Set-Cookie", line));
     }
 }

@@ -158,7 +158,7 @@ async fn create_account(
         max: cfg.signups_per_address_per_hour,
         window: 3600,
     };
-    let bucket = format!("signup:{}", ctx.ip.label());
+    let bucket = format!("signup:{}", ctx.ip.bucket_key());
     ratelimit::check(db, &bucket, limit).await?;
     let username = unique_username(db, &identity.name_hint).await?;
     let mut tx = db.pool.begin().await?;

@@ -93,7 +93,7 @@ async fn start(
     let cookie = Cookie::build((FLOW_COOKIE, value))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(cfg.secure_cookies)
+        .secure(cfg.cookies_secure())
         .path(FLOW_PATH)
         .max_age(rocket::time::Duration::seconds(providers.flow_timeout));
     cookies.add_private(cookie);
