@@ -1,6 +1,7 @@
 //! Accounts: sign-up, validation, the profile, password change and account
 //! deletion, as a person using the site would see them.
 mod common;
+use common::html::*;
 use common::*;
 
 use rocket::http::Status;
@@ -8,61 +9,6 @@ use rocket::local::asynchronous::Client;
 
 /// The PHC prefix of an argon2id hash at the OWASP parameters.
 const STRONG_HASH_PREFIX: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
-
-/// The text of the message shown beside `field` (`<p id="FIELD-error">`).
-fn field_error(body: &str, field: &str) -> Option<String> {
-    let marker = format!("id=\"{field}-error\">");
-    let start = body.find(&marker)? + marker.len();
-    let end = body[start..].find("</p>")?;
-    Some(unescape(&body[start..start + end]))
-}
-
-/// Undo HTML escaping (named and numeric entities), to compare what a
-/// browser would display.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let decoded = rest.find(';').filter(|&end| end <= 10).and_then(|end| {
-            let entity = &rest[1..end];
-            let c = match entity {
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "amp" => Some('&'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                _ => entity
-                    .strip_prefix("#x")
-                    .or_else(|| entity.strip_prefix("#X"))
-                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// `text` appears in `body` only as escaped text: a browser shows it, but
-/// never reads it as markup.
-fn assert_shown_as_text(body: &str, text: &str) {
-    assert!(!body.contains(text), "{text:?} sent unescaped");
-    assert!(unescape(body).contains(text), "{text:?} not shown");
-}
 
 /// Sign up from a browser of its own (the default one may be signed in).
 async fn signup_elsewhere(app: &TestApp, username: &str, email: &str, password: &str) -> Resp {
@@ -236,7 +182,7 @@ async fn usernames_must_be_3_to_32_letters_digits_underscores_or_hyphens() {
         .await;
     assert_shown_as_text(&r.body, "<b>x</b>");
     assert_eq!(
-        extract_value(&r.body, "username").map(|v| unescape(&v)),
+        extract_value(&r.body, "username").map(|v| unescape_html(&v)),
         Some("<b>x</b>".to_string())
     );
     assert_eq!(user_count(&app).await, 0);
@@ -657,10 +603,10 @@ async fn markup_in_the_profile_comes_back_escaped() {
         assert_shown_as_text(body, "<script>alert(1)</script>");
         assert_shown_as_text(body, "\"><img src=x onerror=alert(1)>");
         // In the textarea, exactly as typed.
-        assert!(unescape(body).contains(&format!(">{payload}</textarea>")));
+        assert!(unescape_html(body).contains(&format!(">{payload}</textarea>")));
         // The quote cannot end the value attribute early.
         let value = extract_value(body, "display_name").unwrap_or_default();
-        assert_eq!(unescape(&value), payload);
+        assert_eq!(unescape_html(&value), payload);
     };
     let page = app.get("/profile").await;
     assert_eq!(page.status, Status::Ok);
@@ -705,7 +651,7 @@ async fn sql_metacharacters_and_emoji_are_stored_and_shown_verbatim() {
     assert_eq!(stored_email.as_deref(), Some(email));
 
     let page = app.get("/profile").await;
-    let shown = unescape(&page.body);
+    let shown = unescape_html(&page.body);
     assert!(shown.contains(name), "display name altered");
     assert!(shown.contains(bio), "bio altered");
     assert!(shown.contains(email), "email altered");

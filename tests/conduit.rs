@@ -234,15 +234,7 @@ async fn endpoints_that_need_a_token_answer_401_without_a_valid_one() {
     let r = rw(&app, Method::Get, "/api/articles", Some("not-a-jwt"), None).await;
     assert_eq!(r.status, Status::Unauthorized);
     // A signed-out token stops working at once.
-    let r = api(
-        &app.client,
-        Method::Post,
-        "/logout",
-        Some(&token),
-        None,
-        &[],
-    )
-    .await;
+    let r = app.api(Method::Post, "/logout").token(&token).send().await;
     assert_eq!(r.status, Status::NoContent);
     let r = rw(&app, Method::Get, "/api/user", Some(&token), None).await;
     assert_eq!(r.status, Status::Unauthorized);
@@ -929,15 +921,11 @@ async fn an_address_holding_a_nul_is_400_in_each_format_never_a_500() {
     .await;
     assert_eq!(r.status, Status::BadRequest);
     // The other JSON API (notes: its tag filter reached Postgres before).
-    let r = api(
-        &app.client,
-        Method::Get,
-        "/notes?tag=a%00b",
-        Some(&token),
-        None,
-        &[],
-    )
-    .await;
+    let r = app
+        .api(Method::Get, "/notes?tag=a%00b")
+        .token(&token)
+        .send()
+        .await;
     assert_eq!(
         (r.status, r.json()["error"].clone()),
         (Status::BadRequest, json!("bad_request"))
