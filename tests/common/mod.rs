@@ -12,10 +12,13 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
 
 pub mod accounts;
+pub mod blog;
+pub mod conduit;
 pub mod html;
 pub mod json_api;
 pub mod mail;
 pub mod oauth;
+pub mod oauth_flow;
 pub mod oauth_keys;
 pub mod smtp;
 
