@@ -2,13 +2,10 @@
 //! every mail received by a real SMTP server on 127.0.0.1.
 
 mod common;
-use std::time::Duration;
-
+use common::mail::*;
 use common::smtp::*;
 use common::*;
 use rocket::http::Status;
-
-const WAIT: Duration = Duration::from_secs(10);
 
 async fn app_with_sink() -> (TestApp, SmtpSink) {
     let sink = SmtpSink::start().await;
@@ -20,22 +17,6 @@ async fn app_with_sink() -> (TestApp, SmtpSink) {
     })
     .await;
     (app, sink)
-}
-
-/// The mails received for `to` so far, after waiting for at least `n`.
-async fn mails_to(sink: &SmtpSink, to: &str, n: usize) -> Vec<Received> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let got: Vec<Received> = sink
-            .received()
-            .into_iter()
-            .filter(|m| m.rcpt_to.iter().any(|r| r.contains(to)))
-            .collect();
-        if got.len() >= n || std::time::Instant::now() >= deadline {
-            return got;
-        }
-        rocket::tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn path_of(link: &str) -> String {

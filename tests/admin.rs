@@ -9,7 +9,7 @@ use rocket::local::asynchronous::Client;
 /// An app with an admin `boss` signed in on `app.client`, and returns a
 /// second browser in which `user` is signed in.
 async fn app_with_admin_and_user(user: &str) -> (TestApp, Client) {
-    let app = TestApp::spawn_with(|f| f.merge(("signups_per_address_per_hour", 100))).await;
+    let app = TestApp::spawn_for_members().await;
     app.signed_in_user("boss").await;
     app.exec("UPDATE users SET role = 'admin' WHERE username = 'boss'")
         .await;
@@ -168,7 +168,7 @@ async fn admins_see_the_dashboard_users_and_a_users_page() {
 
 #[rocket::async_test]
 async fn the_user_list_searches_sorts_and_pages() {
-    let app = TestApp::spawn_with(|f| f.merge(("signups_per_address_per_hour", 100))).await;
+    let app = TestApp::spawn_for_members().await;
     app.signed_in_user("boss").await;
     app.exec("UPDATE users SET role = 'admin' WHERE username = 'boss'")
         .await;

@@ -1,37 +1,14 @@
 //! The blog pages: reading as a visitor; writing, editing and deleting
 //! articles with their permissions (author, other member, admin with the
-//! audit log); validation and escaping; Markdown sanitising; comments,
-//! favourites, follows and the feed; CSRF; 404s. Every test runs on
-//! SQLite, and on Postgres with `TEST_DATABASE_URL`.
+//! audit log); validation and escaping; Markdown sanitising; CSRF; 404s;
+//! paging and the posting limit. Comments, favourites and follows are in
+//! blog_social.rs. Every test runs on SQLite, and on Postgres with
+//! `TEST_DATABASE_URL`.
 
 mod common;
+use common::blog::*;
 use common::*;
 use rocket::http::{RawStr, Status};
-use rocket::local::asynchronous::Client;
-
-async fn spawn() -> TestApp {
-    TestApp::spawn_with(|f| f.merge(("signups_per_address_per_hour", 100))).await
-}
-
-/// Publish an article through the form; returns its address.
-async fn write(client: &Client, title: &str, body: &str, tags: &str) -> String {
-    let r = submit(
-        client,
-        "/blog/new",
-        "/blog",
-        &[
-            ("title", title),
-            ("description", "A summary"),
-            ("body", body),
-            ("tags", tags),
-        ],
-    )
-    .await;
-    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-    let url = r.location().expect("redirect to the article").to_string();
-    assert!(url.starts_with("/blog/"), "{url}");
-    url
-}
 
 /// The slug in an article address, decoded.
 fn slug_of(url: &str) -> String {
@@ -40,18 +17,9 @@ fn slug_of(url: &str) -> String {
         .to_string()
 }
 
-/// GET `page` for a CSRF token, then POST `action` with no other fields.
-async fn press(client: &Client, page: &str, action: &str) -> Resp {
-    submit(client, page, action, &[]).await
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    app.scalar(sql).await
-}
-
 #[rocket::async_test]
 async fn visitors_read_the_list_an_article_and_the_tag_and_author_pages() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     let alice = app.member("alice").await;
     let url = write(&alice, "Hello world", "Some *text*.", "Rust, web").await;
     let visitor = app.another_browser().await;
@@ -116,7 +84,7 @@ async fn visitors_read_the_list_an_article_and_the_tag_and_author_pages() {
 
 #[rocket::async_test]
 async fn the_author_page_shows_bio_and_picture() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     let _alice = app.member("alice").await;
     app.exec(
         "UPDATE users SET bio = 'I <3 dragons', avatar_url = 'https://example.org/a.png' \
@@ -137,7 +105,7 @@ async fn the_author_page_shows_bio_and_picture() {
 
 #[rocket::async_test]
 async fn a_member_writes_and_edits_an_article_and_slugs_stay_unique_and_stable() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     app.signed_in_user("alice").await;
     let url = write(
         &app.client,
@@ -218,7 +186,7 @@ async fn a_member_writes_and_edits_an_article_and_slugs_stay_unique_and_stable()
 
 #[rocket::async_test]
 async fn invalid_input_is_refused_with_422_and_shown_back_escaped() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     app.signed_in_user("alice").await;
     let r = submit(
         &app.client,
@@ -283,7 +251,7 @@ async fn invalid_input_is_refused_with_422_and_shown_back_escaped() {
 
 #[rocket::async_test]
 async fn markdown_is_rendered_and_script_is_not() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     app.signed_in_user("alice").await;
     let url = write(
         &app.client,
@@ -303,7 +271,7 @@ async fn markdown_is_rendered_and_script_is_not() {
 
 #[rocket::async_test]
 async fn another_member_can_neither_edit_nor_delete_an_article() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     app.signed_in_user("alice").await;
     let url = write(&app.client, "Mine", "Original", "").await;
     let bob = app.member("bob").await;
@@ -361,7 +329,7 @@ async fn another_member_can_neither_edit_nor_delete_an_article() {
 
 #[rocket::async_test]
 async fn an_admin_deletes_another_members_article_and_it_is_audited() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     app.signed_in_user("boss").await;
     app.exec("UPDATE users SET role = 'admin' WHERE username = 'boss'")
         .await;
@@ -395,189 +363,8 @@ async fn an_admin_deletes_another_members_article_and_it_is_audited() {
 }
 
 #[rocket::async_test]
-async fn comments_are_added_escaped_and_deleted_by_those_who_may() {
-    let app = spawn().await;
-    app.signed_in_user("alice").await;
-    let url = write(&app.client, "Discuss", "Text", "").await;
-    let bob = app.member("bob").await;
-    let carol = app.member("carol").await;
-
-    let r = submit(
-        &bob,
-        &url,
-        &format!("{url}/comments"),
-        &[("body", "<b>first</b>\nsecond line")],
-    )
-    .await;
-    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-    let id = count(&app, "SELECT id FROM comments").await;
-    assert_eq!(r.location(), Some(format!("{url}#comment-{id}").as_str()));
-    let page = get(&bob, &url).await;
-    assert!(page.body.contains("Comment added."));
-    assert!(
-        page.body
-            .contains("&#60;b&#62;first&#60;/b&#62;\nsecond line"),
-        "{}",
-        page.body
-    );
-    assert!(page.body.contains("Comments (1)"));
-    assert!(page.body.contains(&format!("{url}/comments/{id}/delete")));
-
-    // A refused comment re-shows the article with the text as typed.
-    let long = format!("<i>{}</i>", "x".repeat(5000));
-    let r = submit(&bob, &url, &format!("{url}/comments"), &[("body", &long)]).await;
-    assert_eq!(r.status, Status::UnprocessableEntity);
-    assert!(r.body.contains("Use at most 5000 characters"));
-    assert!(r.body.contains(&format!("&#60;i&#62;{}", "x".repeat(5000))));
-    assert!(r.body.contains("Discuss"));
-    let r = submit(&bob, &url, &format!("{url}/comments"), &[("body", "  ")]).await;
-    assert_eq!(r.status, Status::UnprocessableEntity);
-    assert!(r.body.contains("Write something first."));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM comments").await, 1);
-
-    // Carol neither sees a delete button nor may delete it.
-    let page = get(&carol, &url).await;
-    assert!(!page.body.contains(&format!("/comments/{id}/delete")));
-    let r = press(&carol, &url, &format!("{url}/comments/{id}/delete")).await;
-    assert_eq!(r.status, Status::Forbidden);
-    let r = press(&carol, &url, &format!("{url}/comments/999999/delete")).await;
-    assert_eq!(r.status, Status::NotFound);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM comments").await, 1);
-
-    // The commenter deletes their own; the article's author deletes any.
-    let r = press(&bob, &url, &format!("{url}/comments/{id}/delete")).await;
-    assert_eq!(r.status, Status::SeeOther);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM comments").await, 0);
-    let r = submit(&carol, &url, &format!("{url}/comments"), &[("body", "hi")]).await;
-    assert_eq!(r.status, Status::SeeOther);
-    let id = count(&app, "SELECT id FROM comments").await;
-    assert!(app
-        .get(&url)
-        .await
-        .body
-        .contains(&format!("/comments/{id}/delete")));
-    let r = press(&app.client, &url, &format!("{url}/comments/{id}/delete")).await;
-    assert_eq!(r.status, Status::SeeOther);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM comments").await, 0);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await, 0);
-
-    // A visitor cannot comment (the sign-in page gives a valid token).
-    let visitor = app.another_browser().await;
-    let r = submit(
-        &visitor,
-        "/login",
-        &format!("{url}/comments"),
-        &[("body", "hi")],
-    )
-    .await;
-    assert_eq!(r.status, Status::SeeOther);
-    assert!(r.location().unwrap().starts_with("/login"));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM comments").await, 0);
-}
-
-#[rocket::async_test]
-async fn favouriting_and_unfavouriting_change_the_count() {
-    let app = spawn().await;
-    app.signed_in_user("alice").await;
-    let url = write(&app.client, "Likeable", "Text", "").await;
-    let bob = app.member("bob").await;
-    for _ in 0..2 {
-        let r = press(&bob, &url, &format!("{url}/favorite")).await;
-        assert_eq!(r.status, Status::SeeOther);
-        assert_eq!(r.location(), Some(url.as_str()));
-    }
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM favorites").await, 1);
-    let page = get(&bob, &url).await;
-    assert!(page
-        .body
-        .contains("Unfavourite <span class=\"favorites-count\">(1)</span>"));
-    assert!(app.get("/blog").await.body.contains("1 favourite<"));
-    assert!(get(&bob, "/blog/author/bob/favorites")
-        .await
-        .body
-        .contains("Likeable"));
-
-    let r = press(&bob, &url, &format!("{url}/unfavorite")).await;
-    assert_eq!(r.status, Status::SeeOther);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM favorites").await, 0);
-    let page = get(&bob, &url).await;
-    assert!(page
-        .body
-        .contains("Favourite <span class=\"favorites-count\">(0)</span>"));
-    assert!(!get(&bob, "/blog/author/bob/favorites")
-        .await
-        .body
-        .contains("Likeable"));
-}
-
-#[rocket::async_test]
-async fn following_an_author_fills_the_feed_with_their_articles_only() {
-    let app = spawn().await;
-    app.signed_in_user("bob").await;
-    let alice = app.member("alice").await;
-    let carol = app.member("carol").await;
-    write(&alice, "From Alice", "Text", "").await;
-    write(&carol, "From Carol", "Text", "").await;
-
-    let feed = app.get("/blog/feed").await;
-    assert_eq!(feed.status, Status::Ok);
-    assert!(!feed.body.contains("From Alice") && !feed.body.contains("From Carol"));
-    assert!(app.get("/blog").await.body.contains("href=\"/blog/feed\""));
-
-    let author = app.get("/blog/author/alice").await;
-    assert!(author.body.contains("Follow alice"));
-    let r = press(
-        &app.client,
-        "/blog/author/alice",
-        "/blog/author/alice/follow",
-    )
-    .await;
-    assert_eq!(r.status, Status::SeeOther);
-    assert_eq!(r.location(), Some("/blog/author/alice"));
-    let author = app.get("/blog/author/alice").await;
-    assert!(author.body.contains("You now follow alice."));
-    assert!(author.body.contains("Unfollow alice"));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM follows").await, 1);
-
-    let feed = app.get("/blog/feed").await;
-    assert!(feed.body.contains("From Alice"), "{}", feed.body);
-    assert!(!feed.body.contains("From Carol"));
-
-    // The article page's button comes back to the article.
-    let article = app.get("/blog/from-alice").await;
-    assert!(article.body.contains("Unfollow alice"));
-    let r = submit(
-        &app.client,
-        "/blog/from-alice",
-        "/blog/author/alice/unfollow",
-        &[("next", "/blog/from-alice")],
-    )
-    .await;
-    assert_eq!(r.location(), Some("/blog/from-alice"));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM follows").await, 0);
-    assert!(!app.get("/blog/feed").await.body.contains("From Alice"));
-
-    // Following oneself is refused with a message, not an error page.
-    assert!(!app
-        .get("/blog/author/bob")
-        .await
-        .body
-        .contains("Follow bob"));
-    let r = press(&app.client, "/blog/author/bob", "/blog/author/bob/follow").await;
-    assert_eq!(r.status, Status::SeeOther);
-    assert!(app
-        .get("/blog/author/bob")
-        .await
-        .body
-        .contains("You cannot follow yourself."));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM follows").await, 0);
-    let r = press(&app.client, "/blog", "/blog/author/nobody/follow").await;
-    assert_eq!(r.status, Status::NotFound);
-}
-
-#[rocket::async_test]
 async fn member_pages_send_visitors_to_sign_in() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     for page in ["/blog/feed", "/blog/new"] {
         let r = app.get(page).await;
         assert_eq!(r.status, Status::SeeOther, "{page}");
@@ -587,7 +374,7 @@ async fn member_pages_send_visitors_to_sign_in() {
 
 #[rocket::async_test]
 async fn forms_without_a_csrf_token_are_refused_and_store_nothing() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     app.signed_in_user("alice").await;
     let url = write(&app.client, "Target", "Text", "").await;
     let _bob = app.member("bob").await;
@@ -623,7 +410,7 @@ async fn forms_without_a_csrf_token_are_refused_and_store_nothing() {
 
 #[rocket::async_test]
 async fn unknown_articles_and_authors_are_404() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     app.signed_in_user("alice").await;
     for page in [
         "/blog/no-such-article",
@@ -648,7 +435,7 @@ async fn unknown_articles_and_authors_are_404() {
 
 #[rocket::async_test]
 async fn lists_page_by_twenty_newest_first_with_popular_tags() {
-    let app = spawn().await;
+    let app = TestApp::spawn_for_members().await;
     app.signed_in_user("alice").await;
     let user = app.scalar("SELECT id FROM users").await;
     for i in 0..25 {

@@ -3,12 +3,11 @@
 //! no session; no GET changes state.
 
 mod common;
+use common::accounts::{assert_sent_to_login, SESSION};
 use common::*;
 
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
-
-const SESSION: &str = "gw_session";
 
 /// A refused form: 403, an error page that says what happened to the
 /// form, no session cookie, and the usual security headers.
@@ -525,10 +524,4 @@ async fn a_refused_form_still_carries_the_security_headers() {
         .header("Content-Type")
         .unwrap_or_default()
         .starts_with("text/html"));
-}
-
-fn assert_sent_to_login(r: &Resp) {
-    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-    let to = r.location().unwrap_or_default();
-    assert!(to.starts_with("/login?next="), "redirected to {to:?}");
 }

@@ -152,15 +152,13 @@ async fn documented_responses_match_what_the_api_answers() {
         .collect();
     let email = app.signed_in_user("alice").await;
     let body = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
-    let r = api(&app.client, Method::Post, "/login", None, Some(&body), &[]).await;
+    let r = app.api(Method::Post, "/login").json(&body).send().await;
     let reply = r.json();
     for field in ["token", "token_type", "expires_in", "user"] {
         assert!(!reply[field].is_null(), "{field}");
     }
     let token = reply["token"].as_str().unwrap();
-    let me = api(&app.client, Method::Get, "/me", Some(token), None, &[])
-        .await
-        .json();
+    let me = app.api(Method::Get, "/me").token(token).send().await.json();
     for field in &user_fields {
         assert!(!me[field].is_null(), "{field} missing from /me");
     }

@@ -20,37 +20,13 @@ pub enum Mode {
     Permanent,
 }
 
-/// One message as received.
+/// One message as received (tests/common/mail.rs reads it).
 #[derive(Debug, Clone)]
 pub struct Received {
     pub mail_from: String,
     pub rcpt_to: Vec<String>,
     /// The DATA, with dot-stuffing undone.
     pub data: String,
-}
-
-impl Received {
-    /// The value of the first header `name` (unfolded).
-    pub fn header(&self, name: &str) -> Option<String> {
-        let head = self.data.split("\r\n\r\n").next().unwrap_or("");
-        let mut value: Option<String> = None;
-        for line in head.split("\r\n") {
-            if let Some(v) = value.as_mut() {
-                if line.starts_with(' ') || line.starts_with('\t') {
-                    v.push(' ');
-                    v.push_str(line.trim_start());
-                    continue;
-                }
-                break;
-            }
-            if let Some((n, v)) = line.split_once(':') {
-                if n.eq_ignore_ascii_case(name) {
-                    value = Some(v.trim().to_string());
-                }
-            }
-        }
-        value
-    }
 }
 
 struct State {
@@ -116,14 +92,7 @@ impl SmtpSink {
 
     /// Wait until at least `n` messages arrived (or `timeout` passed).
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            let got = self.received();
-            if got.len() >= n || std::time::Instant::now() >= deadline {
-                return got;
-            }
-            rocket::tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        super::mail::wait_for_mail(self, n, timeout, |_| true).await
     }
 
     /// Stop listening (connections already open are dropped too).
@@ -201,38 +170,5 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
             b"502 5.5.2 Command not recognised\r\n"
         };
         write.write_all(reply).await?;
-    }
-}
-
-impl Received {
-    /// The message with quoted-printable soft breaks and escapes undone, so
-    /// links and text can be searched for.
-    pub fn decoded(&self) -> String {
-        let joined = self.data.replace("=\r\n", "");
-        let bytes = joined.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'=' && i + 2 < bytes.len() {
-                if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-            }
-            out.push(bytes[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    /// The first link in the message that starts with `prefix`.
-    pub fn link(&self, prefix: &str) -> Option<String> {
-        let text = self.decoded();
-        let start = text.find(prefix)?;
-        let end = text[start..]
-            .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
-            .map(|e| start + e)?;
-        Some(text[start..end].to_string())
     }
 }
