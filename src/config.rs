@@ -146,3 +146,17 @@ pub fn figment() -> Figment {
         rocket::Config::DEFAULT_PROFILE,
     ))
 }
+
+/// A feature's own table of the configuration (`mail`, `jobs`…), or its
+/// defaults when the table is absent. A table that is there but wrong is
+/// an error, so a typo never silently falls back to the defaults.
+pub fn section<T: Default + serde::de::DeserializeOwned>(
+    figment: &Figment,
+    name: &str,
+) -> Result<T, String> {
+    if figment.contains(name) {
+        figment.extract_inner(name).map_err(|e| e.to_string())
+    } else {
+        Ok(T::default())
+    }
+}

@@ -13,6 +13,7 @@ pub mod config;
 pub mod contact;
 pub mod db;
 pub mod error;
+pub mod jobs;
 pub mod mail;
 pub mod notes;
 pub mod web;
@@ -62,6 +63,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(web::stage())
         .attach(auth::stage())
         .attach(accounts::stage())
+        .attach(jobs::stage())
         .attach(mail::stage())
         .attach(contact::stage())
         .attach(admin::stage())
