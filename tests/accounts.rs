@@ -1,6 +1,7 @@
 //! Accounts: sign-up, validation, the profile, password change and account
 //! deletion, as a person using the site would see them.
 mod common;
+use common::html::unescape_html as unescape;
 use common::*;
 
 use rocket::http::Status;
@@ -15,46 +16,6 @@ fn field_error(body: &str, field: &str) -> Option<String> {
     let start = body.find(&marker)? + marker.len();
     let end = body[start..].find("</p>")?;
     Some(unescape(&body[start..start + end]))
-}
-
-/// Undo HTML escaping (named and numeric entities), to compare what a
-/// browser would display.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let decoded = rest.find(';').filter(|&end| end <= 10).and_then(|end| {
-            let entity = &rest[1..end];
-            let c = match entity {
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "amp" => Some('&'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                _ => entity
-                    .strip_prefix("#x")
-                    .or_else(|| entity.strip_prefix("#X"))
-                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// `text` appears in `body` only as escaped text: a browser shows it, but

@@ -202,6 +202,17 @@ impl TestApp {
         browser
     }
 
+    /// Another browser on its own app process, signed up as `username` and
+    /// made an admin.
+    pub async fn admin_browser(&self, username: &str) -> Client {
+        let browser = self.member(username).await;
+        self.exec(&format!(
+            "UPDATE users SET role = 'admin' WHERE username = '{username}'"
+        ))
+        .await;
+        browser
+    }
+
     pub async fn another_browser(&self) -> Client {
         Client::tracked(groundwork::build(self.figment.clone()))
             .await
@@ -352,6 +363,9 @@ pub async fn post_from(
     }
     Resp::read(req.dispatch().await).await
 }
+pub mod html;
+#[macro_use]
+pub mod mail;
 pub mod oauth;
 pub mod oauth_keys;
 pub mod smtp;
