@@ -313,6 +313,13 @@ async fn a_permanent_smtp_error_is_shown_as_failed_and_retry_now_delivers_it() {
         page.body
     );
     assert!(page.body.contains("Retry now"));
+    // The given-up delivery is on the jobs page too.
+    let jobs = get(&admin, "/admin/jobs?state=dead").await;
+    assert!(
+        jobs.body.contains("mail") && jobs.body.contains("550"),
+        "{}",
+        jobs.body
+    );
     let prefix = format!("action=\"/admin/contact/{id}/deliveries/");
     let at = page.body.find(&prefix).expect("a retry form") + "action=\"".len();
     let action = page.body[at..at + page.body[at..].find('"').unwrap()].to_string();
@@ -455,6 +462,38 @@ async fn two_app_processes_deliver_200_queued_mails_exactly_once() {
     assert_eq!(
         deliveries(&app, "o.sent_at IS NOT NULL AND j.attempts = 1").await,
         200
+    );
+    drop((one, two));
+}
+
+/// Issue #12: a worker used to claim 20 mails under one lease, so with a slow
+/// mail server the last ones of its batch were taken over by another
+/// process when the lease lapsed, and sent twice. Now a worker claims one
+/// mail at a time and finishes it well within the lease.
+#[rocket::async_test]
+async fn with_a_slow_smtp_server_and_a_short_lease_two_processes_send_each_mail_once() {
+    let sink = SmtpSink::start().await;
+    sink.set_delay(Duration::from_millis(300));
+    let app = TestApp::spawn_with(|f| {
+        mail_via(f, &sink.url())
+            .merge(("mail.worker", false))
+            .merge(("jobs.lease", 2))
+    })
+    .await;
+    queue_bulk(&app, 16).await;
+
+    // 16 mails at 0.3 s each: longer than the lease, even shared by two.
+    let (one, two) = rocket::tokio::join!(worker_process(&app), worker_process(&app));
+    let mails = expect_exactly(&app, &sink, 16).await;
+    assert_unique(&message_ids(&mails));
+    assert_eq!(
+        deliveries(
+            &app,
+            "o.sent_at IS NOT NULL AND j.state = 'done' AND j.attempts = 1"
+        )
+        .await,
+        16,
+        "no mail was taken over by the other process"
     );
     drop((one, two));
 }
