@@ -47,8 +47,6 @@ pub struct AppConfig {
     /// Origins allowed to call the JSON API from a browser (CORS). Empty:
     /// none, and no CORS header is ever sent.
     pub cors_allowed_origins: Vec<String>,
-    /// Outgoing mail (the `mail` table).
-    pub mail: crate::mail::MailConfig,
 }
 
 impl Default for AppConfig {
@@ -69,7 +67,6 @@ impl Default for AppConfig {
             hash_concurrency: 0,
             api_token_lifetime: 15 * 60,
             cors_allowed_origins: Vec::new(),
-            mail: Default::default(),
         }
     }
 }

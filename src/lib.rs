@@ -14,6 +14,7 @@ pub mod config;
 pub mod contact;
 pub mod db;
 pub mod error;
+pub mod jobs;
 pub mod mail;
 pub mod notes;
 pub mod profile;
@@ -66,6 +67,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(auth::stage())
         .attach(accounts::stage())
         .attach(profile::stage())
+        .attach(jobs::stage())
         .attach(mail::stage())
         .attach(contact::stage())
         .attach(admin::stage())

@@ -154,6 +154,19 @@ fn parse_postgres_migrations() -> Schema {
                         .expect("altered table exists")
                         .insert((column, not_null));
                 }
+                ["ALTER", "TABLE", _, "DROP", "COLUMN", ..] => {
+                    let table = words[2].to_lowercase();
+                    let column = words[5].to_lowercase();
+                    schema
+                        .tables
+                        .get_mut(&table)
+                        .expect("altered table exists")
+                        .retain(|(name, _)| *name != column);
+                }
+                ["DROP", "INDEX", ..] => {
+                    let name = words[2].to_lowercase();
+                    schema.indexes.retain(|(index, _, _)| *index != name);
+                }
                 [first, ..] if ["CREATE", "ALTER", "DROP"].contains(first) => {
                     panic!(
                         "{}: this test cannot read {:?}; teach parse_postgres_migrations about it",

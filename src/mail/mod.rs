@@ -1,16 +1,16 @@
 //! Mail that is never lost: every message is written to the `outbox` table
-//! in the same transaction as whatever caused it, and a delivery worker sends
-//! it afterwards, retrying temporary failures with backoff and recording
-//! permanent ones for admins to see.
+//! in the same transaction as whatever caused it, together with a `mail`
+//! job that delivers it afterwards (see `crate::jobs`): temporary failures
+//! are retried with backoff, permanent ones are recorded for admins to see.
 
+mod delivery;
 mod message;
 pub mod outbox;
 mod transport;
-mod worker;
 
+pub use crate::jobs::Wakeup;
 pub use message::{Email, MailContent};
 pub use outbox::enqueue;
-pub use worker::Wakeup;
 
 use rocket::fairing::AdHoc;
 use serde::{Deserialize, Serialize};
@@ -27,19 +27,17 @@ pub struct MailConfig {
     pub from: String,
     /// Where mails go when there is no `smtp_url` (development).
     pub outbox_dir: String,
-    /// Seconds between looks at the queue when nothing wakes the worker.
-    pub poll_interval: f64,
     /// First retry delay in seconds; doubles with each attempt, with jitter.
     pub retry_base: f64,
     /// Longest retry delay in seconds.
     pub retry_max: f64,
     /// Attempts before a temporarily failing mail is given up as failed.
     pub max_attempts: i64,
-    /// Seconds a worker holds a claimed mail; after that another may take it.
-    pub lease: i64,
     /// Seconds to wait for the SMTP server on each step.
     pub timeout: u64,
-    /// Start the delivery worker with the app (tests turn it off to look at the queue).
+    /// Deliver mail in this process (tests turn it off to look at the queue).
+    /// The jobs worker (`jobs.worker`) does the work; how long it may hold a
+    /// mail is `jobs.lease`.
     pub worker: bool,
 }
 
@@ -49,28 +47,40 @@ impl Default for MailConfig {
             smtp_url: None,
             from: "Groundwork <noreply@localhost>".into(),
             outbox_dir: "mail-outbox".into(),
-            poll_interval: 5.0,
             retry_base: 30.0,
             retry_max: 3600.0,
             max_attempts: 10,
-            lease: 120,
             timeout: 20,
             worker: true,
         }
     }
 }
 
-/// The mail system, as a Rocket stage: checks the settings and starts the
-/// delivery worker once the server is up.
+/// The mail system, as a Rocket stage: reads the `mail` settings, checks
+/// them, and registers delivery as a job kind (attach after `jobs::stage`).
 pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("Mail", |rocket| async {
-        rocket
-            .manage(Wakeup::default())
-            .attach(AdHoc::try_on_ignite("Mail transport", worker::prepare))
-            .attach(AdHoc::on_liftoff("Mail worker", |rocket| {
-                Box::pin(async move {
-                    worker::spawn(rocket);
-                })
-            }))
+    AdHoc::try_on_ignite("Mail", |rocket| async {
+        let cfg: MailConfig = match crate::config::section(rocket.figment(), "mail") {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                log::error!("invalid mail settings: {e}");
+                return Err(rocket);
+            }
+        };
+        let mailer = match delivery::Mailer::new(&cfg) {
+            Ok(mailer) => mailer,
+            Err(e) => {
+                log::error!("{e}");
+                return Err(rocket);
+            }
+        };
+        if cfg.worker {
+            let Some(registry) = rocket.state::<crate::jobs::Registry>() else {
+                log::error!("the mail stage needs the jobs stage attached before it");
+                return Err(rocket);
+            };
+            delivery::register(registry, mailer, &cfg);
+        }
+        Ok(rocket.manage(cfg))
     })
 }

@@ -1,13 +1,20 @@
-//! The outbox table: queueing, claiming with a lease, and recording results.
+//! The outbox table: what was submitted, and when it was sent. Delivery
+//! itself is a job of kind [`KIND`] (see `crate::jobs`), which carries the
+//! attempts, the next try and the last error.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use super::Email;
-use crate::db::{now, Backend, DbPool};
+use crate::db::{now, DbPool};
 use crate::error::AppResult;
+use crate::jobs::{self, NewJob};
+
+/// The job kind that delivers mail.
+pub const KIND: &str = "mail";
 
 /// What a mail is about, so its delivery can be shown beside it
 /// (e.g. `("contact", 42)` for contact message 42).
@@ -32,19 +39,25 @@ fn new_message_id(base_url: &str) -> String {
     )
 }
 
+/// The job that delivers outbox row `outbox_id`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MailJob {
+    pub outbox_id: i64,
+}
+
 /// Queue `email` on the caller's connection or transaction, so it is
-/// committed together with what caused it. Returns the outbox id.
+/// committed together with what caused it: the outbox row (what is sent)
+/// and the job that delivers it. Returns the outbox id.
 pub async fn enqueue(
     conn: &mut AnyConnection,
     base_url: &str,
     email: &Email,
     related: Related<'_>,
 ) -> AppResult<i64> {
-    let t = now();
-    let id = sqlx::query_scalar(
-        "INSERT INTO outbox (message_id, template, to_addr, reply_to, subject, text_body, html_body, status, \
-         attempts, next_attempt_at, related_type, related_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $10, $8) RETURNING id",
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (message_id, template, to_addr, reply_to, subject, text_body, html_body, \
+         related_type, related_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(new_message_id(base_url))
     .bind(email.template)
@@ -53,17 +66,23 @@ pub async fn enqueue(
     .bind(&email.subject)
     .bind(&email.text)
     .bind(&email.html)
-    .bind(t)
     .bind(related.map(|r| r.0))
     .bind(related.map(|r| r.1))
-    .fetch_one(conn)
+    .bind(now())
+    .fetch_one(&mut *conn)
     .await?;
+    let job = jobs::enqueue(&mut *conn, &NewJob::new(KIND, &MailJob { outbox_id: id })?).await?;
+    sqlx::query("UPDATE outbox SET job_id = $1 WHERE id = $2")
+        .bind(job)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(id)
 }
 
-/// A claimed mail, ready to send.
+/// A mail as its delivery job reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Claimed {
+pub struct Outgoing {
     pub id: i64,
     pub message_id: String,
     pub to_addr: String,
@@ -71,47 +90,22 @@ pub struct Claimed {
     pub subject: String,
     pub text_body: String,
     pub html_body: String,
-    pub attempts: i64,
+    pub sent_at: Option<i64>,
 }
 
-/// Take up to `limit` due mails, including ones whose worker's lease lapsed.
-/// On Postgres rows are locked with `SKIP LOCKED`, so several processes
-/// never take the same row; SQLite serialises writers anyway.
-///
-/// The worker's functions take its own connection rather than the pool: see
-/// `Worker::tick`.
-pub async fn claim(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    limit: i64,
-    lease: i64,
-) -> AppResult<Vec<Claimed>> {
-    let t = now();
-    let lock = match backend {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let sql = format!(
-        "UPDATE outbox SET status = 'sending', locked_until = $1, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM outbox \
-                      WHERE (status = 'queued' AND next_attempt_at <= $2) OR (status = 'sending' AND locked_until < $2) \
-                      ORDER BY next_attempt_at, id LIMIT $3 {lock}) \
-         RETURNING id, message_id, to_addr, reply_to, subject, text_body, html_body, attempts"
-    );
-    let mut batch: Vec<Claimed> = sqlx::query_as(&sql)
-        .bind(t + lease)
-        .bind(t)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    // RETURNING does not keep the subquery's order: send in queue order.
-    batch.sort_by_key(|m| m.id);
-    Ok(batch)
+/// Outbox row `id`, if it is still there.
+pub async fn load(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Outgoing>> {
+    Ok(sqlx::query_as(
+        "SELECT id, message_id, to_addr, reply_to, subject, text_body, html_body, sent_at FROM outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Record a delivery.
 pub async fn mark_sent(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
-    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, locked_until = NULL, last_error = NULL WHERE id = $2")
+    sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2")
         .bind(now())
         .bind(id)
         .execute(conn)
@@ -119,65 +113,29 @@ pub async fn mark_sent(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Record a temporary failure: try again at `next_attempt_at`.
-pub async fn mark_retry(
-    conn: &mut AnyConnection,
-    id: i64,
-    next_attempt_at: i64,
-    error: &str,
-) -> AppResult<()> {
-    sqlx::query(
-        "UPDATE outbox SET status = 'queued', next_attempt_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
-    )
-    .bind(next_attempt_at)
-    .bind(error)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Record a permanent failure, keeping the server's answer.
-pub async fn mark_failed(conn: &mut AnyConnection, id: i64, error: &str) -> AppResult<()> {
-    sqlx::query(
-        "UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $1 WHERE id = $2",
-    )
-    .bind(error)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Put a failed or waiting mail back at the front of the queue.
+/// Put a failed or waiting mail back at the front of the queue (a failed
+/// one gets a fresh set of attempts). False when it was sent or is being
+/// sent right now.
 pub async fn retry_now(db: &DbPool, id: i64) -> AppResult<bool> {
-    let r = sqlx::query(
-        "UPDATE outbox SET status = 'queued', next_attempt_at = $1 WHERE id = $2 AND status IN ('queued', 'failed')",
-    )
-    .bind(now())
-    .bind(id)
-    .execute(&db.pool)
-    .await?;
-    Ok(r.rows_affected() > 0)
-}
-
-/// Release this worker's claims (at shutdown), so another may send them at once.
-pub async fn release(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<()> {
-    for id in ids {
-        sqlx::query("UPDATE outbox SET status = 'queued', locked_until = NULL, attempts = attempts - 1 WHERE id = $1 AND status = 'sending'")
+    let job: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT job_id FROM outbox WHERE id = $1 AND sent_at IS NULL")
             .bind(id)
-            .execute(&mut *conn)
+            .fetch_optional(&db.pool)
             .await?;
+    match job.flatten() {
+        Some(job) => jobs::queue::retry_now(db, job).await,
+        None => Ok(false),
     }
-    Ok(())
 }
 
-/// A mail's delivery state, as shown to admins.
+/// A mail's delivery state, as shown to admins: the outbox row with its
+/// delivery job's attempts, next try and last error.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Delivery {
     pub id: i64,
     pub related_id: Option<i64>,
     pub to_addr: String,
+    /// `sent`, `failed`, `sending` or `queued`.
     pub status: String,
     pub attempts: i64,
     pub next_attempt_at: i64,
@@ -204,8 +162,13 @@ pub async fn deliveries(db: &DbPool, related_type: &str, ids: &[i64]) -> AppResu
     }
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let sql = format!(
-        "SELECT id, related_id, to_addr, status, attempts, next_attempt_at, last_error, sent_at FROM outbox \
-         WHERE related_type = $1 AND related_id IN ({list}) ORDER BY id"
+        "SELECT o.id, o.related_id, o.to_addr, \
+           CASE WHEN o.sent_at IS NOT NULL THEN 'sent' WHEN j.state = 'dead' THEN 'failed' \
+                WHEN j.state = 'running' THEN 'sending' ELSE 'queued' END AS status, \
+           COALESCE(j.attempts, 0) AS attempts, COALESCE(j.run_at, o.created_at) AS next_attempt_at, \
+           j.last_error, o.sent_at \
+         FROM outbox o LEFT JOIN jobs j ON j.id = o.job_id \
+         WHERE o.related_type = $1 AND o.related_id IN ({list}) ORDER BY o.id"
     );
     Ok(sqlx::query_as(&sql)
         .bind(related_type)
@@ -217,10 +180,12 @@ pub async fn deliveries(db: &DbPool, related_type: &str, ids: &[i64]) -> AppResu
 pub async fn health(db: &DbPool) -> AppResult<(i64, i64, i64)> {
     let row: (i64, i64, i64) = sqlx::query_as(
         "SELECT \
-           CAST(COALESCE(SUM(CASE WHEN status IN ('queued', 'sending') AND last_error IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-           CAST(COALESCE(SUM(CASE WHEN status IN ('queued', 'sending') AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-           CAST(COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM outbox",
+           CAST(COALESCE(SUM(CASE WHEN state IN ('queued', 'running') AND last_error IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+           CAST(COALESCE(SUM(CASE WHEN state IN ('queued', 'running') AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+           CAST(COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         FROM jobs WHERE kind = $1",
     )
+    .bind(KIND)
     .fetch_one(&db.pool)
     .await?;
     Ok(row)

@@ -9,7 +9,7 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 
-use super::outbox::Claimed;
+use super::outbox::Outgoing;
 use super::MailConfig;
 
 /// Why a send failed, and whether trying again could help.
@@ -50,7 +50,7 @@ impl Transport {
     }
 
     /// Send one mail.
-    pub async fn send(&self, from: &Mailbox, mail: &Claimed) -> Result<(), SendError> {
+    pub async fn send(&self, from: &Mailbox, mail: &Outgoing) -> Result<(), SendError> {
         let message = build(from, mail)?;
         match self {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| SendError {
@@ -84,7 +84,7 @@ impl Transport {
     }
 }
 
-fn build(from: &Mailbox, mail: &Claimed) -> Result<Message, SendError> {
+fn build(from: &Mailbox, mail: &Outgoing) -> Result<Message, SendError> {
     let to: Mailbox = mail
         .to_addr
         .parse()

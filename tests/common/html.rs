@@ -55,3 +55,9 @@ pub fn assert_shown_as_text(body: &str, text: &str) {
     assert!(!body.contains(text), "{text:?} sent unescaped");
     assert!(unescape_html(body).contains(text), "{text:?} not shown");
 }
+
+/// How many escaped `<script>` tags a page holds (askama writes `&#60;`;
+/// `&lt;` is as good).
+pub fn escaped_script(body: &str) -> usize {
+    body.matches("&#60;script&#62;").count() + body.matches("&lt;script&gt;").count()
+}

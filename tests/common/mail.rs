@@ -1,9 +1,15 @@
 //! Reading mail the SMTP sink received: headers, quoted-printable, the
 //! parts of a multipart message, links, and waiting for mail to arrive.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
+use rocket::figment::Figment;
+use rocket::http::Status;
+use rocket::local::asynchronous::Client;
+
 use super::smtp::{Received, SmtpSink};
+use super::{submit, Resp, TestApp};
 
 /// How long a test waits for mail by default.
 pub const MAIL_WAIT: Duration = Duration::from_secs(10);
@@ -183,4 +189,175 @@ pub async fn wait_for_mail(
 /// for at least `n`.
 pub async fn mails_to(sink: &SmtpSink, to: &str, n: usize) -> Vec<Received> {
     wait_for_mail(sink, n, MAIL_WAIT, |m| m.is_to(to)).await
+}
+
+pub const FROM: &str = "Groundwork <noreply@example.org>";
+pub const FROM_ADDR: &str = "noreply@example.org";
+/// How long any wait for mail or a queue state may take.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Poll `$cond` (which may `.await`) until it holds, or fail after `$timeout`.
+#[allow(unused_macros)]
+macro_rules! eventually {
+    ($timeout:expr, $what:expr, $cond:expr) => {{
+        let deadline = std::time::Instant::now() + $timeout;
+        loop {
+            if $cond {
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                panic!("timed out after {:?} waiting for {}", $timeout, $what);
+            }
+            rocket::tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }};
+}
+
+/// Mail settings for quick tests: deliveries through `smtp_url`, a short
+/// poll interval and retries within a couple of seconds.
+pub fn mail_via(f: Figment, smtp_url: &str) -> Figment {
+    f.merge(("mail.smtp_url", smtp_url))
+        .merge(("mail.from", FROM))
+        .merge(("jobs.poll_interval", 0.1))
+        .merge(("mail.retry_base", 1.0))
+        .merge(("mail.retry_max", 2.0))
+}
+
+/// Mail settings with no SMTP server: `.eml` files in `dir`.
+pub fn mail_to_files(f: Figment, dir: &std::path::Path) -> Figment {
+    f.merge(("mail.outbox_dir", dir.display().to_string()))
+        .merge(("mail.from", FROM))
+        .merge(("jobs.poll_interval", 0.1))
+}
+
+/// Send the contact form the way a browser does (token from the page,
+/// empty honeypot).
+pub async fn send_contact(
+    client: &Client,
+    name: &str,
+    email: &str,
+    subject: &str,
+    message: &str,
+) -> Resp {
+    submit(
+        client,
+        "/contact",
+        "/contact",
+        &[
+            ("name", name),
+            ("email", email),
+            ("subject", subject),
+            ("message", message),
+            ("website", ""),
+        ],
+    )
+    .await
+}
+
+/// Assert a successful submission: 303 to the thank-you page.
+pub fn assert_thanked(r: &Resp) {
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(r.location(), Some("/contact/thanks"));
+}
+
+/// The mails at the sink, less account mail (the sign-up confirmation each
+/// admin gets when the tests create them).
+pub async fn non_account_mail(app: &TestApp, sink: &SmtpSink) -> Vec<Received> {
+    let account: HashSet<String> =
+        sqlx::query_scalar("SELECT message_id FROM outbox WHERE related_type = 'user'")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    sink.received()
+        .into_iter()
+        .filter(|m| !account.contains(&m.header("Message-ID").unwrap_or_default()))
+        .collect()
+}
+
+/// Wait for exactly `n` mails (account mail aside): at least `n` within the
+/// deadline, and no more once the queue is empty and the workers had time
+/// for a few more polls.
+pub async fn expect_exactly(app: &TestApp, sink: &SmtpSink, n: usize) -> Vec<Received> {
+    eventually!(
+        DEADLINE,
+        format!("{n} mails at the sink"),
+        non_account_mail(app, sink).await.len() >= n
+    );
+    eventually!(
+        DEADLINE,
+        "the queue to drain",
+        app.scalar(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'mail' AND state IN ('queued', 'running')"
+        )
+        .await
+            == 0
+    );
+    rocket::tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = non_account_mail(app, sink).await;
+    assert_eq!(
+        got.len(),
+        n,
+        "more mails than expected arrived: {:#?}",
+        subjects(&got)
+    );
+    got
+}
+
+/// `<a@b>` or `<a@b> SIZE=1` → `a@b`.
+pub fn bare(addr: &str) -> String {
+    let a = addr.split_whitespace().next().unwrap_or("");
+    a.trim_start_matches('<').trim_end_matches('>').to_string()
+}
+
+pub fn rcpts(m: &Received) -> Vec<String> {
+    m.rcpt_to.iter().map(|a| bare(a)).collect()
+}
+
+pub fn subjects(mails: &[Received]) -> Vec<String> {
+    mails
+        .iter()
+        .map(|m| m.header("Subject").unwrap_or_default())
+        .collect()
+}
+
+/// The names of the top-level header lines (continuation lines excluded).
+pub fn header_names(m: &Received) -> Vec<String> {
+    split_head(&m.data)
+        .0
+        .split("\r\n")
+        .filter(|l| !l.starts_with([' ', '\t']))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(n, _)| n.trim().to_ascii_lowercase())
+        })
+        .collect()
+}
+
+pub fn message_ids(mails: &[Received]) -> Vec<String> {
+    mails
+        .iter()
+        .map(|m| m.header("Message-ID").expect("a Message-ID"))
+        .collect()
+}
+
+pub fn assert_unique(ids: &[String]) {
+    let set: HashSet<&String> = ids.iter().collect();
+    assert_eq!(
+        set.len(),
+        ids.len(),
+        "duplicate Message-IDs among {} mails",
+        ids.len()
+    );
+}
+
+/// The decoded text of the part of `m` with `media` type.
+pub fn part(m: &Received, media: &str) -> String {
+    body_text(m, media)
+}
+
+/// A header of a message head or MIME part.
+pub fn part_header(head: &str, name: &str) -> Option<String> {
+    header_value(head, name)
 }

@@ -16,6 +16,7 @@ pub mod blog;
 pub mod conduit;
 pub mod html;
 pub mod json_api;
+#[macro_use]
 pub mod mail;
 pub mod oauth;
 pub mod oauth_flow;
@@ -233,6 +234,17 @@ impl TestApp {
         )
         .await;
         assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+        browser
+    }
+
+    /// Another browser on its own app process, signed up as `username` and
+    /// made an admin.
+    pub async fn admin_browser(&self, username: &str) -> Client {
+        let browser = self.member(username).await;
+        self.exec(&format!(
+            "UPDATE users SET role = 'admin' WHERE username = '{username}'"
+        ))
+        .await;
         browser
     }
 

@@ -1,6 +1,6 @@
 //! A real SMTP server on 127.0.0.1 for tests: it speaks enough of RFC 5321
 //! for lettre, keeps what it receives, and can be told to answer with
-//! temporary (4xx) or permanent (5xx) errors.
+//! temporary (4xx) or permanent (5xx) errors, or to be slow.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -32,6 +32,8 @@ pub struct Received {
 struct State {
     mode: Mode,
     received: Vec<Received>,
+    /// How long the server takes to confirm each message it received.
+    delay: Duration,
 }
 
 /// The running sink.
@@ -62,6 +64,7 @@ impl SmtpSink {
         let state = Arc::new(Mutex::new(State {
             mode: Mode::Accept,
             received: Vec::new(),
+            delay: Duration::ZERO,
         }));
         let shared = state.clone();
         let task = rocket::tokio::spawn(async move {
@@ -83,6 +86,12 @@ impl SmtpSink {
     /// Change how the sink answers.
     pub fn set_mode(&self, mode: Mode) {
         self.state.lock().unwrap().mode = mode;
+    }
+
+    /// Take `delay` to confirm each message (it counts as received at once,
+    /// as a slow server that has the message but has not said so yet).
+    pub fn set_delay(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
     }
 
     /// Everything received so far.
@@ -155,11 +164,18 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
                 let l = line.strip_prefix('.').unwrap_or(&line);
                 data.push_str(l);
             }
-            state.lock().unwrap().received.push(Received {
-                mail_from: mail_from.clone(),
-                rcpt_to: std::mem::take(&mut rcpt_to),
-                data,
-            });
+            let delay = {
+                let mut st = state.lock().unwrap();
+                st.received.push(Received {
+                    mail_from: mail_from.clone(),
+                    rcpt_to: std::mem::take(&mut rcpt_to),
+                    data,
+                });
+                st.delay
+            };
+            if !delay.is_zero() {
+                rocket::tokio::time::sleep(delay).await;
+            }
             b"250 2.0.0 Queued\r\n"
         } else if upper == "RSET" || upper == "NOOP" {
             b"250 2.0.0 OK\r\n"
