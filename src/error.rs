@@ -84,6 +84,7 @@ impl From<sqlx::Error> for AppError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => AppError::Unavailable(e.to_string()),
+            ref busy if crate::db::is_busy(busy) => AppError::Unavailable(e.to_string()),
             other => AppError::Internal(format!("database: {other}")),
         }
     }
@@ -177,10 +178,20 @@ impl AppError {
                     human_wait(*retry_after)
                 )
             }
-            AppError::Unavailable(_) => {
-                "The site cannot reach its database right now. Please try again in a moment.".into()
-            }
+            AppError::Unavailable(_) => "The site is busy or cannot reach its database right now. \
+                 Please try again in a moment."
+                .into(),
             AppError::Internal(_) => "An unexpected error occurred. It has been logged.".into(),
+        }
+    }
+
+    /// Seconds to send in `Retry-After`, for the errors worth retrying: a
+    /// rate limit, and a database that is busy or briefly unreachable.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            AppError::TooManyRequests { retry_after } => Some((*retry_after).max(1)),
+            AppError::Unavailable(_) => Some(5),
+            _ => None,
         }
     }
 
@@ -260,8 +271,8 @@ impl<'r> Responder<'r, 'static> for AppError {
                 .finalize()
         };
         res.set_status(status);
-        if let AppError::TooManyRequests { retry_after } = self {
-            res.set_header(Header::new("Retry-After", retry_after.max(1).to_string()));
+        if let Some(secs) = self.retry_after() {
+            res.set_header(Header::new("Retry-After", secs.to_string()));
         }
         Ok(res)
     }

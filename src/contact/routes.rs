@@ -7,7 +7,7 @@ use rocket::{get, post, routes, Route, State};
 use super::model::{AckMail, ContactForm, ContactMail};
 use super::repo;
 use crate::config::AppConfig;
-use crate::db::Db;
+use crate::db::{begin_write, Db};
 use crate::error::{AppResult, FieldErrors};
 use crate::mail::{self, MailContent, Wakeup};
 use crate::web::ratelimit::{self, Limit};
@@ -77,7 +77,7 @@ async fn send(
     let spam = form.is_spam();
     // The message and its mails are committed together, before any attempt
     // to send: an SMTP outage cannot lose a message.
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     let id = repo::insert(&mut tx, &message, &ip.label(), &ua.0, spam).await?;
     if !spam {
         let recipients = if cfg.contact.recipients.is_empty() {

@@ -33,7 +33,7 @@ use super::model::{NoteInput, BODY_MAX};
 use super::repo::{self, Note};
 use super::views::ImportPage;
 use crate::auth::CurrentUser;
-use crate::db::{now, Db};
+use crate::db::{begin_write, now, Db};
 use crate::error::{AppError, AppResult, GuardError};
 use crate::web::{check_csrf, Layout, Reply};
 
@@ -281,7 +281,7 @@ async fn import(db: &Db, user: CurrentUser, layout: Layout, upload: Upload) -> A
             )
         }
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     for p in &notes {
         repo::insert(&mut tx, user.id, &p.note, p.created_at, p.updated_at).await?;
     }

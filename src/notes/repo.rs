@@ -4,7 +4,7 @@
 use sqlx::AnyConnection;
 
 use super::model::{NoteInput, NoteJson};
-use crate::db::{affected, now, tags_of, DbPool};
+use crate::db::{affected, begin_write, now, tags_of, DbPool};
 use crate::error::AppResult;
 
 /// A stored note with its tags.
@@ -139,7 +139,7 @@ pub async fn insert(
 
 /// Create a note now. Returns its id.
 pub async fn create(db: &DbPool, user_id: i64, note: &NoteInput) -> AppResult<i64> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     let t = now();
     let id = insert(&mut tx, user_id, note, t, t).await?;
     tx.commit().await?;
@@ -166,7 +166,7 @@ pub async fn update(
     expected: i64,
     note: &NoteInput,
 ) -> AppResult<Saved> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     let done = sqlx::query(
         "UPDATE notes SET title = $1, body = $2, pinned = $3, archived = $4, \
          version = version + 1, updated_at = $5 \

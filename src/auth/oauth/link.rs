@@ -12,7 +12,7 @@ use crate::accounts::repo as users;
 use crate::auth::random_token;
 use crate::auth::session::{self, NewSession};
 use crate::config::AppConfig;
-use crate::db::{is_unique_violation, Db};
+use crate::db::{begin_write, is_unique_violation, Db};
 use crate::error::{AppError, AppResult};
 use crate::web::ratelimit::{self, Limit};
 use crate::web::{ClientIp, Layout, Reply, UserAgent};
@@ -173,7 +173,7 @@ async fn create_account(
     let bucket = format!("signup:{}", visit.ip.label());
     ratelimit::check(db, &bucket, limit).await?;
     let username = unique_username(db, &identity.name_hint).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     let created = users::create(
         &mut tx,
         &username,
