@@ -9,7 +9,7 @@ mod common;
 use std::future::Future;
 use std::sync::Arc;
 
-use common::notes_zip::{import_zip, notes_zip};
+use common::notes::{import_zip, notes_zip};
 use common::*;
 use rocket::local::asynchronous::Client;
 use rocket::tokio;

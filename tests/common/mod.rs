@@ -352,7 +352,7 @@ pub async fn post_from(
     }
     Resp::read(req.dispatch().await).await
 }
-pub mod notes_zip;
+pub mod notes;
 pub mod oauth;
 pub mod oauth_keys;
 pub mod smtp;

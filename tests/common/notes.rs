@@ -1,12 +1,23 @@
-//! Notes zips for the import tests: built in the test, and posted to
-//! `/notes/import` as the page's multipart form does.
+//! Notes helpers: create a note through the form; build a notes zip in the
+//! test and post it to `/notes/import` as the page's multipart form does.
 
 use std::io::Write;
 
-use rocket::http::ContentType;
+use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;
 
-use super::{get, Resp};
+use super::{get, submit, Resp};
+
+/// Create a note through the form; its id.
+pub async fn create_note(client: &Client, fields: &[(&str, &str)]) -> i64 {
+    let r = submit(client, "/notes/new", "/notes", fields).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let location = r.location().expect("redirect to the note");
+    location
+        .trim_start_matches("/notes/")
+        .parse()
+        .expect("a note id")
+}
 
 /// A zip of `count` Markdown notes, deflated: note `i` is titled
 /// `{prefix} {i}` and its body is `body(i)`.

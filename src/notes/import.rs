@@ -1,0 +1,328 @@
+//! Import a zip of Markdown notes (the format `export.rs` writes), within
+//! limits a zip bomb cannot get around: the upload's size (Rocket's `file`
+//! limit), the number of files, each file's size and the size of them all
+//! (counted in bytes actually decompressed, never taken from the zip's
+//! headers), the member's quota of notes and a number of imports per hour.
+//! The zip is unpacked on a blocking thread, and the notes stored a batch
+//! per transaction, so an import holds neither the async workers nor
+//! SQLite's write lock for long.
+
+use std::io::{Cursor, Read};
+use std::time::Duration;
+
+use rocket::data::{self, Data, FromData};
+use rocket::form::{Form, FromForm};
+use rocket::fs::TempFile;
+use rocket::http::Status;
+use rocket::request::Request;
+use rocket::tokio::io::AsyncReadExt;
+use rocket::{get, post, routes, Route, State};
+
+use super::export::{from_markdown, Parsed};
+use super::model::BODY_MAX;
+use super::repo::{self, Dated};
+use super::views::ImportPage;
+use super::{plural, NotesConfig};
+use crate::auth::CurrentUser;
+use crate::db::{Backend, Db, DbPool};
+use crate::error::{AppError, AppResult, GuardError};
+use crate::web::ratelimit::{self, Limit};
+use crate::web::{check_csrf, Layout, Reply};
+
+/// Most files one import reads.
+const FILES_MAX: usize = 5_000;
+/// Largest file inside the zip, uncompressed (the body limit plus room for
+/// the front matter).
+const FILE_BYTES_MAX: u64 = (BODY_MAX as u64) * 4 + 16_384;
+/// Notes stored per transaction.
+const BATCH: usize = 200;
+/// On SQLite, the pause between two batches: a writer kept waiting polls
+/// for the lock at most every 100 ms, and gets its turn here.
+const SQLITE_PAUSE: Duration = Duration::from_millis(100);
+
+/// A size for people: "20 MiB", "64 KiB", "900 bytes".
+fn size_label(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    match bytes {
+        b if b >= MIB && b.is_multiple_of(MIB) => format!("{} MiB", b / MIB),
+        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64),
+        b if b >= KIB => format!("{} KiB", b / KIB),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// Every `.md` file of a zip, parsed; the first problem refuses the lot,
+/// with a message for the person. At most `max_total` bytes are ever
+/// decompressed, whatever the zip's headers claim.
+pub fn unzip_notes(bytes: Vec<u8>, max_total: u64) -> Result<Vec<Parsed>, String> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|_| "This is not a zip file. Nothing was imported.".to_string())?;
+    if archive.len() > FILES_MAX {
+        return Err(format!(
+            "The zip holds more than {FILES_MAX} files, the most one import may hold. \
+             Nothing was imported: split the notes into smaller zips."
+        ));
+    }
+    let too_large = || {
+        format!(
+            "The files in this zip unpack to more than {}, the most one import may hold. \
+             Nothing was imported: split the notes into smaller zips.",
+            size_label(max_total)
+        )
+    };
+    let mut total: u64 = 0;
+    let mut notes = Vec::new();
+    for i in 0..archive.len() {
+        let file = archive
+            .by_index(i)
+            .map_err(|e| format!("The zip cannot be read: {e}. Nothing was imported."))?;
+        let name = file
+            .name()
+            .map_err(|_| "A file name in the zip cannot be read.".to_string())?
+            .to_string();
+        if file.is_dir() || !name.to_ascii_lowercase().ends_with(".md") {
+            continue;
+        }
+        let room = max_total - total;
+        let mut raw = Vec::new();
+        file.take(FILE_BYTES_MAX.min(room) + 1)
+            .read_to_end(&mut raw)
+            .map_err(|e| format!("{name}: cannot be read: {e}. Nothing was imported."))?;
+        let len = raw.len() as u64;
+        if len > FILE_BYTES_MAX {
+            return Err(format!(
+                "{name}: the file is too large. Nothing was imported."
+            ));
+        }
+        if len > room {
+            return Err(too_large());
+        }
+        total += len;
+        let text = String::from_utf8(raw)
+            .map_err(|_| format!("{name}: not UTF-8 text. Nothing was imported."))?;
+        notes.push(from_markdown(&name, &text).map_err(|e| format!("{e} Nothing was imported."))?);
+    }
+    Ok(notes)
+}
+
+/// The import page, with the limits that apply to this member.
+async fn page(
+    db: &DbPool,
+    cfg: &NotesConfig,
+    user_id: i64,
+    layout: Layout,
+    error: Option<String>,
+) -> AppResult<ImportPage> {
+    Ok(ImportPage {
+        layout,
+        error,
+        max_total: size_label(cfg.import_max_bytes),
+        quota: plural(cfg.quota as usize, "note"),
+        have: plural(repo::count(db, user_id).await?.max(0) as usize, "note"),
+    })
+}
+
+#[get("/notes/import")]
+async fn import_page(
+    db: &Db,
+    cfg: &State<NotesConfig>,
+    user: CurrentUser,
+    layout: Layout,
+) -> AppResult<Reply> {
+    Reply::page(&page(db, cfg, user.id, layout, None).await?)
+}
+
+#[derive(FromForm)]
+struct ImportForm<'r> {
+    csrf_token: Option<String>,
+    file: TempFile<'r>,
+}
+
+/// The import form (multipart, so `CsrfForm` cannot read it): the CSRF
+/// token is checked here. The upload is held to Rocket's `file` limit.
+struct Upload(Vec<u8>);
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for Upload {
+    type Error = ();
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let fail = |e: AppError| data::Outcome::Error((GuardError::stash(req, e), ()));
+        if !req.content_type().is_some_and(|ct| ct.is_form_data()) {
+            return fail(AppError::UnsupportedMediaType);
+        }
+        let form = match Form::<ImportForm<'r>>::from_data(req, data).await {
+            data::Outcome::Success(f) => f.into_inner(),
+            _ => {
+                return fail(AppError::BadRequest(
+                    "Choose a zip file to import (at most 1 MiB).".into(),
+                ))
+            }
+        };
+        if let Err(e) = check_csrf(req, form.csrf_token.as_deref()) {
+            return fail(e);
+        }
+        let mut bytes = Vec::new();
+        let read = match form.file.open().await {
+            Ok(mut f) => f.read_to_end(&mut bytes).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok(()) => data::Outcome::Success(Upload(bytes)),
+            Err(e) => fail(AppError::Internal(format!("reading the upload: {e}"))),
+        }
+    }
+}
+
+/// How storing went: how many were stored, and what stopped the rest.
+enum Stored {
+    All,
+    QuotaReached(usize),
+    Failed(usize, AppError),
+}
+
+/// Store `notes` a batch per transaction, each batch only if it keeps the
+/// member within the quota.
+async fn store(db: &DbPool, user_id: i64, notes: &[Parsed], quota: i64) -> Stored {
+    let mut done = 0;
+    for batch in notes.chunks(BATCH) {
+        if done > 0 && db.backend == Backend::Sqlite {
+            rocket::tokio::time::sleep(SQLITE_PAUSE).await;
+        }
+        let dated: Vec<Dated<'_>> = batch
+            .iter()
+            .map(|p| Dated {
+                note: &p.note,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+            })
+            .collect();
+        match repo::insert_all(db, user_id, &dated, quota).await {
+            Ok(true) => done += batch.len(),
+            Ok(false) => return Stored::QuotaReached(done),
+            Err(e) => return Stored::Failed(done, e),
+        }
+    }
+    Stored::All
+}
+
+/// The zip unpacked on a blocking thread; Err holds what the person is told.
+async fn unpack(bytes: Vec<u8>, max_total: u64) -> AppResult<Result<Vec<Parsed>, String>> {
+    rocket::tokio::task::spawn_blocking(move || unzip_notes(bytes, max_total))
+        .await
+        .map_err(|e| AppError::Internal(format!("import task: {e}")))
+}
+
+/// Count an import against the member's imports per hour; Err holds what
+/// the person is told when that is one too many.
+async fn count_import(
+    db: &DbPool,
+    cfg: &NotesConfig,
+    user_id: i64,
+) -> AppResult<Result<(), String>> {
+    let limit = Limit {
+        max: cfg.imports_per_hour,
+        window: 3600,
+    };
+    match ratelimit::attempt(db, &format!("notes:import:{user_id}"), limit).await {
+        Ok(_) => Ok(Ok(())),
+        Err(AppError::TooManyRequests { retry_after }) => Ok(Err(format!(
+            "You have started {} in the last hour, the most allowed. Nothing was imported. \
+             Please try again in {}.",
+            plural(cfg.imports_per_hour as usize, "import"),
+            plural(((retry_after + 59) / 60).max(1) as usize, "minute"),
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/notes/import", data = "<upload>")]
+async fn import(
+    db: &Db,
+    cfg: &State<NotesConfig>,
+    user: CurrentUser,
+    layout: Layout,
+    upload: Upload,
+) -> AppResult<Reply> {
+    let refuse = |status: Status, layout: Layout, message: String| async move {
+        let page = page(db, cfg, user.id, layout, Some(message)).await?;
+        Reply::page_with(status, &page)
+    };
+    // Every attempt counts, refused ones too: each costs the server work.
+    if let Err(message) = count_import(db, cfg, user.id).await? {
+        return refuse(Status::TooManyRequests, layout, message).await;
+    }
+    let notes = match unpack(upload.0, cfg.import_max_bytes).await? {
+        Ok(notes) => notes,
+        Err(message) => return refuse(Status::UnprocessableEntity, layout, message).await,
+    };
+    let n = notes.len();
+    let have = repo::count(db, user.id).await?;
+    if have + n as i64 > cfg.quota {
+        let message = format!(
+            "This zip holds {} and you already have {}: a member may keep at most {}. \
+             Nothing was imported. Delete some notes, or import fewer.",
+            plural(n, "note"),
+            plural(have.max(0) as usize, "note"),
+            plural(cfg.quota as usize, "note"),
+        );
+        return refuse(Status::UnprocessableEntity, layout, message).await;
+    }
+    let (status, message) = match store(db, user.id, &notes, cfg.quota).await {
+        Stored::All => {
+            return Ok(Reply::success(
+                "/notes",
+                format!("Imported {}.", plural(n, "note")),
+            ));
+        }
+        Stored::QuotaReached(done) => (
+            Status::UnprocessableEntity,
+            format!(
+                "Imported {done} of the {}; the other {} not imported because you \
+                 reached the most notes a member may keep ({}).",
+                plural(n, "note"),
+                were(n - done),
+                cfg.quota,
+            ),
+        ),
+        Stored::Failed(0, e) => return Err(e),
+        Stored::Failed(done, e) => {
+            log::error!("notes import stopped after {done} of {n}: {e}");
+            (
+                e.status(),
+                format!(
+                    "Imported {done} of the {}; then this went wrong: {} The other {} not \
+                     imported: import a zip of just those to finish.",
+                    plural(n, "note"),
+                    e.public_message(),
+                    were(n - done),
+                ),
+            )
+        }
+    };
+    refuse(status, layout, message).await
+}
+
+/// "1 was", "3 were".
+fn were(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "was" } else { "were" })
+}
+
+/// The import page and upload.
+pub fn routes() -> Vec<Route> {
+    routes![import_page, import]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_plainly() {
+        assert_eq!(size_label(20 * 1024 * 1024), "20 MiB");
+        assert_eq!(size_label(1536 * 1024), "1.5 MiB");
+        assert_eq!(size_label(64 * 1024), "64 KiB");
+        assert_eq!(size_label(900), "900 bytes");
+    }
+}
