@@ -3,11 +3,13 @@
 //! limit), the number of files, each file's size and the size of them all
 //! (counted in bytes actually decompressed, never taken from the zip's
 //! headers), the member's quota of notes and a number of imports per hour.
-//! The zip is unpacked on a blocking thread, and the notes stored a batch
-//! per transaction, so an import holds neither the async workers nor
-//! SQLite's write lock for long.
+//! The zip is checked whole on a blocking thread, keeping nothing, then read
+//! again and stored a batch per transaction: an import holds neither the
+//! async workers, nor SQLite's write lock for long, nor more than a batch of
+//! notes in memory.
 
 use std::io::{Cursor, Read};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rocket::data::{self, Data, FromData};
@@ -16,6 +18,8 @@ use rocket::fs::TempFile;
 use rocket::http::Status;
 use rocket::request::Request;
 use rocket::tokio::io::AsyncReadExt;
+use rocket::tokio::sync::Semaphore;
+use rocket::tokio::task::spawn_blocking;
 use rocket::{get, post, routes, Route, State};
 
 use super::export::{from_markdown, Parsed};
@@ -40,6 +44,20 @@ const BATCH: usize = 200;
 /// for the lock at most every 100 ms, and gets its turn here.
 const SQLITE_PAUSE: Duration = Duration::from_millis(100);
 
+/// Imports that run at once in this process; more wait their turn. Each
+/// decompresses up to `notes.import_max_bytes` on a blocking thread and
+/// holds a batch of notes: this bounds the CPU and memory they take together.
+const IMPORTS_AT_ONCE: usize = 2;
+
+/// The turns for [`IMPORTS_AT_ONCE`], managed as state.
+pub struct ImportSlots(Semaphore);
+
+impl Default for ImportSlots {
+    fn default() -> Self {
+        ImportSlots(Semaphore::new(IMPORTS_AT_ONCE))
+    }
+}
+
 /// A size for people: "20 MiB", "64 KiB", "900 bytes".
 fn size_label(bytes: u64) -> String {
     const KIB: u64 = 1024;
@@ -52,56 +70,107 @@ fn size_label(bytes: u64) -> String {
     }
 }
 
-/// Every `.md` file of a zip, parsed; the first problem refuses the lot,
-/// with a message for the person. At most `max_total` bytes are ever
-/// decompressed, whatever the zip's headers claim.
-pub fn unzip_notes(bytes: Vec<u8>, max_total: u64) -> Result<Vec<Parsed>, String> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|_| "This is not a zip file. Nothing was imported.".to_string())?;
+/// A zip whose every note file was read and found good, within the limits.
+/// Its notes are read again a batch at a time as they are stored, so an
+/// import never holds more than a batch of notes in memory.
+pub struct Checked {
+    bytes: Arc<Vec<u8>>,
+    /// The archive indexes of its note files, in order.
+    files: Vec<usize>,
+}
+
+type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
+
+fn open(bytes: &[u8]) -> Result<Archive<'_>, String> {
+    zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|_| "This is not a zip file. Nothing was imported.".to_string())
+}
+
+/// File `i` of the archive, decompressed into `raw` (reused from file to
+/// file) and parsed; None when it is not a note file. At most `room` bytes
+/// are decompressed (one more tells that there was more), whatever the
+/// zip's headers claim; `max_total` is only for the message.
+fn read_note(
+    archive: &mut Archive<'_>,
+    i: usize,
+    raw: &mut Vec<u8>,
+    room: u64,
+    max_total: u64,
+) -> Result<Option<Parsed>, String> {
+    let file = archive
+        .by_index(i)
+        .map_err(|e| format!("The zip cannot be read: {e}. Nothing was imported."))?;
+    let name = file
+        .name()
+        .map_err(|_| "A file name in the zip cannot be read. Nothing was imported.".to_string())?
+        .to_string();
+    if file.is_dir() || !name.to_ascii_lowercase().ends_with(".md") {
+        return Ok(None);
+    }
+    raw.clear();
+    file.take(FILE_BYTES_MAX.min(room) + 1)
+        .read_to_end(raw)
+        .map_err(|e| format!("{name}: cannot be read: {e}. Nothing was imported."))?;
+    let len = raw.len() as u64;
+    if len > FILE_BYTES_MAX {
+        return Err(format!(
+            "{name}: the file is too large. Nothing was imported."
+        ));
+    }
+    if len > room {
+        return Err(format!(
+            "The files in this zip unpack to more than {}, the most one import may hold. \
+             Nothing was imported: split the notes into smaller zips.",
+            size_label(max_total)
+        ));
+    }
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| format!("{name}: not UTF-8 text. Nothing was imported."))?;
+    from_markdown(&name, text)
+        .map(Some)
+        .map_err(|e| format!("{e} Nothing was imported."))
+}
+
+/// Read and check every `.md` file of a zip, keeping none: the first
+/// problem refuses the lot, with a message for the person. At most
+/// `max_total` bytes are decompressed in all.
+pub fn check_zip(bytes: Vec<u8>, max_total: u64) -> Result<Checked, String> {
+    let mut archive = open(&bytes)?;
     if archive.len() > FILES_MAX {
         return Err(format!(
             "The zip holds more than {FILES_MAX} files, the most one import may hold. \
              Nothing was imported: split the notes into smaller zips."
         ));
     }
-    let too_large = || {
-        format!(
-            "The files in this zip unpack to more than {}, the most one import may hold. \
-             Nothing was imported: split the notes into smaller zips.",
-            size_label(max_total)
-        )
-    };
+    let mut files = Vec::new();
+    let mut raw = Vec::new();
     let mut total: u64 = 0;
-    let mut notes = Vec::new();
     for i in 0..archive.len() {
-        let file = archive
-            .by_index(i)
-            .map_err(|e| format!("The zip cannot be read: {e}. Nothing was imported."))?;
-        let name = file
-            .name()
-            .map_err(|_| "A file name in the zip cannot be read.".to_string())?
-            .to_string();
-        if file.is_dir() || !name.to_ascii_lowercase().ends_with(".md") {
-            continue;
+        if read_note(&mut archive, i, &mut raw, max_total - total, max_total)?.is_some() {
+            total += raw.len() as u64;
+            files.push(i);
         }
-        let room = max_total - total;
-        let mut raw = Vec::new();
-        file.take(FILE_BYTES_MAX.min(room) + 1)
-            .read_to_end(&mut raw)
-            .map_err(|e| format!("{name}: cannot be read: {e}. Nothing was imported."))?;
-        let len = raw.len() as u64;
-        if len > FILE_BYTES_MAX {
-            return Err(format!(
-                "{name}: the file is too large. Nothing was imported."
-            ));
-        }
-        if len > room {
-            return Err(too_large());
-        }
-        total += len;
-        let text = String::from_utf8(raw)
-            .map_err(|_| format!("{name}: not UTF-8 text. Nothing was imported."))?;
-        notes.push(from_markdown(&name, &text).map_err(|e| format!("{e} Nothing was imported."))?);
+    }
+    drop(archive);
+    Ok(Checked {
+        bytes: Arc::new(bytes),
+        files,
+    })
+}
+
+/// The notes at `files` of a zip [`check_zip`] accepted.
+fn notes_at(bytes: &[u8], files: &[usize]) -> Result<Vec<Parsed>, String> {
+    let mut archive = open(bytes)?;
+    let mut raw = Vec::new();
+    let mut notes = Vec::with_capacity(files.len());
+    for &i in files {
+        notes.extend(read_note(
+            &mut archive,
+            i,
+            &mut raw,
+            FILE_BYTES_MAX,
+            u64::MAX,
+        )?);
     }
     Ok(notes)
 }
@@ -182,14 +251,21 @@ enum Stored {
     Failed(usize, AppError),
 }
 
-/// Store `notes` a batch per transaction, each batch only if it keeps the
-/// member within the quota.
-async fn store(db: &DbPool, user_id: i64, notes: &[Parsed], quota: i64) -> Stored {
+/// Store the zip's notes a batch per transaction, each batch read from
+/// the zip on a blocking thread, and stored only if it keeps the member
+/// within the quota.
+async fn store(db: &DbPool, user_id: i64, zip: &Checked, quota: i64) -> Stored {
     let mut done = 0;
-    for batch in notes.chunks(BATCH) {
+    for files in zip.files.chunks(BATCH) {
         if done > 0 && db.backend == Backend::Sqlite {
             rocket::tokio::time::sleep(SQLITE_PAUSE).await;
         }
+        let (bytes, files) = (zip.bytes.clone(), files.to_vec());
+        let batch = match spawn_blocking(move || notes_at(&bytes, &files)).await {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(e)) => return Stored::Failed(done, AppError::Internal(e)),
+            Err(e) => return Stored::Failed(done, AppError::Internal(e.to_string())),
+        };
         let dated: Vec<Dated<'_>> = batch
             .iter()
             .map(|p| Dated {
@@ -207,9 +283,9 @@ async fn store(db: &DbPool, user_id: i64, notes: &[Parsed], quota: i64) -> Store
     Stored::All
 }
 
-/// The zip unpacked on a blocking thread; Err holds what the person is told.
-async fn unpack(bytes: Vec<u8>, max_total: u64) -> AppResult<Result<Vec<Parsed>, String>> {
-    rocket::tokio::task::spawn_blocking(move || unzip_notes(bytes, max_total))
+/// The zip checked on a blocking thread; Err holds what the person is told.
+async fn check(bytes: Vec<u8>, max_total: u64) -> AppResult<Result<Checked, String>> {
+    spawn_blocking(move || check_zip(bytes, max_total))
         .await
         .map_err(|e| AppError::Internal(format!("import task: {e}")))
 }
@@ -241,6 +317,7 @@ async fn count_import(
 async fn import(
     db: &Db,
     cfg: &State<NotesConfig>,
+    slots: &State<ImportSlots>,
     user: CurrentUser,
     layout: Layout,
     upload: Upload,
@@ -253,11 +330,16 @@ async fn import(
     if let Err(message) = count_import(db, cfg, user.id).await? {
         return refuse(Status::TooManyRequests, layout, message).await;
     }
-    let notes = match unpack(upload.0, cfg.import_max_bytes).await? {
-        Ok(notes) => notes,
+    let _turn = slots
+        .0
+        .acquire()
+        .await
+        .map_err(|_| AppError::Unavailable("import slots closed".into()))?;
+    let zip = match check(upload.0, cfg.import_max_bytes).await? {
+        Ok(zip) => zip,
         Err(message) => return refuse(Status::UnprocessableEntity, layout, message).await,
     };
-    let n = notes.len();
+    let n = zip.files.len();
     let have = repo::count(db, user.id).await?;
     if have + n as i64 > cfg.quota {
         let message = format!(
@@ -269,7 +351,7 @@ async fn import(
         );
         return refuse(Status::UnprocessableEntity, layout, message).await;
     }
-    let (status, message) = match store(db, user.id, &notes, cfg.quota).await {
+    let (status, message) = match store(db, user.id, &zip, cfg.quota).await {
         Stored::All => {
             return Ok(Reply::success(
                 "/notes",

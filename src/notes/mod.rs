@@ -105,6 +105,7 @@ pub fn stage() -> AdHoc {
         };
         Ok(rocket
             .manage(cfg)
+            .manage(import::ImportSlots::default())
             .mount("/", routes::routes())
             .mount("/", export::routes())
             .mount("/", import::routes())
