@@ -1,15 +1,11 @@
 //! Import a zip of Markdown notes (the format `export.rs` writes), within
-//! limits a zip bomb cannot get around: the upload's size (Rocket's `file`
-//! limit), the number of files, each file's size and the size of them all
-//! (counted in bytes actually decompressed, never taken from the zip's
-//! headers), the member's quota of notes and a number of imports per hour.
-//! The zip is checked whole on a blocking thread, keeping nothing, then read
-//! again and stored a batch per transaction: an import holds neither the
-//! async workers, nor SQLite's write lock for long, nor more than a batch of
-//! notes in memory.
+//! limits: the upload's size (Rocket's `file` limit), what it unpacks to
+//! (`unzip.rs`), the member's quota of notes and imports per hour. The zip
+//! is checked whole on a blocking thread, keeping nothing, then read again
+//! and stored a batch per transaction: an import holds neither the async
+//! workers, nor SQLite's write lock for long, nor more than a batch of notes
+//! in memory.
 
-use std::io::{Cursor, Read};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rocket::data::{self, Data, FromData};
@@ -22,9 +18,8 @@ use rocket::tokio::sync::Semaphore;
 use rocket::tokio::task::spawn_blocking;
 use rocket::{get, post, routes, Route, State};
 
-use super::export::{from_markdown, Parsed};
-use super::model::BODY_MAX;
 use super::repo::{self, Dated};
+use super::unzip::{check_zip, notes_at, size_label, Checked};
 use super::views::ImportPage;
 use super::{plural, NotesConfig};
 use crate::auth::CurrentUser;
@@ -33,11 +28,6 @@ use crate::error::{AppError, AppResult, GuardError};
 use crate::web::ratelimit::{self, Limit};
 use crate::web::{check_csrf, Layout, Reply};
 
-/// Most files one import reads.
-const FILES_MAX: usize = 5_000;
-/// Largest file inside the zip, uncompressed (the body limit plus room for
-/// the front matter).
-const FILE_BYTES_MAX: u64 = (BODY_MAX as u64) * 4 + 16_384;
 /// Notes stored per transaction.
 const BATCH: usize = 200;
 /// On SQLite, the pause between two batches: a writer kept waiting polls
@@ -56,123 +46,6 @@ impl Default for ImportSlots {
     fn default() -> Self {
         ImportSlots(Semaphore::new(IMPORTS_AT_ONCE))
     }
-}
-
-/// A size for people: "20 MiB", "64 KiB", "900 bytes".
-fn size_label(bytes: u64) -> String {
-    const KIB: u64 = 1024;
-    const MIB: u64 = 1024 * 1024;
-    match bytes {
-        b if b >= MIB && b.is_multiple_of(MIB) => format!("{} MiB", b / MIB),
-        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64),
-        b if b >= KIB => format!("{} KiB", b / KIB),
-        b => format!("{b} bytes"),
-    }
-}
-
-/// A zip whose every note file was read and found good, within the limits.
-/// Its notes are read again a batch at a time as they are stored, so an
-/// import never holds more than a batch of notes in memory.
-pub struct Checked {
-    bytes: Arc<Vec<u8>>,
-    /// The archive indexes of its note files, in order.
-    files: Vec<usize>,
-}
-
-type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
-
-fn open(bytes: &[u8]) -> Result<Archive<'_>, String> {
-    zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|_| "This is not a zip file. Nothing was imported.".to_string())
-}
-
-/// File `i` of the archive, decompressed into `raw` (reused from file to
-/// file) and parsed; None when it is not a note file. At most `room` bytes
-/// are decompressed (one more tells that there was more), whatever the
-/// zip's headers claim; `max_total` is only for the message.
-fn read_note(
-    archive: &mut Archive<'_>,
-    i: usize,
-    raw: &mut Vec<u8>,
-    room: u64,
-    max_total: u64,
-) -> Result<Option<Parsed>, String> {
-    let file = archive
-        .by_index(i)
-        .map_err(|e| format!("The zip cannot be read: {e}. Nothing was imported."))?;
-    let name = file
-        .name()
-        .map_err(|_| "A file name in the zip cannot be read. Nothing was imported.".to_string())?
-        .to_string();
-    if file.is_dir() || !name.to_ascii_lowercase().ends_with(".md") {
-        return Ok(None);
-    }
-    raw.clear();
-    file.take(FILE_BYTES_MAX.min(room) + 1)
-        .read_to_end(raw)
-        .map_err(|e| format!("{name}: cannot be read: {e}. Nothing was imported."))?;
-    let len = raw.len() as u64;
-    if len > FILE_BYTES_MAX {
-        return Err(format!(
-            "{name}: the file is too large. Nothing was imported."
-        ));
-    }
-    if len > room {
-        return Err(format!(
-            "The files in this zip unpack to more than {}, the most one import may hold. \
-             Nothing was imported: split the notes into smaller zips.",
-            size_label(max_total)
-        ));
-    }
-    let text = std::str::from_utf8(raw)
-        .map_err(|_| format!("{name}: not UTF-8 text. Nothing was imported."))?;
-    from_markdown(&name, text)
-        .map(Some)
-        .map_err(|e| format!("{e} Nothing was imported."))
-}
-
-/// Read and check every `.md` file of a zip, keeping none: the first
-/// problem refuses the lot, with a message for the person. At most
-/// `max_total` bytes are decompressed in all.
-pub fn check_zip(bytes: Vec<u8>, max_total: u64) -> Result<Checked, String> {
-    let mut archive = open(&bytes)?;
-    if archive.len() > FILES_MAX {
-        return Err(format!(
-            "The zip holds more than {FILES_MAX} files, the most one import may hold. \
-             Nothing was imported: split the notes into smaller zips."
-        ));
-    }
-    let mut files = Vec::new();
-    let mut raw = Vec::new();
-    let mut total: u64 = 0;
-    for i in 0..archive.len() {
-        if read_note(&mut archive, i, &mut raw, max_total - total, max_total)?.is_some() {
-            total += raw.len() as u64;
-            files.push(i);
-        }
-    }
-    drop(archive);
-    Ok(Checked {
-        bytes: Arc::new(bytes),
-        files,
-    })
-}
-
-/// The notes at `files` of a zip [`check_zip`] accepted.
-fn notes_at(bytes: &[u8], files: &[usize]) -> Result<Vec<Parsed>, String> {
-    let mut archive = open(bytes)?;
-    let mut raw = Vec::new();
-    let mut notes = Vec::with_capacity(files.len());
-    for &i in files {
-        notes.extend(read_note(
-            &mut archive,
-            i,
-            &mut raw,
-            FILE_BYTES_MAX,
-            u64::MAX,
-        )?);
-    }
-    Ok(notes)
 }
 
 /// The import page, with the limits that apply to this member.
@@ -394,17 +267,4 @@ fn were(n: usize) -> String {
 /// The import page and upload.
 pub fn routes() -> Vec<Route> {
     routes![import_page, import]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_plainly() {
-        assert_eq!(size_label(20 * 1024 * 1024), "20 MiB");
-        assert_eq!(size_label(1536 * 1024), "1.5 MiB");
-        assert_eq!(size_label(64 * 1024), "64 KiB");
-        assert_eq!(size_label(900), "900 bytes");
-    }
 }

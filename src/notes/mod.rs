@@ -4,7 +4,8 @@
 //! `routes.rs` (pages), `api.rs` (JSON), `model.rs` (input and
 //! validation), `repo.rs` (SQL), `search.rs` (the list query, the one
 //! place that differs by backend), `views.rs` (templates), `export.rs`
-//! (the file format and the download), `import.rs` (the upload).
+//! (the file format and the download), `import.rs` (the upload) and
+//! `unzip.rs` (reading a zip within limits).
 
 mod api;
 pub mod export;
@@ -13,6 +14,7 @@ pub mod model;
 pub mod repo;
 mod routes;
 pub mod search;
+mod unzip;
 mod views;
 
 use rocket::fairing::AdHoc;
