@@ -8,8 +8,9 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
+use sqlx::error::DatabaseError;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, Executor};
+use sqlx::{Any, AnyPool, Executor, Transaction};
 
 /// Which SQL engine the pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +152,37 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Start a transaction that writes: use it instead of `pool.begin()`.
+///
+/// On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock at once
+/// (waiting up to the busy timeout for another writer to finish). A plain,
+/// deferred transaction that reads and then writes must upgrade its lock,
+/// and that upgrade fails at once with "database is locked" when another
+/// writer got in between: no busy timeout helps it. On Postgres this is a
+/// plain `BEGIN`.
+pub async fn begin_write(db: &DbPool) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    match db.backend {
+        Backend::Sqlite => db.pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => db.pool.begin().await,
+    }
+}
+
+/// Whether an error means "busy, try again": SQLite's `SQLITE_BUSY` or
+/// `SQLITE_LOCKED` (any extended code: "database is locked"), or a Postgres
+/// deadlock, serialization failure or lock timeout. Such an error answers
+/// 503 with `Retry-After`, never 500.
+pub fn is_busy(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return false;
+    };
+    if let Some(sqlite) = d.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+        // Extended result codes keep the primary code in the low byte.
+        let code = sqlite.code().and_then(|c| c.parse::<i32>().ok());
+        return code.is_some_and(|c| matches!(c & 0xff, 5 | 6));
+    }
+    matches!(d.code().as_deref(), Some("40001" | "40P01" | "55P03"))
 }
 
 /// Whether an error is a unique-constraint violation.

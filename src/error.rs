@@ -80,6 +80,7 @@ impl From<sqlx::Error> for AppError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => AppError::Unavailable(e.to_string()),
+            ref busy if crate::db::is_busy(busy) => AppError::Unavailable(e.to_string()),
             other => AppError::Internal(format!("database: {other}")),
         }
     }
@@ -173,10 +174,20 @@ impl AppError {
                     human_wait(*retry_after)
                 )
             }
-            AppError::Unavailable(_) => {
-                "The site cannot reach its database right now. Please try again in a moment.".into()
-            }
+            AppError::Unavailable(_) => "The site is busy or cannot reach its database right now. \
+                 Please try again in a moment."
+                .into(),
             AppError::Internal(_) => "An unexpected error occurred. It has been logged.".into(),
+        }
+    }
+
+    /// Seconds to send in `Retry-After`, for the errors worth retrying: a
+    /// rate limit, and a database that is busy or briefly unreachable.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            AppError::TooManyRequests { retry_after } => Some((*retry_after).max(1)),
+            AppError::Unavailable(_) => Some(5),
+            _ => None,
         }
     }
 

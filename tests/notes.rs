@@ -1,11 +1,13 @@
 //! Notes: create, read, update, delete, list and paging; ownership across
 //! two members (pages and API); search that takes `%`, `_` and quotes
-//! literally; the version conflict; Markdown sanitising; export/import.
+//! literally; the version conflict; Markdown sanitising. Export and import:
+//! tests/notes_import.rs.
 //! Every test runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
 mod common;
+use common::notes::create_note as create;
 use common::*;
-use rocket::http::{ContentType, Header, Method, Status};
+use rocket::http::{Method, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::{json, Value};
 
@@ -19,17 +21,6 @@ async fn token_for(client: &Client, username: &str) -> String {
     let r = api(client, Method::Post, "/login", None, Some(&body), &[]).await;
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     r.json()["token"].as_str().expect("a token").to_string()
-}
-
-/// Create a note through the form; its id.
-async fn create(client: &Client, fields: &[(&str, &str)]) -> i64 {
-    let r = submit(client, "/notes/new", "/notes", fields).await;
-    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-    let location = r.location().expect("redirect to the note");
-    location
-        .trim_start_matches("/notes/")
-        .parse()
-        .expect("a note id")
 }
 
 async fn note_row(app: &TestApp, id: i64) -> (String, String, i64) {
@@ -606,147 +597,4 @@ async fn markdown_is_rendered_without_script_links_or_raw_html() {
     assert!(page.body.contains("&lt;script&gt;"));
     let list = app.get("/notes").await;
     assert!(!list.body.to_lowercase().contains("<script>alert"));
-}
-
-/// POST a zip to `/notes/import` as a multipart form.
-async fn import(client: &Client, zip: &[u8]) -> Resp {
-    let token = get(client, "/notes/import").await.csrf();
-    let boundary = "notes-test-boundary-7d1f";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.zip\"\r\n\
-             Content-Type: application/zip\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(zip);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let ct = ContentType::new("multipart", "form-data").with_params(("boundary", boundary));
-    let r = client
-        .post("/notes/import")
-        .header(ct)
-        .body(body)
-        .dispatch()
-        .await;
-    let status = r.status();
-    let location = r.headers().get_one("Location").map(str::to_string);
-    let body = r.into_string().await.unwrap_or_default();
-    let mut headers = Vec::new();
-    if let Some(l) = location {
-        headers.push(("location".to_string(), l));
-    }
-    Resp {
-        status,
-        body,
-        headers,
-    }
-}
-
-async fn export(client: &Client) -> Vec<u8> {
-    let r = client.get("/notes/export").dispatch().await;
-    assert_eq!(r.status(), Status::Ok);
-    assert_eq!(r.content_type(), Some(ContentType::ZIP));
-    assert!(r
-        .headers()
-        .get_one("Content-Disposition")
-        .is_some_and(|d| d.starts_with("attachment")));
-    r.into_bytes().await.expect("zip bytes")
-}
-
-type Snapshot = Vec<(String, String, i64, i64, i64, i64, String)>;
-
-async fn snapshot(app: &TestApp, username: &str) -> Snapshot {
-    let rows: Vec<(i64, String, String, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT n.id, n.title, n.body, n.pinned, n.archived, n.created_at, n.updated_at \
-         FROM notes n JOIN users u ON u.id = n.user_id WHERE u.username = $1 ORDER BY n.title",
-    )
-    .bind(username)
-    .fetch_all(&app.db.pool)
-    .await
-    .expect("notes");
-    let mut out = Vec::new();
-    for (id, title, body, pinned, archived, created, updated) in rows {
-        let tags: Vec<String> =
-            sqlx::query_scalar("SELECT tag FROM note_tags WHERE note_id = $1 ORDER BY tag")
-                .bind(id)
-                .fetch_all(&app.db.pool)
-                .await
-                .expect("tags");
-        out.push((
-            title,
-            body,
-            pinned,
-            archived,
-            created,
-            updated,
-            tags.join(","),
-        ));
-    }
-    out
-}
-
-#[rocket::async_test]
-async fn export_then_import_round_trips_every_field() {
-    let app = spawn().await;
-    app.signed_in_user("alice").await;
-    create(
-        &app.client,
-        &[
-            ("title", "Front: \"matter\" --- 100% ünïcode 🎉"),
-            (
-                "body",
-                "---\ntitle: fake\n---\n\nline\n\n  trailing spaces  \n",
-            ),
-            ("tags", "a, b c, ü"),
-            ("pinned", "true"),
-        ],
-    )
-    .await;
-    create(
-        &app.client,
-        &[("title", "Archived"), ("body", ""), ("archived", "true")],
-    )
-    .await;
-    create(
-        &app.client,
-        &[("title", "Plain"), ("body", "just text\r\nwith CRLF")],
-    )
-    .await;
-    app.exec(
-        "UPDATE notes SET created_at = 1600000000, updated_at = 1650000000 WHERE title = 'Plain'",
-    )
-    .await;
-    let zip = export(&app.client).await;
-    let before = snapshot(&app, "alice").await;
-    assert_eq!(before.len(), 3);
-
-    // Into another member's account: the very same notes.
-    let bob = app.member("bob").await;
-    let r = import(&bob, &zip).await;
-    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-    assert_eq!(snapshot(&app, "bob").await, before);
-    // Bob's export reads the same, byte for byte but for the ids in file names.
-    let again = export(&bob).await;
-    assert!(!again.is_empty());
-
-    // Not a zip: refused with a message, nothing stored.
-    let r = import(&bob, b"not a zip at all").await;
-    assert_eq!(r.status, Status::UnprocessableEntity);
-    assert!(r.body.contains("not a zip"));
-    assert_eq!(snapshot(&app, "bob").await.len(), 3);
-
-    // Without the CSRF token: refused.
-    let ct = ContentType::new("multipart", "form-data").with_params(("boundary", "b"));
-    let body = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.zip\"\r\n\
-                Content-Type: application/zip\r\n\r\nxx\r\n--b--\r\n";
-    let r = bob
-        .post("/notes/import")
-        .header(ct)
-        .header(Header::new("Accept", "text/html"))
-        .body(body)
-        .dispatch()
-        .await;
-    assert_eq!(r.status(), Status::Forbidden);
 }

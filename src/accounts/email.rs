@@ -12,7 +12,7 @@ use super::tokens::{self, Purpose};
 use super::Hasher;
 use crate::accounts::credentials;
 use crate::config::AppConfig;
-use crate::db::{is_unique_violation, now, Db, DbPool};
+use crate::db::{begin_write, is_unique_violation, now, Db, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, MailContent, Wakeup};
 use crate::session::CurrentUser;
@@ -78,7 +78,7 @@ async fn verify_page(db: &Db, layout: Layout, token: &str) -> AppResult<Reply> {
 
 #[post("/verify-email/<token>", data = "<_form>")]
 async fn verify(db: &Db, token: &str, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     let valid = tokens::check(&mut tx, token, Purpose::VerifyEmail)
         .await?
         .ok_or_else(invalid_link)?;
@@ -117,7 +117,7 @@ async fn resend(
         window: 3600,
     };
     ratelimit::attempt(db, &bucket, limit).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     queue_verification(&mut tx, cfg, me.id, &me.username, &me.email).await?;
     tx.commit().await?;
     wakeup.notify();
@@ -191,7 +191,7 @@ pub async fn start_change(
         return Ok(Err("Another account already uses that email address."));
     }
     let base = cfg.base_url.trim_end_matches('/');
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     let token = tokens::issue(&mut tx, user.id, Purpose::ChangeEmail, Some(new_email)).await?;
     let confirm = ChangeEmailMail {
         username: user.username.clone(),
@@ -240,7 +240,7 @@ async fn confirm_change_page(db: &Db, layout: Layout, token: &str) -> AppResult<
 
 #[post("/account/email/confirm/<token>", data = "<_form>")]
 async fn confirm_change(db: &Db, token: &str, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     let valid = tokens::check(&mut tx, token, Purpose::ChangeEmail)
         .await?
         .ok_or_else(invalid_link)?;

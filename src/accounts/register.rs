@@ -4,7 +4,7 @@
 use super::model::SignupForm;
 use super::{email, repo, Hasher};
 use crate::config::AppConfig;
-use crate::db::{is_unique_violation, DbPool};
+use crate::db::{begin_write, is_unique_violation, DbPool};
 use crate::error::{AppResult, FieldErrors};
 use crate::mail::Wakeup;
 use crate::web::ratelimit::{self, Limit};
@@ -57,7 +57,7 @@ pub async fn register(
     }
     let counted = ratelimit::attempt(db, &bucket, limit).await?;
     let hash = hasher.hash(account.password).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     let id = match repo::create(
         &mut tx,
         &account.username,

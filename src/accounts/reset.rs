@@ -12,7 +12,7 @@ use super::model::parse_email;
 use super::tokens::{self, Purpose};
 use super::{password, repo, Hasher};
 use crate::config::AppConfig;
-use crate::db::{now, Db};
+use crate::db::{begin_write, now, Db};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail::{self, MailContent, Wakeup};
 use crate::session::CsrfForm;
@@ -99,7 +99,7 @@ async fn forgot(
             .is_ok()
         {
             let base = cfg.base_url.trim_end_matches('/');
-            let mut tx = db.pool.begin().await?;
+            let mut tx = begin_write(db).await?;
             let token = tokens::issue(&mut tx, user.id, Purpose::ResetPassword, None).await?;
             let mail = ResetMail {
                 username: user.username.clone(),
@@ -163,7 +163,7 @@ async fn reset(
         );
     }
     let hash = hasher.hash(new_password).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     if !tokens::consume(&mut tx, valid.id).await? {
         return Err(invalid_link());
     }

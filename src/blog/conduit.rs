@@ -67,8 +67,8 @@ impl<'r> Responder<'r, 'static> for Conduit {
         }
         let mut res = Json(errors_of(&self.0)).respond_to(req)?;
         res.set_status(status);
-        if let AppError::TooManyRequests { retry_after } = self.0 {
-            res.set_header(Header::new("Retry-After", retry_after.max(1).to_string()));
+        if let Some(secs) = self.0.retry_after() {
+            res.set_header(Header::new("Retry-After", secs.to_string()));
         }
         if status == Status::Unauthorized {
             res.set_header(Header::new("WWW-Authenticate", "Token"));

@@ -5,7 +5,7 @@
 //! disabled accounts are hidden everywhere.
 
 use super::model::{slug_candidate, slugify, ArticleInput};
-use crate::db::{is_unique_violation, now, tags_of, DbPool};
+use crate::db::{begin_write, is_unique_violation, now, tags_of, DbPool};
 use crate::error::{AppError, AppResult};
 
 /// An author (or commenter) as a reader sees them.
@@ -252,7 +252,7 @@ pub async fn create(db: &DbPool, author_id: i64, a: &ArticleInput) -> AppResult<
     let base = slugify(&a.title);
     for attempt in 0..10 {
         let slug = slug_candidate(&base, attempt);
-        let mut tx = db.pool.begin().await?;
+        let mut tx = begin_write(db).await?;
         let t = now();
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO articles (author_id, slug, title, description, body, created_at, updated_at) \
@@ -283,7 +283,7 @@ pub async fn create(db: &DbPool, author_id: i64, a: &ArticleInput) -> AppResult<
 /// Save new text and tags over article `id`. The slug stays as it is, so
 /// links to the article keep working after an edit.
 pub async fn update(db: &DbPool, id: i64, a: &ArticleInput) -> AppResult<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     sqlx::query(
         "UPDATE articles SET title = $1, description = $2, body = $3, updated_at = $4 WHERE id = $5",
     )

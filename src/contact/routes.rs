@@ -6,6 +6,7 @@ use rocket::{get, post, routes, Route, State};
 
 use super::model::{AckMail, ContactForm, ContactMail, NewMessage};
 use super::{repo, ContactConfig};
+use crate::db::begin_write;
 use crate::error::{AppResult, FieldErrors};
 use crate::mail::{self, MailContent};
 use crate::session::CsrfForm;
@@ -95,7 +96,7 @@ async fn store_and_queue_mails(
     message: &NewMessage,
     spam: bool,
 ) -> AppResult<()> {
-    let mut tx = ctx.db.pool.begin().await?;
+    let mut tx = begin_write(ctx.db).await?;
     let id = repo::insert(&mut tx, message, &ctx.ip.label(), &ctx.ua.0, spam).await?;
     if !spam {
         let recipients = if settings.recipients.is_empty() {

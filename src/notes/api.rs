@@ -5,12 +5,13 @@
 use rocket::http::Status;
 use rocket::response::status::Custom;
 use rocket::serde::json::Json;
-use rocket::{delete, get, post, put, routes, Route};
+use rocket::{delete, get, post, put, routes, Route, State};
 use serde_json::{json, Value};
 
 use super::model::{NoteInput, NoteJson, NotePage, NoteRequest};
 use super::repo::{self, Saved};
 use super::search::{self, ListQuery};
+use super::{quota_reached, NotesConfig};
 use crate::api::json::JsonBody;
 use crate::api::{ApiRequest, ApiUser};
 use crate::db::Db;
@@ -73,6 +74,7 @@ async fn list(
 async fn create(
     _api: ApiRequest,
     db: &Db,
+    cfg: &State<NotesConfig>,
     me: ApiUser,
     body: JsonBody<NoteRequest>,
 ) -> AppResult<(Status, Json<NoteJson>)> {
@@ -85,7 +87,9 @@ async fn create(
         b.archived.unwrap_or(false),
     )
     .map_err(AppError::Validation)?;
-    let id = repo::create(db, me.0.id, &note).await?;
+    let id = repo::create(db, me.0.id, &note, cfg.quota)
+        .await?
+        .ok_or_else(|| AppError::Validation(quota_reached(cfg)))?;
     let saved = repo::get(db, me.0.id, id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -1,5 +1,5 @@
-//! Export all my notes as a zip of Markdown files with front matter, and
-//! import the same format back.
+//! Export all my notes as a zip of Markdown files with front matter (the
+//! format `import.rs` reads back).
 //!
 //! Each file is:
 //! ```text
@@ -16,33 +16,25 @@
 //! Title and tags are JSON, which YAML reads too, so any character
 //! survives the round trip.
 
-use std::io::{Cursor, Read, Write};
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
 
-use rocket::data::{self, Data, FromData};
-use rocket::form::{Form, FromForm};
-use rocket::fs::TempFile;
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{ContentType, Header};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
-use rocket::tokio::io::AsyncReadExt;
-use rocket::{get, post, routes, Route};
+use rocket::{get, routes, Route};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use zip::ZipWriter;
 
-use super::model::{NoteInput, BODY_MAX};
+use super::model::NoteInput;
 use super::repo::{self, Note};
-use super::views::ImportPage;
-use crate::db::{now, Db};
-use crate::error::{AppError, AppResult, GuardError};
-use crate::session::check_csrf;
+use crate::db::{now, Db, DbPool};
+use crate::error::{AppError, AppResult};
 use crate::session::CurrentUser;
-use crate::web::{Layout, Reply};
 
-/// Most files one import reads.
-const FILES_MAX: usize = 5_000;
-/// Largest file inside the zip, uncompressed (the body limit plus room for
-/// the front matter); guards against zip bombs.
-const FILE_BYTES_MAX: u64 = (BODY_MAX as u64) * 4 + 16_384;
+/// Notes read from the database, and compressed, per step of an export.
+const EXPORT_PAGE: i64 = 200;
 
 fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)
@@ -149,57 +141,57 @@ fn file_name(n: &Note) -> String {
     )
 }
 
-/// The zip of all `notes`.
-pub fn zip_notes(notes: &[Note]) -> AppResult<Vec<u8>> {
-    let err = |e: &dyn std::fmt::Display| AppError::Internal(format!("zip: {e}"));
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+/// Run `f` on a blocking thread: compressing and file writes stay off the
+/// async workers that answer everyone's requests.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> AppResult<T> {
+    rocket::tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(format!("export task: {e}")))?
+        .map_err(|e| AppError::Internal(format!("export: {e}")))
+}
+
+fn add_notes(zip: &mut ZipWriter<File>, notes: &[Note]) -> Result<(), String> {
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
     for n in notes {
-        zip.start_file(file_name(n), options).map_err(|e| err(&e))?;
+        zip.start_file(file_name(n), options)
+            .map_err(|e| e.to_string())?;
         zip.write_all(to_markdown(n).as_bytes())
-            .map_err(|e| err(&e))?;
+            .map_err(|e| e.to_string())?;
     }
-    Ok(zip.finish().map_err(|e| err(&e))?.into_inner())
+    Ok(())
 }
 
-/// Every `.md` file of a zip, parsed; the first problem refuses the lot.
-pub fn unzip_notes(bytes: Vec<u8>) -> Result<Vec<Parsed>, String> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|_| "This is not a zip file.".to_string())?;
-    if archive.len() > FILES_MAX {
-        return Err(format!("The zip holds more than {FILES_MAX} files."));
+/// The zip of every note of `user_id`, written to an anonymous temporary
+/// file (gone when closed) a page of notes at a time, so memory stays
+/// bounded however many notes there are. Returned rewound, with its length.
+pub async fn zip_notes(db: &DbPool, user_id: i64) -> AppResult<(File, u64)> {
+    let file = blocking(|| tempfile::tempfile().map_err(|e| e.to_string())).await?;
+    let mut zip = ZipWriter::new(file);
+    let mut after = 0;
+    loop {
+        let page = repo::page_after(db, user_id, after, EXPORT_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        zip = blocking(move || add_notes(&mut zip, &page).map(|()| zip)).await?;
     }
-    let mut notes = Vec::new();
-    for i in 0..archive.len() {
-        let file = archive
-            .by_index(i)
-            .map_err(|e| format!("The zip cannot be read: {e}."))?;
-        let name = file
-            .name()
-            .map_err(|_| "A file name in the zip cannot be read.".to_string())?
-            .to_string();
-        if file.is_dir() || !name.to_ascii_lowercase().ends_with(".md") {
-            continue;
-        }
-        let mut raw = Vec::new();
-        file.take(FILE_BYTES_MAX + 1)
-            .read_to_end(&mut raw)
-            .map_err(|e| format!("{name}: cannot be read: {e}"))?;
-        if raw.len() as u64 > FILE_BYTES_MAX {
-            return Err(format!("{name}: the file is too large."));
-        }
-        let text = String::from_utf8(raw).map_err(|_| format!("{name}: not UTF-8 text"))?;
-        notes.push(from_markdown(&name, &text)?);
-    }
-    Ok(notes)
+    blocking(move || {
+        let mut file = zip.finish().map_err(|e| e.to_string())?;
+        let len = file.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
+        file.rewind().map_err(|e| e.to_string())?;
+        Ok((file, len))
+    })
+    .await
 }
 
-/// A zip download.
-pub struct ZipFile(Vec<u8>);
+/// A zip download, streamed from its file.
+pub struct ZipFile(File, u64);
 
 impl<'r> Responder<'r, 'static> for ZipFile {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let len = usize::try_from(self.1).ok();
         Response::build()
             .header(ContentType::ZIP)
             .header(Header::new(
@@ -207,94 +199,18 @@ impl<'r> Responder<'r, 'static> for ZipFile {
                 "attachment; filename=\"notes.zip\"",
             ))
             .header(Header::new("Cache-Control", "no-store"))
-            .sized_body(self.0.len(), Cursor::new(self.0))
+            .sized_body(len, rocket::tokio::fs::File::from_std(self.0))
             .ok()
     }
 }
 
 #[get("/notes/export")]
 async fn export(db: &Db, user: CurrentUser) -> AppResult<ZipFile> {
-    let notes = repo::all(db, user.id).await?;
-    Ok(ZipFile(zip_notes(&notes)?))
+    let (file, len) = zip_notes(db, user.id).await?;
+    Ok(ZipFile(file, len))
 }
 
-#[get("/notes/import")]
-fn import_page(_user: CurrentUser, layout: Layout) -> AppResult<Reply> {
-    Reply::page(&ImportPage {
-        layout,
-        error: None,
-    })
-}
-
-#[derive(FromForm)]
-struct ImportForm<'r> {
-    csrf_token: Option<String>,
-    file: TempFile<'r>,
-}
-
-/// The import form (multipart, so `CsrfForm` cannot read it): the CSRF
-/// token is checked here. The upload is held to Rocket's `file` limit.
-struct Upload(Vec<u8>);
-
-#[rocket::async_trait]
-impl<'r> FromData<'r> for Upload {
-    type Error = ();
-
-    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        let fail = |e: AppError| data::Outcome::Error((GuardError::stash(req, e), ()));
-        if !req.content_type().is_some_and(|ct| ct.is_form_data()) {
-            return fail(AppError::UnsupportedMediaType);
-        }
-        let form = match Form::<ImportForm<'r>>::from_data(req, data).await {
-            data::Outcome::Success(f) => f.into_inner(),
-            _ => {
-                return fail(AppError::BadRequest(
-                    "Choose a zip file to import (at most 1 MiB).".into(),
-                ))
-            }
-        };
-        if let Err(e) = check_csrf(req, form.csrf_token.as_deref()) {
-            return fail(e);
-        }
-        let mut bytes = Vec::new();
-        let read = match form.file.open().await {
-            Ok(mut f) => f.read_to_end(&mut bytes).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        match read {
-            Ok(()) => data::Outcome::Success(Upload(bytes)),
-            Err(e) => fail(AppError::Internal(format!("reading the upload: {e}"))),
-        }
-    }
-}
-
-#[post("/notes/import", data = "<upload>")]
-async fn import(db: &Db, user: CurrentUser, layout: Layout, upload: Upload) -> AppResult<Reply> {
-    let notes = match unzip_notes(upload.0) {
-        Ok(n) => n,
-        Err(error) => {
-            return Reply::page_with(
-                Status::UnprocessableEntity,
-                &ImportPage {
-                    layout,
-                    error: Some(error),
-                },
-            )
-        }
-    };
-    let mut tx = db.pool.begin().await?;
-    for p in &notes {
-        repo::insert(&mut tx, user.id, &p.note, p.created_at, p.updated_at).await?;
-    }
-    tx.commit().await?;
-    let n = notes.len();
-    Ok(Reply::success(
-        "/notes",
-        format!("Imported {n} note{}.", if n == 1 { "" } else { "s" }),
-    ))
-}
-
-/// Export and import.
+/// The export.
 pub fn routes() -> Vec<Route> {
-    routes![export, import_page, import]
+    routes![export]
 }

@@ -4,7 +4,7 @@
 use sqlx::AnyConnection;
 
 use super::model::{NoteInput, NoteJson};
-use crate::db::{affected, now, tags_of, DbPool};
+use crate::db::{affected, begin_write, now, tags_of, Backend, DbPool};
 use crate::error::AppResult;
 
 /// A stored note with its tags.
@@ -137,13 +137,81 @@ pub async fn insert(
     Ok(id)
 }
 
-/// Create a note now. Returns its id.
-pub async fn create(db: &DbPool, user_id: i64, note: &NoteInput) -> AppResult<i64> {
-    let mut tx = db.pool.begin().await?;
+/// How many notes the owner has, inside a write transaction, with the
+/// owner's quota checks taking turns: on SQLite the transaction holds the
+/// write lock already (`begin_write`); on Postgres a lock per owner keeps
+/// two parallel creates from both passing the check.
+async fn count_for_quota(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    user_id: i64,
+) -> AppResult<i64> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))")
+            .bind(format!("notes:quota:{user_id}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM notes WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// How many notes the owner has.
+pub async fn count(db: &DbPool, user_id: i64) -> AppResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM notes WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&db.pool)
+            .await?,
+    )
+}
+
+/// Create a note now, unless the owner already keeps `quota` notes.
+/// Returns its id, or None at the quota (nothing stored).
+pub async fn create(
+    db: &DbPool,
+    user_id: i64,
+    note: &NoteInput,
+    quota: i64,
+) -> AppResult<Option<i64>> {
+    let mut tx = begin_write(db).await?;
+    if count_for_quota(&mut tx, db.backend, user_id).await? >= quota {
+        return Ok(None);
+    }
     let t = now();
     let id = insert(&mut tx, user_id, note, t, t).await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(Some(id))
+}
+
+/// A note to store with its own times (an imported file's).
+pub struct Dated<'a> {
+    pub note: &'a NoteInput,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Store `notes` in one transaction, if the owner stays within `quota`
+/// notes with them. False, and nothing stored, if not.
+pub async fn insert_all(
+    db: &DbPool,
+    user_id: i64,
+    notes: &[Dated<'_>],
+    quota: i64,
+) -> AppResult<bool> {
+    let mut tx = begin_write(db).await?;
+    if count_for_quota(&mut tx, db.backend, user_id).await? + notes.len() as i64 > quota {
+        return Ok(false);
+    }
+    for n in notes {
+        insert(&mut tx, user_id, n.note, n.created_at, n.updated_at).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// What a save did.
@@ -166,7 +234,7 @@ pub async fn update(
     expected: i64,
     note: &NoteInput,
 ) -> AppResult<Saved> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     let done = sqlx::query(
         "UPDATE notes SET title = $1, body = $2, pinned = $3, archived = $4, \
          version = version + 1, updated_at = $5 \
@@ -204,22 +272,18 @@ pub async fn delete(db: &DbPool, user_id: i64, id: i64) -> AppResult<bool> {
     Ok(affected(&done) == 1)
 }
 
-/// Every note of the owner, oldest first (for the export).
-pub async fn all(db: &DbPool, user_id: i64) -> AppResult<Vec<Note>> {
+/// Up to `limit` of the owner's notes after id `after`, oldest first:
+/// the export reads them a page at a time.
+pub async fn page_after(db: &DbPool, user_id: i64, after: i64, limit: i64) -> AppResult<Vec<Note>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM notes n WHERE n.user_id = $1 ORDER BY n.id"
+        "SELECT {COLUMNS} FROM notes n WHERE n.user_id = $1 AND n.id > $2 ORDER BY n.id LIMIT $3"
     ))
     .bind(user_id)
+    .bind(after)
+    .bind(limit)
     .fetch_all(&db.pool)
     .await?;
-    let mut notes = Vec::with_capacity(rows.len());
-    // Bounded batches keep the tag query's parameter list small.
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let batch: Vec<Row> = rows.by_ref().take(500).collect();
-        notes.extend(with_tags(db, batch).await?);
-    }
-    Ok(notes)
+    with_tags(db, rows).await
 }
 
 /// The owner's tags, for the filter.

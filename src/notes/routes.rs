@@ -3,12 +3,13 @@
 //! on the same paths (see `api.rs`) are tried first.
 
 use rocket::http::Status;
-use rocket::{get, post, routes, Route};
+use rocket::{get, post, routes, Route, State};
 
 use super::model::NoteForm;
 use super::repo::{self, Saved};
 use super::search::{self, ListQuery};
 use super::views::{form_of, DeletePage, FormPage, ListPage, NoteView, ShowPage};
+use super::{quota_reached, NotesConfig};
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::session::CurrentUser;
@@ -70,6 +71,7 @@ fn new_note(_user: CurrentUser, layout: Layout) -> AppResult<Reply> {
 #[post("/notes", data = "<form>", rank = 2)]
 async fn create(
     db: &Db,
+    cfg: &State<NotesConfig>,
     user: CurrentUser,
     layout: Layout,
     form: CsrfForm<NoteForm>,
@@ -90,8 +92,19 @@ async fn create(
             )
         }
     };
-    let id = repo::create(db, user.id, &note).await?;
-    Ok(Reply::success(format!("/notes/{id}"), "Note saved."))
+    match repo::create(db, user.id, &note, cfg.quota).await? {
+        Some(id) => Ok(Reply::success(format!("/notes/{id}"), "Note saved.")),
+        None => Reply::page_with(
+            Status::UnprocessableEntity,
+            &FormPage {
+                layout,
+                id: None,
+                form,
+                errors: quota_reached(cfg),
+                stored: None,
+            },
+        ),
+    }
 }
 
 #[get("/notes/<id>", rank = 2)]

@@ -147,10 +147,16 @@ pub struct DeletePage {
     pub note: NoteView,
 }
 
-/// `/notes/import`.
+/// `/notes/import`, with what was refused and why, and the limits.
 #[derive(Template)]
 #[template(path = "notes/import.html")]
 pub struct ImportPage {
     pub layout: Layout,
     pub error: Option<String>,
+    /// Most one import may unpack to, e.g. "20 MiB".
+    pub max_total: String,
+    /// Most notes a member may keep, e.g. "5,000 notes".
+    pub quota: String,
+    /// How many the member has, e.g. "12 notes".
+    pub have: String,
 }

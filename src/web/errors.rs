@@ -60,8 +60,8 @@ impl<'r> Responder<'r, 'static> for AppError {
                 .finalize()
         };
         res.set_status(status);
-        if let AppError::TooManyRequests { retry_after } = self {
-            res.set_header(Header::new("Retry-After", retry_after.max(1).to_string()));
+        if let Some(secs) = self.retry_after() {
+            res.set_header(Header::new("Retry-After", secs.to_string()));
         }
         Ok(res)
     }

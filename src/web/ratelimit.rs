@@ -1,7 +1,7 @@
 //! Sliding-window rate limits kept in the database, so that they hold
 //! across every app process sharing it.
 
-use crate::db::{now, Backend, DbPool};
+use crate::db::{begin_write, now, Backend, DbPool};
 use crate::error::{AppError, AppResult};
 
 /// A named limit: at most `max` events per `window` seconds per bucket.
@@ -60,7 +60,7 @@ pub async fn attempt(db: &DbPool, bucket: &str, limit: Limit) -> AppResult<i64> 
     // ranked before it. On Postgres ids are handed out before commit, and a
     // later id can be counted while an earlier one is still uncommitted
     // (both would pass); SQLite's INSERT holds the write lock until commit.
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     if db.backend == Backend::Postgres {
         sqlx::query("SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))")
             .bind(bucket)

@@ -18,6 +18,7 @@ pub mod html;
 pub mod json_api;
 #[macro_use]
 pub mod mail;
+pub mod notes;
 pub mod oauth;
 pub mod oauth_flow;
 pub mod oauth_keys;

@@ -9,7 +9,7 @@ use super::providers::{Provider, ProviderIdentity};
 use super::repo;
 use crate::accounts::model::parse_username;
 use crate::accounts::repo as users;
-use crate::db::{is_unique_violation, Db};
+use crate::db::{begin_write, is_unique_violation, Db};
 use crate::error::{AppError, AppResult};
 use crate::session::random_token;
 use crate::web::ratelimit::{self, Limit};
@@ -161,7 +161,7 @@ async fn create_account(
     let bucket = format!("signup:{}", ctx.ip.bucket_key());
     ratelimit::check(db, &bucket, limit).await?;
     let username = unique_username(db, &identity.name_hint).await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     let created = users::create(
         &mut tx,
         &username,

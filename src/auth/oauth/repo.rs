@@ -1,6 +1,6 @@
 //! Identities at sign-in providers, keyed by (provider, provider's user id).
 
-use crate::db::{now, DbPool};
+use crate::db::{begin_write, now, DbPool};
 use crate::error::AppResult;
 
 /// One linked identity.
@@ -81,7 +81,7 @@ pub enum Unlink {
 /// sign in. The user row is written first so that two removals racing on
 /// Postgres queue behind each other's row lock (SQLite serialises writers).
 pub async fn unlink(db: &DbPool, user_id: i64, provider: &str) -> AppResult<Unlink> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = begin_write(db).await?;
     sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
         .bind(now())
         .bind(user_id)
