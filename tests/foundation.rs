@@ -674,6 +674,10 @@ fn parse_postgres_migrations() -> Schema {
                         .expect("altered table exists")
                         .insert((column, not_null));
                 }
+                ["DROP", "INDEX", ..] => {
+                    let name = words.last().expect("index name").to_lowercase();
+                    schema.indexes.retain(|(n, _, _)| *n != name);
+                }
                 [first, ..] if ["CREATE", "ALTER", "DROP"].contains(first) => {
                     panic!(
                         "{}: this test cannot read {:?}; teach parse_postgres_migrations about it",

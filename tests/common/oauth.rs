@@ -21,6 +21,8 @@ use rocket::{get, post, routes, Shutdown, State};
 use sha2::{Digest, Sha256};
 
 use super::oauth_keys::{OTHER_KEY, SIGNING_KEY, SIGNING_KEY_E, SIGNING_KEY_N};
+use super::{get, Resp, TestApp};
+use rocket::local::asynchronous::Client;
 
 /// The client credentials the fake knows, per provider.
 pub const GITHUB_ID: &str = "gh-client";
@@ -491,4 +493,70 @@ fn jwks() -> Json<Value> {
         "kty": "RSA", "use": "sig", "alg": "RS256", "kid": KID,
         "n": SIGNING_KEY_N, "e": SIGNING_KEY_E,
     }]}))
+}
+
+// ------------------------------------------------- the person in the browser
+
+/// The app's default base_url: every redirect URI starts with it.
+pub const ORIGIN: &str = "http://localhost:8000";
+
+/// A fake provider and an app with all three providers pointed at it.
+pub async fn setup() -> (FakeProvider, TestApp) {
+    let fake = FakeProvider::start().await;
+    let app = TestApp::spawn_with(|f| fake.configure(f)).await;
+    (fake, app)
+}
+
+/// `GET /auth/...`: the provider's authorization URL it redirects to.
+pub async fn begin(client: &Client, path: &str) -> String {
+    let r = get(client, path).await;
+    assert_eq!(r.status, Status::SeeOther, "{path}: {}", r.body);
+    r.location().expect("a redirect").to_string()
+}
+
+/// A query parameter of a URL.
+pub fn query(url: &str, key: &str) -> Option<String> {
+    reqwest::Url::parse(url)
+        .expect("a URL")
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Play the person at the provider (`login_as=<id>` or `deny=1`); returns
+/// the path on our site the provider sends the browser back to.
+pub async fn at_provider(authorize_url: &str, extra: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = http
+        .get(format!("{authorize_url}&{extra}"))
+        .send()
+        .await
+        .expect("the fake provider answers");
+    assert_eq!(r.status().as_u16(), 303, "the provider refused the request");
+    let location = r.headers()["location"].to_str().expect("ascii").to_string();
+    location
+        .strip_prefix(ORIGIN)
+        .expect("back to our exact redirect URI")
+        .to_string()
+}
+
+/// The whole flow in `client`'s browser; returns the callback's response.
+pub async fn sign_in_with(client: &Client, provider: &str, user_id: &str) -> Resp {
+    let url = begin(client, &format!("/auth/{provider}")).await;
+    let callback = at_provider(&url, &format!("login_as={user_id}")).await;
+    get(client, &callback).await
+}
+
+/// Who `client` is signed in as, if anyone.
+pub async fn whoami(client: &Client) -> Option<String> {
+    let r = get(client, "/profile").await;
+    if r.status != Status::Ok {
+        return None;
+    }
+    let at = r.body.find("Signed in as <strong>")? + "Signed in as <strong>".len();
+    let end = r.body[at..].find('<')?;
+    Some(r.body[at..at + end].to_string())
 }

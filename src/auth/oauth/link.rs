@@ -6,7 +6,7 @@ use askama::Template;
 use rocket::http::Status;
 
 use super::providers::{Provider, ProviderIdentity};
-use super::repo;
+use super::repo::{self, Identity, Key};
 use crate::accounts::model::parse_username;
 use crate::accounts::repo as users;
 use crate::db::{is_unique_violation, Db};
@@ -32,7 +32,7 @@ pub async fn connect(
     user_id: i64,
     identity: &ProviderIdentity,
 ) -> AppResult<Reply> {
-    if let Some(existing) = repo::find(db, provider.slug, &identity.subject).await? {
+    if let Some(existing) = find_known(db, provider, identity).await? {
         return Ok(if existing.user_id == user_id {
             Reply::success(
                 "/profile",
@@ -48,7 +48,7 @@ pub async fn connect(
             )
         });
     }
-    if has_provider(db, user_id, provider.slug).await? {
+    if has_provider(db, user_id, &key(provider, identity)).await? {
         return Ok(Reply::failure(
             "/profile",
             format!(
@@ -59,7 +59,7 @@ pub async fn connect(
     }
     let email = identity.email.clone().unwrap_or_default();
     let mut conn = db.pool.acquire().await?;
-    match repo::link(&mut conn, user_id, provider.slug, &identity.subject, &email).await {
+    match repo::link(&mut conn, user_id, &key(provider, identity), &email).await {
         Ok(_) => Ok(Reply::success(
             "/profile",
             format!(
@@ -78,11 +78,40 @@ pub async fn connect(
     }
 }
 
-async fn has_provider(db: &Db, user_id: i64, slug: &str) -> AppResult<bool> {
+/// What names this person at this provider in the `identities` table.
+fn key<'a>(provider: &'a Provider, identity: &'a ProviderIdentity) -> Key<'a> {
+    Key {
+        provider: provider.slug,
+        issuer: &identity.issuer,
+        subject: &identity.subject,
+    }
+}
+
+/// The linked identity the provider vouched for, if any. A row stored
+/// before issuers were recorded counts only for the issuer the operator
+/// named as its origin (`oauth.oidc.legacy_issuer`), and is then claimed
+/// for it; otherwise a subject from another issuer could reach it.
+pub async fn find_known(
+    db: &Db,
+    provider: &Provider,
+    identity: &ProviderIdentity,
+) -> AppResult<Option<Identity>> {
+    let key = key(provider, identity);
+    if let Some(found) = repo::find(db, &key).await? {
+        return Ok(Some(found));
+    }
+    if !key.issuer.is_empty() && key.issuer == provider.legacy_issuer {
+        return repo::adopt_legacy(db, &key).await;
+    }
+    Ok(None)
+}
+
+/// Whether the user already has an identity at this provider (and issuer).
+async fn has_provider(db: &Db, user_id: i64, key: &Key<'_>) -> AppResult<bool> {
     Ok(repo::list_for_user(db, user_id)
         .await?
         .iter()
-        .any(|i| i.provider == slug))
+        .any(|i| i.provider == key.provider && i.issuer == key.issuer))
 }
 
 /// Sign in with a provider identity: a known identity, an existing account
@@ -95,7 +124,7 @@ pub async fn sign_in(
     next: String,
 ) -> AppResult<Reply> {
     let db = ctx.db;
-    if let Some(known) = repo::find(db, provider.slug, &identity.subject).await? {
+    if let Some(known) = find_known(db, provider, identity).await? {
         if let Some(email) = &identity.email {
             if *email != known.email {
                 repo::update_email(db, known.id, email).await?;
@@ -115,7 +144,7 @@ pub async fn sign_in(
         // address belongs to this person (SECURITY.md 15, 18).
         let may_link = identity.email_verified
             && user.email_verified != 0
-            && !has_provider(db, user.id, provider.slug).await?;
+            && !has_provider(db, user.id, &key(provider, identity)).await?;
         if !may_link {
             log::info!(
                 "oauth {}: email matches user {} but linking is not allowed (provider verified: {}, local verified: {})",
@@ -129,7 +158,7 @@ pub async fn sign_in(
             return Reply::page_with(Status::Conflict, &page);
         }
         let mut conn = db.pool.acquire().await?;
-        match repo::link(&mut conn, user.id, provider.slug, &identity.subject, &email).await {
+        match repo::link(&mut conn, user.id, &key(provider, identity), &email).await {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => return Err(try_again()),
             Err(e) => return Err(e.into()),
@@ -176,7 +205,7 @@ async fn create_account(
         Err(e) if is_unique_violation(&e) => return Err(try_again()),
         Err(e) => return Err(e.into()),
     };
-    match repo::link(&mut tx, user_id, provider.slug, &identity.subject, email).await {
+    match repo::link(&mut tx, user_id, &key(provider, identity), email).await {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => return Err(try_again()),
         Err(e) => return Err(e.into()),
