@@ -522,7 +522,7 @@ async fn json_errors_have_the_right_status_and_shape() {
         Method::Delete,
         &format!("/user/{boss}"),
         Some(&admin),
-        None,
+        Some(&json!({"password": PASSWORD}).to_string()),
         &[],
     )
     .await;
@@ -765,7 +765,7 @@ async fn users_may_delete_only_themselves_and_admins_anyone_but_the_last_admin()
         Method::Delete,
         &format!("/user/{alice}"),
         Some(&alice_token),
-        None,
+        Some(&json!({"password": PASSWORD}).to_string()),
         &[],
     )
     .await;
@@ -776,7 +776,7 @@ async fn users_may_delete_only_themselves_and_admins_anyone_but_the_last_admin()
         Method::Delete,
         &format!("/user/{boss}"),
         Some(&admin),
-        None,
+        Some(&json!({"password": PASSWORD}).to_string()),
         &[],
     )
     .await;

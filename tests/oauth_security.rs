@@ -7,9 +7,10 @@
 mod common;
 
 use common::oauth::{setup, sign_in_with, whoami, FakeProvider, FakeUser};
-use common::TestApp;
-use rocket::http::Status;
+use common::{api, TestApp, PASSWORD};
+use rocket::http::{Method, Status};
 use rocket::local::asynchronous::Client;
+use serde_json::json;
 
 /// A browser talking to another app process on the same database, with
 /// the OpenID Connect issuer switched to `fake` (and `extra` settings).
@@ -112,4 +113,48 @@ async fn an_identity_stored_without_an_issuer_is_matched_only_by_the_legacy_issu
         Some(first.base.as_str())
     );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, 2);
+}
+
+// ------------------------------------------------------------- 6: the API
+
+#[rocket::async_test]
+async fn deleting_one_s_own_account_through_the_api_needs_the_password() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("alice").await;
+    let id = app.scalar("SELECT id FROM users").await;
+    let login = json!({"email": "alice@example.org", "password": PASSWORD}).to_string();
+    let r = api(&app.client, Method::Post, "/login", None, Some(&login), &[]).await;
+    let token = r.json()["token"].as_str().expect("a token").to_string();
+    let uri = format!("/user/{id}");
+    let delete = |body: Option<String>| {
+        let (client, uri, token) = (&app.client, uri.clone(), token.clone());
+        async move {
+            api(
+                client,
+                Method::Delete,
+                &uri,
+                Some(&token),
+                body.as_deref(),
+                &[],
+            )
+            .await
+        }
+    };
+
+    let r = delete(None).await;
+    assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
+    assert_eq!(
+        r.json()["fields"]["password"],
+        "Give your password to delete your account."
+    );
+    let r = delete(Some(json!({"password": "not it at all"}).to_string())).await;
+    assert_eq!(r.status, Status::Forbidden, "{}", r.body);
+    assert_eq!(r.json()["error"], "wrong_password");
+    let r = delete(Some("{\"password\": ".into())).await;
+    assert_eq!(r.status, Status::BadRequest, "{}", r.body);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, 1);
+
+    let r = delete(Some(json!({"password": PASSWORD}).to_string())).await;
+    assert_eq!(r.status, Status::NoContent, "{}", r.body);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, 0);
 }
