@@ -6,11 +6,54 @@
 
 mod common;
 
-use common::oauth::{setup, sign_in_with, whoami, FakeProvider, FakeUser};
-use common::{api, TestApp, PASSWORD};
+use common::oauth::{at_provider, begin, setup, sign_in_with, whoami, FakeProvider, FakeUser};
+use common::{api, get, signup, TestApp, PASSWORD};
 use rocket::http::{Method, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::json;
+
+/// The path (starting with `prefix`) of the newest link in a queued mail
+/// (`template`) to `to`.
+async fn mailed_link(app: &TestApp, to: &str, template: &str, prefix: &str) -> String {
+    let body = app
+        .text(&format!(
+            "SELECT text_body FROM outbox WHERE to_addr = '{to}' AND template = '{template}' \
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .await
+        .expect("a mail");
+    let link = format!("http://localhost:8000{prefix}");
+    let at = body.find(&link).expect("the link") + link.len() - prefix.len();
+    body[at..].split_whitespace().next().unwrap().to_string()
+}
+
+/// The mail `template` queued to `to`, if any.
+async fn mail_to(app: &TestApp, to: &str, template: &str) -> Option<String> {
+    let n = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM outbox WHERE to_addr = '{to}' AND template = '{template}'"
+        ))
+        .await;
+    if n == 0 {
+        return None;
+    }
+    app.text(&format!(
+        "SELECT text_body FROM outbox WHERE to_addr = '{to}' AND template = '{template}'"
+    ))
+    .await
+}
+
+/// What `client`'s profile page shows (with any message just flashed).
+async fn profile(client: &Client) -> String {
+    get(client, "/profile").await.body
+}
+
+fn identities_of(username: &str) -> String {
+    format!(
+        "SELECT COUNT(*) FROM identities i JOIN users u ON u.id = i.user_id \
+         WHERE u.username = '{username}'"
+    )
+}
 
 /// A browser talking to another app process on the same database, with
 /// the OpenID Connect issuer switched to `fake` (and `extra` settings).
@@ -113,6 +156,172 @@ async fn an_identity_stored_without_an_issuer_is_matched_only_by_the_legacy_issu
         Some(first.base.as_str())
     );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, 2);
+}
+
+// ------------------------------------------------------------- 5: takeover
+
+#[rocket::async_test]
+async fn connecting_a_provider_waits_until_the_address_is_confirmed() {
+    let (fake, app) = setup().await;
+    fake.add_user(FakeUser::verified("1001", "octocat", "octo@example.org"));
+    app.signed_in_user("grace").await;
+    let page = profile(&app.client).await;
+    assert!(!page.contains("href=\"/auth/github\""), "{page}");
+    assert!(page.contains("Confirm your email address to connect GitHub"));
+
+    // Following the link anyway: refused before the trip to GitHub.
+    let r = get(&app.client, "/auth/github").await;
+    assert_eq!(r.location(), Some("/profile"));
+    assert!(r.set_cookie("gw_oauth").is_none());
+    let page = profile(&app.client).await;
+    assert!(
+        page.contains("Confirm your email address before connecting GitHub"),
+        "{page}"
+    );
+    assert!(page.contains("Nothing was connected."));
+
+    // Confirmed when the flow started, no longer when it came back: refused.
+    let confirmed = |v: i64| format!("UPDATE users SET email_verified = {v}");
+    app.exec(&confirmed(1)).await;
+    let url = begin(&app.client, "/auth/github").await;
+    app.exec(&confirmed(0)).await;
+    let callback = at_provider(&url, "login_as=1001").await;
+    let r = get(&app.client, &callback).await;
+    assert_eq!(r.location(), Some("/profile"));
+    assert!(profile(&app.client)
+        .await
+        .contains("Confirm your email address before connecting GitHub"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM identities").await, 0);
+
+    // Once the address is confirmed, GitHub connects.
+    app.exec(&confirmed(1)).await;
+    sign_in_with(&app.client, "github", "1001").await;
+    assert_eq!(app.scalar(&identities_of("grace")).await, 1);
+}
+
+#[rocket::async_test]
+async fn a_takeover_prepared_with_someone_s_address_ends_with_the_owner_s_password_reset() {
+    let (fake, app) = setup().await;
+    // Mallory signs up with Alice's address and a password of her own, and
+    // tries to connect her GitHub account from the profile: refused.
+    let mallory = app.another_browser().await;
+    signup(&mallory, "alice", "alice@example.org", PASSWORD).await;
+    fake.add_user(FakeUser::verified("666", "mallory", "mallory@example.net"));
+    let r = get(&mallory, "/auth/github").await;
+    assert_eq!(r.location(), Some("/profile"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM identities").await, 0);
+
+    // The other way to pre-link: a GitHub account whose (unverified)
+    // primary address is Bob's makes an unconfirmed account of its own.
+    let gh = app.another_browser().await;
+    fake.add_user(FakeUser::unverified("667", "bob", "bob@example.org"));
+    sign_in_with(&gh, "github", "667").await;
+    assert_eq!(whoami(&gh).await.as_deref(), Some("bob"));
+
+    // Alice and Bob claim their addresses with "forgot password".
+    for email in ["alice@example.org", "bob@example.org"] {
+        let owner = app.another_browser().await;
+        let fields = [("email", email)];
+        common::submit(&owner, "/password/forgot", "/password/forgot", &fields).await;
+        let path = mailed_link(&app, email, "password_reset", "/password/reset/").await;
+        let fields = [("new_password", "the owner's own passphrase")];
+        let done = common::submit(&owner, &path, &path, &fields).await;
+        assert_eq!(done.location(), Some("/login"), "{}", done.body);
+        let page = get(&owner, "/login").await.body;
+        assert!(page.contains("Your password has been reset"), "{page}");
+    }
+    let r = common::login(&app.client, "bob@example.org", "the owner's own passphrase").await;
+    assert_eq!(r.status, Status::SeeOther);
+    assert_eq!(whoami(&app.client).await.as_deref(), Some("bob"));
+
+    // Mallory's GitHub account no longer enters Bob's account, and her
+    // sessions in both accounts ended with the resets.
+    let later = app.another_browser().await;
+    let r = sign_in_with(&later, "github", "667").await;
+    assert_eq!(r.status, Status::Conflict, "{}", r.body);
+    assert_eq!(whoami(&later).await, None);
+    assert_eq!(whoami(&gh).await, None);
+    assert_eq!(whoami(&mallory).await, None);
+    assert_eq!(app.scalar(&identities_of("bob")).await, 0);
+    let notice = mail_to(&app, "bob@example.org", "identities_dropped")
+        .await
+        .expect("a notice");
+    assert!(notice.contains("- GitHub (as bob@example.org)"), "{notice}");
+    assert!(notice.contains("we disconnected them"));
+    // Nothing was connected to Alice's account: nothing to report.
+    assert_eq!(
+        mail_to(&app, "alice@example.org", "identities_dropped").await,
+        None
+    );
+}
+
+#[rocket::async_test]
+async fn identities_linked_before_the_address_was_confirmed_are_dropped_by_the_link() {
+    let (fake, app) = setup().await;
+    let mallory = app.another_browser().await;
+    signup(&mallory, "alice", "alice@example.org", PASSWORD).await;
+    // As links made before connecting needed a confirmed address.
+    app.exec(
+        "INSERT INTO identities (user_id, provider, issuer, provider_user_id, email, created_at) \
+         SELECT id, 'github', '', '666', 'mallory@example.net', 1 FROM users \
+         UNION ALL SELECT id, 'google', '', 'g-666', '', 1 FROM users",
+    )
+    .await;
+    fake.add_user(FakeUser::verified("666", "mallory", "mallory@example.net"));
+    let before = app.another_browser().await;
+    sign_in_with(&before, "github", "666").await;
+    assert_eq!(whoami(&before).await.as_deref(), Some("alice"), "linked");
+
+    // Alice opens the confirmation link sent at sign-up.
+    let path = mailed_link(&app, "alice@example.org", "verify_email", "/verify-email/").await;
+    let owner = app.another_browser().await;
+    let r = common::submit(&owner, &path, &path, &[]).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let home = get(&owner, "/").await.body;
+    assert!(home.contains("your email address is confirmed"), "{home}");
+    assert!(
+        home.contains("GitHub and Google had been connected to your account before"),
+        "{home}"
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM identities").await, 0);
+    let notice = mail_to(&app, "alice@example.org", "identities_dropped")
+        .await
+        .expect("a notice");
+    assert!(
+        notice.contains("- GitHub (as mallory@example.net)"),
+        "{notice}"
+    );
+    assert!(notice.contains("- Google\n"), "{notice}");
+
+    // GitHub now makes Mallory an account of her own.
+    let after = app.another_browser().await;
+    sign_in_with(&after, "github", "666").await;
+    assert_eq!(whoami(&after).await.as_deref(), Some("mallory"));
+
+    // Connected after the address was confirmed, an identity stays through
+    // a later reset.
+    common::login(&owner, "alice@example.org", PASSWORD).await;
+    fake.add_user(FakeUser::verified("7", "alice-gh", "alice@example.org"));
+    sign_in_with(&owner, "github", "7").await;
+    assert_eq!(app.scalar(&identities_of("alice")).await, 1);
+    common::submit(
+        &owner,
+        "/password/forgot",
+        "/password/forgot",
+        &[("email", "alice@example.org")],
+    )
+    .await;
+    let path = mailed_link(
+        &app,
+        "alice@example.org",
+        "password_reset",
+        "/password/reset/",
+    )
+    .await;
+    let fields = [("new_password", "another good passphrase")];
+    let r = common::submit(&owner, &path, &path, &fields).await;
+    assert_eq!(r.location(), Some("/login"));
+    assert_eq!(app.scalar(&identities_of("alice")).await, 1);
 }
 
 // ------------------------------------------------------------- 6: the API

@@ -5,6 +5,7 @@ use askama::Template;
 use rocket::form::FromForm;
 use rocket::{get, post, routes, Route, State};
 
+use super::claim::{self, How};
 use super::mails::{ChangeEmailMail, EmailChangedNotice, VerifyMail};
 use super::model::parse_email;
 use super::repo::{self, User};
@@ -76,8 +77,16 @@ async fn verify_page(db: &Db, layout: Layout, token: &str) -> AppResult<Reply> {
     })
 }
 
+/// Confirm the address. Sign-in accounts connected while it was not
+/// confirmed are dropped ([`claim`]).
 #[post("/verify-email/<token>", data = "<_form>")]
-async fn verify(db: &Db, token: &str, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
+async fn verify(
+    db: &Db,
+    cfg: &State<AppConfig>,
+    wakeup: &State<Wakeup>,
+    token: &str,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
     let mut tx = db.pool.begin().await?;
     let valid = tokens::check(&mut tx, token, Purpose::VerifyEmail)
         .await?
@@ -85,15 +94,15 @@ async fn verify(db: &Db, token: &str, _form: CsrfForm<NoFields>) -> AppResult<Re
     if !tokens::consume(&mut tx, valid.id).await? {
         return Err(invalid_link());
     }
-    sqlx::query("UPDATE users SET email_verified = 1, updated_at = $1 WHERE id = $2")
-        .bind(now())
-        .bind(valid.user_id)
-        .execute(&mut *tx)
-        .await?;
+    let claimed = claim::address_proved(&mut tx, cfg, valid.user_id, How::ConfirmationLink).await?;
     tx.commit().await?;
+    wakeup.notify();
     Ok(Reply::success(
         "/",
-        "Thank you: your email address is confirmed.",
+        format!(
+            "Thank you: your email address is confirmed.{}",
+            claimed.message()
+        ),
     ))
 }
 

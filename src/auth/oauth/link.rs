@@ -11,7 +11,7 @@ use crate::accounts::model::parse_username;
 use crate::accounts::repo as users;
 use crate::db::{is_unique_violation, Db};
 use crate::error::{AppError, AppResult};
-use crate::session::random_token;
+use crate::session::{random_token, CurrentUser};
 use crate::web::ratelimit::{self, Limit};
 use crate::web::{Ctx, Layout, Reply};
 
@@ -25,13 +25,39 @@ pub struct LinkNeededPage {
     pub email: String,
 }
 
+/// Why the signed-in person may not connect `provider` now, if they may
+/// not. Their address must be confirmed: otherwise someone could sign up
+/// with another person's address, connect their own account here, and
+/// sign in with it once the owner has claimed the address.
+pub async fn connect_refusal(
+    db: &Db,
+    provider: &Provider,
+    me: &CurrentUser,
+) -> AppResult<Option<String>> {
+    let user = users::find_by_id(db, me.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if user.email_verified == 0 {
+        return Ok(Some(format!(
+            "Confirm your email address before connecting {}: open the link we sent to {}. \
+             Nothing was connected.",
+            provider.name, user.email
+        )));
+    }
+    Ok(None)
+}
+
 /// Connect a provider account to the signed-in user.
 pub async fn connect(
     db: &Db,
     provider: &Provider,
-    user_id: i64,
+    me: &CurrentUser,
     identity: &ProviderIdentity,
 ) -> AppResult<Reply> {
+    if let Some(why) = connect_refusal(db, provider, me).await? {
+        return Ok(Reply::failure("/profile", why));
+    }
+    let user_id = me.id;
     if let Some(existing) = find_known(db, provider, identity).await? {
         return Ok(if existing.user_id == user_id {
             Reply::success(

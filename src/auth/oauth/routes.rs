@@ -6,12 +6,11 @@
 use oauth2::PkceCodeChallenge;
 use rocket::form::FromForm;
 use rocket::http::{Cookie, CookieJar, SameSite};
-use rocket::response::Redirect;
 use rocket::{get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use super::link::{connect, sign_in};
+use super::link::{connect, connect_refusal, sign_in};
 use super::providers::{Kind, Providers};
 use super::providers::{Provider, ProviderIdentity};
 use super::{repo, ProviderHttp};
@@ -61,18 +60,24 @@ async fn start(
     next: Option<String>,
     providers: &State<Providers>,
     http: &State<ProviderHttp>,
-    cfg: &State<AppConfig>,
-    cookies: &CookieJar<'_>,
+    ctx: Ctx<'_>,
     user: Option<CurrentUser>,
-) -> AppResult<Redirect> {
+) -> AppResult<Reply> {
     let provider = providers.get(slug).ok_or(AppError::NotFound)?;
+    if let Some(me) = &user {
+        // Refused here, before the trip to the provider; the callback
+        // asks again, as things may change on the way.
+        if let Some(why) = connect_refusal(ctx.db, provider, me).await? {
+            return Ok(Reply::failure("/profile", why));
+        }
+    }
     let ep = provider.endpoints(&http.0).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let state = random_token();
     let nonce = (provider.kind == Kind::Oidc).then(random_token);
     let url = provider.authorize_url(
         &ep,
-        &redirect_uri(cfg, slug),
+        &redirect_uri(ctx.cfg, slug),
         &state,
         challenge,
         nonce.as_deref(),
@@ -93,11 +98,11 @@ async fn start(
     let cookie = Cookie::build((FLOW_COOKIE, value))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(cfg.secure_cookies)
+        .secure(ctx.cfg.secure_cookies)
         .path(FLOW_PATH)
         .max_age(rocket::time::Duration::seconds(providers.flow_timeout));
-    cookies.add_private(cookie);
-    Ok(Redirect::to(url))
+    ctx.cookies.add_private(cookie);
+    Ok(Reply::to(url))
 }
 
 /// The flow cookie, removed as it is read so that a callback works once.
@@ -123,12 +128,12 @@ async fn callback(
     let identity = fetch_identity(provider, &http.0, ctx.cfg, &code, &pending).await?;
     match pending.link_user {
         Some(user_id) => {
-            if me.as_ref().map(|m| m.id) != Some(user_id) {
+            let Some(me) = me.filter(|m| m.id == user_id) else {
                 return Err(AppError::BadRequest(
                     "You were signed out before the connection finished. Sign in and try again from your profile.".into(),
                 ));
-            }
-            connect(ctx.db, provider, user_id, &identity).await
+            };
+            connect(ctx.db, provider, &me, &identity).await
         }
         None => {
             let next = local_path(&pending.next).unwrap_or_else(|| "/".into());
