@@ -55,6 +55,12 @@ fn identities_of(username: &str) -> String {
     )
 }
 
+/// Make every session's last proof of who it is an hour old.
+async fn age_proofs(app: &TestApp) {
+    app.exec("UPDATE sessions SET reauth_at = reauth_at - 3600")
+        .await;
+}
+
 /// A browser talking to another app process on the same database, with
 /// the OpenID Connect issuer switched to `fake` (and `extra` settings).
 async fn browser_with_issuer(app: &TestApp, fake: &FakeProvider, extra: &[(&str, &str)]) -> Client {
@@ -324,7 +330,139 @@ async fn identities_linked_before_the_address_was_confirmed_are_dropped_by_the_l
     assert_eq!(app.scalar(&identities_of("alice")).await, 1);
 }
 
-// ------------------------------------------------------------- 6: the API
+// ------------------------------------------------------------- 6: re-authentication
+
+#[rocket::async_test]
+async fn a_passwordless_account_confirms_sensitive_changes_with_a_fresh_sign_in() {
+    let (fake, app) = setup().await;
+    fake.add_user(FakeUser::verified("1001", "octocat", "octo@example.org"));
+    fake.add_user(FakeUser::verified("2002", "octo-g", "octo@example.org"));
+    sign_in_with(&app.client, "github", "1001").await;
+    // Just signed in: connecting Google is allowed at once.
+    sign_in_with(&app.client, "google", "2002").await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM identities").await, 2);
+    age_proofs(&app).await;
+
+    let page = profile(&app.client).await;
+    assert!(page.contains("href=\"/auth/github/reauth\""), "{page}");
+    assert!(page.contains("Confirm with GitHub"));
+    // A first password, a new address, disconnecting, connecting, deleting:
+    // each refused with what to do, nothing changed.
+    let r = app
+        .submit(
+            "/profile",
+            "/account/password",
+            &[("new_password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, Status::UnprocessableEntity);
+    assert!(
+        r.body
+            .contains("To set a password, first confirm it is you"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .submit(
+            "/profile",
+            "/account/email",
+            &[("new_email", "new@example.org")],
+        )
+        .await;
+    assert_eq!(r.location(), Some("/profile"));
+    assert!(profile(&app.client)
+        .await
+        .contains("To change your email address to new@example.org, first confirm it is you"));
+    app.submit("/profile", "/auth/google/disconnect", &[]).await;
+    assert!(profile(&app.client)
+        .await
+        .contains("To disconnect Google, first confirm it is you"));
+    let r = get(&app.client, "/auth/oidc").await;
+    assert_eq!(r.location(), Some("/profile"));
+    assert!(profile(&app.client)
+        .await
+        .contains("To connect Example SSO, first confirm it is you"));
+    let r = app.submit("/profile", "/account/delete", &[]).await;
+    assert_eq!(r.status, Status::UnprocessableEntity);
+    assert!(r.body.contains("Your account has not been deleted."));
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM users WHERE password_hash IS NULL")
+            .await,
+        1
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM identities").await, 2);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM outbox WHERE to_addr = 'new@example.org'")
+            .await,
+        0
+    );
+
+    // "Confirm with GitHub" runs the flow and comes back to the profile.
+    let url = begin(&app.client, "/auth/github/reauth").await;
+    let r = get(&app.client, &at_provider(&url, "login_as=1001").await).await;
+    assert_eq!(r.location(), Some("/profile"));
+    assert!(profile(&app.client)
+        .await
+        .contains("you confirmed it is you with GitHub"));
+    app.submit("/profile", "/auth/google/disconnect", &[]).await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM identities").await, 1);
+    app.submit(
+        "/profile",
+        "/account/email",
+        &[("new_email", "new@example.org")],
+    )
+    .await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM outbox WHERE to_addr = 'new@example.org'")
+            .await,
+        1
+    );
+    let r = app
+        .submit(
+            "/profile",
+            "/account/password",
+            &[("new_password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.location(), Some("/profile"), "{}", r.body);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM users WHERE password_hash IS NULL")
+            .await,
+        0
+    );
+}
+
+#[rocket::async_test]
+async fn only_a_connected_account_confirms_and_only_for_a_few_minutes() {
+    let (fake, app) = setup().await;
+    fake.add_user(FakeUser::verified("1001", "octocat", "octo@example.org"));
+    fake.add_user(FakeUser::verified("666", "mallory", "mallory@example.net"));
+    sign_in_with(&app.client, "github", "1001").await;
+    age_proofs(&app).await;
+
+    // Another GitHub account cannot confirm: nothing recorded, no account made.
+    let url = begin(&app.client, "/auth/github/reauth").await;
+    get(&app.client, &at_provider(&url, "login_as=666").await).await;
+    assert!(profile(&app.client)
+        .await
+        .contains("is not the one connected to your account"));
+    let r = app.submit("/profile", "/account/delete", &[]).await;
+    assert_eq!(r.status, Status::UnprocessableEntity);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, 1);
+
+    // The connected one does, until the proof is too old.
+    let url = begin(&app.client, "/auth/github/reauth").await;
+    get(&app.client, &at_provider(&url, "login_as=1001").await).await;
+    app.exec("UPDATE sessions SET reauth_at = reauth_at - 301")
+        .await;
+    let r = app.submit("/profile", "/account/delete", &[]).await;
+    assert_eq!(r.status, Status::UnprocessableEntity);
+    let url = begin(&app.client, "/auth/github/reauth").await;
+    get(&app.client, &at_provider(&url, "login_as=1001").await).await;
+    let r = app.submit("/profile", "/account/delete", &[]).await;
+    assert_eq!(r.location(), Some("/"), "{}", r.body);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, 0);
+}
 
 #[rocket::async_test]
 async fn deleting_one_s_own_account_through_the_api_needs_the_password() {

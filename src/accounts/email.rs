@@ -11,7 +11,7 @@ use super::model::parse_email;
 use super::repo::{self, User};
 use super::tokens::{self, Purpose};
 use super::Hasher;
-use crate::accounts::credentials;
+use crate::accounts::credentials::{self, Confirmation};
 use crate::config::AppConfig;
 use crate::db::{is_unique_violation, now, Db, DbPool};
 use crate::error::{AppError, AppResult};
@@ -168,11 +168,21 @@ async fn request_change(
         Ok(e) => e,
         Err(e) => return Ok(Reply::failure("/profile", format!("New email: {e}"))),
     };
-    if !credentials::confirm_password(db, cfg, hasher, &user, form.password).await? {
-        return Ok(Reply::failure(
-            "/profile",
-            "That is not your password. Your email address has not been changed.",
-        ));
+    match credentials::confirm(db, cfg, hasher, &user, me.session_id, form.password).await? {
+        Confirmation::Confirmed => {}
+        Confirmation::WrongPassword => {
+            return Ok(Reply::failure(
+                "/profile",
+                "That is not your password. Your email address has not been changed.",
+            ))
+        }
+        Confirmation::NotRecent => {
+            let action = format!("change your email address to {new_email}");
+            return Ok(Reply::failure(
+                "/profile",
+                credentials::fresh_sign_in_needed(&action),
+            ));
+        }
     }
     if let Err(message) = start_change(db, cfg, wakeup, &user, &new_email).await? {
         return Ok(Reply::failure("/profile", message));

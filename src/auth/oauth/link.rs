@@ -1,17 +1,19 @@
 //! Which local account a provider identity belongs to: a known identity,
 //! an existing account linked by an email both sides verified, a new
-//! account, or the signed-in account when connecting from the profile.
+//! account, or the signed-in account when connecting from the profile (or
+//! confirming it is them before a sensitive change).
 
 use askama::Template;
 use rocket::http::Status;
 
 use super::providers::{Provider, ProviderIdentity};
 use super::repo::{self, Identity, Key};
+use crate::accounts::credentials;
 use crate::accounts::model::parse_username;
 use crate::accounts::repo as users;
 use crate::db::{is_unique_violation, Db};
 use crate::error::{AppError, AppResult};
-use crate::session::{random_token, CurrentUser};
+use crate::session::{self, random_token, CurrentUser};
 use crate::web::ratelimit::{self, Limit};
 use crate::web::{Ctx, Layout, Reply};
 
@@ -28,7 +30,9 @@ pub struct LinkNeededPage {
 /// Why the signed-in person may not connect `provider` now, if they may
 /// not. Their address must be confirmed: otherwise someone could sign up
 /// with another person's address, connect their own account here, and
-/// sign in with it once the owner has claimed the address.
+/// sign in with it once the owner has claimed the address. An account
+/// without a password must also have signed in recently, as for any
+/// sensitive change (a stolen session could otherwise add a way in).
 pub async fn connect_refusal(
     db: &Db,
     provider: &Provider,
@@ -43,6 +47,10 @@ pub async fn connect_refusal(
              Nothing was connected.",
             provider.name, user.email
         )));
+    }
+    if credentials::needs_fresh_sign_in(db, &user, me.session_id).await? {
+        let action = format!("connect {}", provider.name);
+        return Ok(Some(credentials::fresh_sign_in_needed(&action)));
     }
     Ok(None)
 }
@@ -102,6 +110,40 @@ pub async fn connect(
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// "Confirm with GitHub": the person signed in at the provider again. If
+/// that identity is connected to their account, this session has proved
+/// who it is (see `credentials::recently_proved`).
+pub async fn reauthenticate(
+    db: &Db,
+    provider: &Provider,
+    me: &CurrentUser,
+    identity: &ProviderIdentity,
+) -> AppResult<Reply> {
+    let known = find_known(db, provider, identity).await?;
+    if known.is_none_or(|k| k.user_id != me.id) {
+        return Ok(Reply::failure(
+            "/profile",
+            format!(
+                "The {0} account you signed in with is not the one connected to your account \
+                 here, so it cannot confirm it is you. Nothing was changed. Sign in at {0} \
+                 with the connected account and try again.",
+                provider.name
+            ),
+        ));
+    }
+    session::record_proof(db, me.session_id).await?;
+    Ok(Reply::success(
+        "/profile",
+        format!(
+            "Thank you: you confirmed it is you with {}. For the next {} minutes you can set \
+             a password, change your email address, connect or disconnect sign-in accounts \
+             and delete your account.",
+            provider.name,
+            credentials::PROOF_WINDOW / 60
+        ),
+    ))
 }
 
 /// What names this person at this provider in the `identities` table.
