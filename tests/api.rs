@@ -132,6 +132,7 @@ async fn json_errors_have_the_right_status_and_shape() {
     let r = app
         .api(Method::Delete, &format!("/user/{boss}"))
         .token(&admin)
+        .json(&json!({"password": PASSWORD}).to_string())
         .send()
         .await;
     assert_json_error(&r, Status::Conflict, "conflict");
@@ -343,6 +344,7 @@ async fn users_may_delete_only_themselves_and_admins_anyone_but_the_last_admin()
     let r = app
         .api(Method::Delete, &format!("/user/{alice}"))
         .token(&alice_token)
+        .json(&json!({"password": PASSWORD}).to_string())
         .send()
         .await;
     assert_eq!(r.status, Status::NoContent);
@@ -350,6 +352,7 @@ async fn users_may_delete_only_themselves_and_admins_anyone_but_the_last_admin()
     let r = app
         .api(Method::Delete, &format!("/user/{boss}"))
         .token(&admin)
+        .json(&json!({"password": PASSWORD}).to_string())
         .send()
         .await;
     assert_json_error(&r, Status::Conflict, "conflict");

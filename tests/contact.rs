@@ -4,7 +4,6 @@
 
 #[macro_use]
 mod common;
-use common::html::*;
 use common::mail::*;
 use common::smtp::*;
 use common::*;
@@ -14,13 +13,6 @@ use std::net::SocketAddr;
 
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
-
-async fn contact_id(app: &TestApp, subject: &str) -> i64 {
-    app.scalar(&format!(
-        "SELECT id FROM contact_messages WHERE subject = '{subject}'"
-    ))
-    .await
-}
 
 // ------------------------------------------------------- the happy path
 

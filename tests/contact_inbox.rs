@@ -320,4 +320,3 @@ async fn an_inbox_search_with_a_nul_byte_is_answered_not_a_server_error() {
     assert_eq!(r.status, Status::BadRequest, "{}", r.body);
     assert!(r.body.contains("NUL character"), "{}", r.body);
 }
-

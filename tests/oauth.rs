@@ -194,6 +194,14 @@ async fn local_account(app: &TestApp, username: &str, verified: bool) -> String 
     email
 }
 
+/// Mark `username`'s address as confirmed (as the mailed link would).
+async fn confirm_address(app: &TestApp, username: &str) {
+    app.exec(&format!(
+        "UPDATE users SET email_verified = 1 WHERE username = '{username}'"
+    ))
+    .await;
+}
+
 #[rocket::async_test]
 async fn a_verified_email_on_both_sides_links_to_the_existing_account() {
     let (fake, app) = setup().await;
@@ -239,9 +247,11 @@ async fn an_unverified_local_email_is_not_linked() {
 #[rocket::async_test]
 async fn connecting_from_the_profile_links_the_signed_in_account() {
     let (fake, app) = setup().await;
-    // Neither email verified, and they differ: the person proved both by
-    // being signed in here and at the provider.
+    // The addresses differ and the provider's is not verified: the person
+    // proved both by being signed in here and at the provider. (Their own
+    // address must be confirmed: tests/oauth_security.rs.)
     app.signed_in_user("grace").await;
+    confirm_address(&app, "grace").await;
     fake.add_user(FakeUser::unverified("4004", "ghopper", "other@example.net"));
     let profile = get(&app.client, "/profile").await;
     assert!(
@@ -270,6 +280,7 @@ async fn a_provider_account_linked_elsewhere_cannot_be_connected_again() {
     let other = app.another_browser().await;
     sign_in_with(&other, "github", "1001").await;
     app.signed_in_user("grace").await;
+    confirm_address(&app, "grace").await;
     let r = sign_in_with(&app.client, "github", "1001").await;
     assert_eq!(r.status, Status::SeeOther);
     let profile = get(&app.client, "/profile").await;
@@ -369,6 +380,7 @@ async fn a_connection_can_be_removed_once_a_password_exists() {
 async fn disconnecting_needs_the_csrf_token() {
     let (fake, app) = setup().await;
     app.signed_in_user("grace").await;
+    confirm_address(&app, "grace").await;
     fake.add_user(FakeUser::verified("1001", "octocat", "octo@example.org"));
     sign_in_with(&app.client, "github", "1001").await;
     let r = app.post_raw("/auth/github/disconnect", &[]).await;

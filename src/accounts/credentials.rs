@@ -1,5 +1,7 @@
 //! Checking an email and password: the one place the sign-in rules live,
-//! for the form and the JSON API alike.
+//! for the form and the JSON API alike; and checking the signed-in person
+//! again before a sensitive change (their password, or for an account
+//! without one a fresh sign-in at a provider: [`recently_proved`]).
 
 use crate::accounts::model::parse_email;
 use crate::accounts::repo::{self, User};
@@ -8,7 +10,7 @@ use crate::session::Device;
 use sha2::{Digest, Sha256};
 
 use crate::config::AppConfig;
-use crate::db::DbPool;
+use crate::db::{now, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::web::ratelimit::{self, Limit};
 use crate::web::ClientIp;
@@ -137,7 +139,8 @@ fn account_limit(cfg: &AppConfig, email: &str) -> (String, Limit) {
 /// (new password or email, deleting the account). The check counts against
 /// the account's sign-in limit (429 beyond), or a stolen session could be
 /// used to guess the password; the attempt is taken back when it was
-/// right. An account without a password (provider sign-in only) passes.
+/// right. An account without a password never passes: it confirms with a
+/// fresh sign-in instead ([`confirm`]).
 pub async fn confirm_password(
     db: &DbPool,
     cfg: &AppConfig,
@@ -147,9 +150,77 @@ pub async fn confirm_password(
 ) -> AppResult<bool> {
     let (bucket, limit) = account_limit(cfg, &user.email);
     let counted = ratelimit::attempt(db, &bucket, limit).await?;
-    if user.password_hash.is_some() && !hasher.verify(given, user.password_hash.clone()).await?.ok {
+    if !hasher.verify(given, user.password_hash.clone()).await?.ok {
         return Ok(false);
     }
     ratelimit::forgive(db, counted).await?;
     Ok(true)
+}
+
+/// How long a fresh sign-in at a provider stands in for a password, in
+/// seconds: long enough to make the change, short enough that a session
+/// left open (or stolen) cannot.
+pub const PROOF_WINDOW: i64 = 300;
+
+/// Whether the person behind `session_id` proved who they are within the
+/// last [`PROOF_WINDOW`] seconds: signed in, or signed in again at a
+/// provider ("Confirm with GitHub" on the profile page). The one test an
+/// account without a password passes before a sensitive change.
+pub async fn recently_proved(db: &DbPool, session_id: i64) -> AppResult<bool> {
+    let at = crate::session::proved_at(db, session_id).await?;
+    Ok(at > 0 && now() - at <= PROOF_WINDOW)
+}
+
+/// What checking the signed-in person again came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    Confirmed,
+    /// The account has a password and this was not it.
+    WrongPassword,
+    /// The account has no password and this session has not proved who it
+    /// is recently: sign in again at a provider first.
+    NotRecent,
+}
+
+/// Check the signed-in person again before a sensitive change: with the
+/// password `given` when the account has one ([`confirm_password`]), with a
+/// recent sign-in on this session when it has none ([`recently_proved`]).
+pub async fn confirm(
+    db: &DbPool,
+    cfg: &AppConfig,
+    hasher: &Hasher,
+    user: &User,
+    session_id: i64,
+    given: String,
+) -> AppResult<Confirmation> {
+    if user.password_hash.is_none() {
+        return Ok(if recently_proved(db, session_id).await? {
+            Confirmation::Confirmed
+        } else {
+            Confirmation::NotRecent
+        });
+    }
+    Ok(if confirm_password(db, cfg, hasher, user, given).await? {
+        Confirmation::Confirmed
+    } else {
+        Confirmation::WrongPassword
+    })
+}
+
+/// Whether a change needs a fresh sign-in first: the account has no
+/// password and this session has not proved who it is recently. For
+/// changes that accounts with a password make without retyping it.
+pub async fn needs_fresh_sign_in(db: &DbPool, user: &User, session_id: i64) -> AppResult<bool> {
+    Ok(user.password_hash.is_none() && !recently_proved(db, session_id).await?)
+}
+
+/// What a person without a password is told when `action` ("delete your
+/// account") needs a fresh sign-in first.
+pub fn fresh_sign_in_needed(action: &str) -> String {
+    format!(
+        "To {action}, first confirm it is you: your account has no password, so use a \
+         \"Confirm with\" button on your profile page to sign in again with an account \
+         connected here. It counts for {} minutes.",
+        PROOF_WINDOW / 60
+    )
 }

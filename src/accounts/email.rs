@@ -5,12 +5,13 @@ use askama::Template;
 use rocket::form::FromForm;
 use rocket::{get, post, routes, Route, State};
 
+use super::claim::{self, How};
 use super::mails::{ChangeEmailMail, EmailChangedNotice, VerifyMail};
 use super::model::parse_email;
 use super::repo::{self, User};
 use super::tokens::{self, Purpose};
 use super::Hasher;
-use crate::accounts::credentials;
+use crate::accounts::credentials::{self, Confirmation};
 use crate::config::AppConfig;
 use crate::db::{begin_write, is_unique_violation, now, Db, DbPool};
 use crate::error::{AppError, AppResult};
@@ -76,8 +77,16 @@ async fn verify_page(db: &Db, layout: Layout, token: &str) -> AppResult<Reply> {
     })
 }
 
+/// Confirm the address. Sign-in accounts connected while it was not
+/// confirmed are dropped ([`claim`]).
 #[post("/verify-email/<token>", data = "<_form>")]
-async fn verify(db: &Db, token: &str, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
+async fn verify(
+    db: &Db,
+    cfg: &State<AppConfig>,
+    wakeup: &State<Wakeup>,
+    token: &str,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
     let mut tx = begin_write(db).await?;
     let valid = tokens::check(&mut tx, token, Purpose::VerifyEmail)
         .await?
@@ -85,15 +94,15 @@ async fn verify(db: &Db, token: &str, _form: CsrfForm<NoFields>) -> AppResult<Re
     if !tokens::consume(&mut tx, valid.id).await? {
         return Err(invalid_link());
     }
-    sqlx::query("UPDATE users SET email_verified = 1, updated_at = $1 WHERE id = $2")
-        .bind(now())
-        .bind(valid.user_id)
-        .execute(&mut *tx)
-        .await?;
+    let claimed = claim::address_proved(&mut tx, cfg, valid.user_id, How::ConfirmationLink).await?;
     tx.commit().await?;
+    wakeup.notify();
     Ok(Reply::success(
         "/",
-        "Thank you: your email address is confirmed.",
+        format!(
+            "Thank you: your email address is confirmed.{}",
+            claimed.message()
+        ),
     ))
 }
 
@@ -159,11 +168,21 @@ async fn request_change(
         Ok(e) => e,
         Err(e) => return Ok(Reply::failure("/profile", format!("New email: {e}"))),
     };
-    if !credentials::confirm_password(db, cfg, hasher, &user, form.password).await? {
-        return Ok(Reply::failure(
-            "/profile",
-            "That is not your password. Your email address has not been changed.",
-        ));
+    match credentials::confirm(db, cfg, hasher, &user, me.session_id, form.password).await? {
+        Confirmation::Confirmed => {}
+        Confirmation::WrongPassword => {
+            return Ok(Reply::failure(
+                "/profile",
+                "That is not your password. Your email address has not been changed.",
+            ))
+        }
+        Confirmation::NotRecent => {
+            let action = format!("change your email address to {new_email}");
+            return Ok(Reply::failure(
+                "/profile",
+                credentials::fresh_sign_in_needed(&action),
+            ));
+        }
     }
     if let Err(message) = start_change(db, cfg, wakeup, &user, &new_email).await? {
         return Ok(Reply::failure("/profile", message));

@@ -88,3 +88,32 @@ impl MailContent for EmailChangedNotice {
         self.render_pair()
     }
 }
+
+/// To a newly confirmed address: "sign-in accounts connected before were
+/// disconnected" (see `claim`).
+pub struct IdentitiesDroppedNotice {
+    pub username: String,
+    pub email: String,
+    /// "by opening the confirmation link we sent".
+    pub how: &'static str,
+    /// "GitHub (as someone@example.org)", one per identity.
+    pub dropped: Vec<String>,
+    pub profile_url: String,
+    /// Set when the account is left without a password.
+    pub forgot_url: Option<String>,
+}
+mail_templates!(
+    IdentitiesDroppedNotice,
+    "email/identities_dropped.txt",
+    "email/identities_dropped.html"
+);
+
+impl MailContent for IdentitiesDroppedNotice {
+    const NAME: &'static str = "identities_dropped";
+    fn subject(&self) -> String {
+        "Sign-in accounts were disconnected from your account".into()
+    }
+    fn render(&self) -> Result<(String, String), askama::Error> {
+        self.render_pair()
+    }
+}

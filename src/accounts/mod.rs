@@ -1,5 +1,6 @@
 //! Accounts: sign-up, profiles, passwords, and account deletion.
 
+mod claim;
 pub mod credentials;
 pub mod email;
 mod mails;

@@ -7,6 +7,7 @@ use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::{get, post, routes, Route, State};
 
+use super::claim::{self, How};
 use super::mails::ResetMail;
 use super::model::parse_email;
 use super::tokens::{self, Purpose};
@@ -132,9 +133,12 @@ async fn reset_page(db: &Db, layout: Layout, token: &str) -> AppResult<Reply> {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/password/reset/<token>", data = "<form>")]
 async fn reset(
     db: &Db,
+    cfg: &State<AppConfig>,
+    wakeup: &State<Wakeup>,
     hasher: &State<Hasher>,
     layout: Layout,
     token: &str,
@@ -167,21 +171,29 @@ async fn reset(
     if !tokens::consume(&mut tx, valid.id).await? {
         return Err(invalid_link());
     }
-    // The link proved the person reads this address: it counts as verified.
-    sqlx::query(
-        "UPDATE users SET password_hash = $1, email_verified = 1, updated_at = $2 WHERE id = $3",
-    )
-    .bind(&hash)
-    .bind(now())
-    .bind(user.id)
-    .execute(&mut *tx)
-    .await?;
+    // The link proved the person reads this address: it counts as
+    // confirmed, and claims the account from whoever connected sign-in
+    // accounts to it before.
+    let claimed = claim::address_proved(&mut tx, cfg, user.id, How::PasswordReset).await?;
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(&hash)
+        .bind(now())
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user.id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Reply::success("/login", "Your password has been reset and every session signed out. Sign in with your new password."))
+    wakeup.notify();
+    Ok(Reply::success(
+        "/login",
+        format!(
+            "Your password has been reset and every session signed out. Sign in with your new password.{}",
+            claimed.message()
+        ),
+    ))
 }
 
 /// The routes of password reset.

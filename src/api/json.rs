@@ -106,19 +106,49 @@ impl<'r, T: Fields + Send + 'static> FromData<'r> for JsonBody<T> {
         if !req.content_type().is_some_and(|ct| ct.is_json()) {
             return fail(AppError::UnsupportedMediaType);
         }
-        let limit = req.limits().get("json").unwrap_or(1.mebibytes());
-        let body = match data.open(limit).into_string().await {
-            Ok(s) if s.is_complete() => s.into_inner(),
-            Ok(_) => return fail(AppError::PayloadTooLarge),
-            Err(_) => {
-                return fail(AppError::BadRequest(
-                    "The body could not be read as UTF-8 text.".into(),
-                ))
-            }
-        };
-        match parse::<T>(&body) {
+        match read(req, data).await.and_then(|body| parse::<T>(&body)) {
             Ok(v) => data::Outcome::Success(JsonBody(v)),
             Err(e) => fail(e),
         }
+    }
+}
+
+/// A JSON body that may be left out: an empty body is `None`; anything
+/// else must be JSON of `T`, refused as [`JsonBody`] refuses it.
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+#[rocket::async_trait]
+impl<'r, T: Fields + Send + 'static> FromData<'r> for OptionalJsonBody<T> {
+    type Error = ();
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        mark_json(req);
+        let fail = |e: AppError| data::Outcome::Error((GuardError::stash(req, e), ()));
+        let body = match read(req, data).await {
+            Ok(body) if body.trim().is_empty() => {
+                return data::Outcome::Success(OptionalJsonBody(None))
+            }
+            Ok(body) => body,
+            Err(e) => return fail(e),
+        };
+        if !req.content_type().is_some_and(|ct| ct.is_json()) {
+            return fail(AppError::UnsupportedMediaType);
+        }
+        match parse::<T>(&body) {
+            Ok(v) => data::Outcome::Success(OptionalJsonBody(Some(v))),
+            Err(e) => fail(e),
+        }
+    }
+}
+
+/// The whole body as text, within the `json` limit.
+async fn read(req: &Request<'_>, data: Data<'_>) -> Result<String, AppError> {
+    let limit = req.limits().get("json").unwrap_or(1.mebibytes());
+    match data.open(limit).into_string().await {
+        Ok(s) if s.is_complete() => Ok(s.into_inner()),
+        Ok(_) => Err(AppError::PayloadTooLarge),
+        Err(_) => Err(AppError::BadRequest(
+            "The body could not be read as UTF-8 text.".into(),
+        )),
     }
 }

@@ -46,6 +46,18 @@ impl Fields for ProfileRequest {
     const FIELDS: &'static [&'static str] = &["display_name", "bio", "avatar_url"];
 }
 
+/// `DELETE /user/<id>`: deleting one's own account needs the password, as
+/// the profile's form does. Admins deleting another account send nothing.
+#[derive(Debug, Deserialize)]
+pub struct DeleteRequest {
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl Fields for DeleteRequest {
+    const FIELDS: &'static [&'static str] = &["password"];
+}
+
 /// An account as the API shows it to its owner and to admins.
 #[derive(Debug, Serialize)]
 pub struct UserJson {

@@ -8,9 +8,10 @@ use rocket::serde::json::Json;
 use rocket::{delete, get, post, put, routes, Route, State};
 
 use super::guards::{ApiAdmin, ApiRequest, ApiUser};
-use super::json::JsonBody;
+use super::json::{JsonBody, OptionalJsonBody};
 use super::model::{
-    ErrorBody, LoginRequest, ProfileRequest, SignupRequest, TokenReply, UserJson, UserPage,
+    DeleteRequest, ErrorBody, LoginRequest, ProfileRequest, SignupRequest, TokenReply, UserJson,
+    UserPage,
 };
 use super::token::{self, NoStore, TokenKeys};
 use crate::accounts::credentials::{self, Outcome};
@@ -222,15 +223,21 @@ async fn users(
 
 /// Delete an account: admins any but the last admin (409), everyone else
 /// only their own (403 for any other id, existing or not, so ids cannot be
-/// probed). Deleting ends the account's sessions and so its tokens.
-#[delete("/user/<id>", rank = 1)]
+/// probed). Deleting one's own account needs the password in the body, as
+/// on the profile page (422 without it, 403 when wrong). Deleting ends the
+/// account's sessions and so its tokens.
+#[allow(clippy::too_many_arguments)]
+#[delete("/user/<id>", data = "<body>", rank = 1)]
 async fn delete_user(
     _api: ApiRequest,
     db: &Db,
+    cfg: &State<AppConfig>,
+    hasher: &State<Hasher>,
     me: ApiUser,
     ip: ClientIp,
     id: &str,
-) -> AppResult<Status> {
+    body: OptionalJsonBody<DeleteRequest>,
+) -> AppResult<Result<Status, Custom<Json<ErrorBody>>>> {
     let ApiUser(me) = me;
     let id: i64 = match id.parse() {
         Ok(id) => id,
@@ -238,16 +245,8 @@ async fn delete_user(
         Err(_) => return Err(AppError::Forbidden),
     };
     if id == me.id {
-        // Deleting oneself is the profile's "delete my account" (which the
-        // audit log does not record: its actor would be the deleted row).
-        let user = repo::find_by_id(db, id).await?.ok_or(AppError::NotFound)?;
-        if user.role == Role::Admin.as_str() && repo::count_admins(db).await? <= 1 {
-            return Err(AppError::Conflict(
-                "You are the only admin. Make someone else an admin first.".into(),
-            ));
-        }
-        repo::delete(db, id).await?;
-        return Ok(Status::NoContent);
+        let password = body.0.and_then(|b| b.password).unwrap_or_default();
+        return delete_self(db, cfg, hasher, id, password).await;
     }
     if !me.is_admin() {
         return Err(AppError::Forbidden);
@@ -258,7 +257,45 @@ async fn delete_user(
         ip: ip.label(),
     };
     actions::delete_user(db, &actor, id).await?;
-    Ok(Status::NoContent)
+    Ok(Ok(Status::NoContent))
+}
+
+/// The profile's "delete my account" (which the audit log does not record:
+/// its actor would be the deleted row), confirmed with the password.
+async fn delete_self(
+    db: &Db,
+    cfg: &AppConfig,
+    hasher: &Hasher,
+    id: i64,
+    password: String,
+) -> AppResult<Result<Status, Custom<Json<ErrorBody>>>> {
+    let user = repo::find_by_id(db, id).await?.ok_or(AppError::NotFound)?;
+    if user.password_hash.is_none() {
+        return Ok(Err(refused(
+            Status::Forbidden,
+            "password_required",
+            "This account has no password: delete it from the profile page, after confirming with your sign-in provider.",
+        )));
+    }
+    if password.is_empty() {
+        let mut errors = FieldErrors::default();
+        errors.add("password", "Give your password to delete your account.");
+        return Err(AppError::Validation(errors));
+    }
+    if !credentials::confirm_password(db, cfg, hasher, &user, password).await? {
+        return Ok(Err(refused(
+            Status::Forbidden,
+            "wrong_password",
+            "That is not your password. Your account has not been deleted.",
+        )));
+    }
+    if user.role == Role::Admin.as_str() && repo::count_admins(db).await? <= 1 {
+        return Err(AppError::Conflict(
+            "You are the only admin. Make someone else an admin first.".into(),
+        ));
+    }
+    repo::delete(db, id).await?;
+    Ok(Ok(Status::NoContent))
 }
 
 /// The API's handlers.

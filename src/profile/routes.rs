@@ -4,9 +4,10 @@ use rocket::http::{CookieJar, Status};
 use rocket::{get, post, put, routes, Route, State};
 
 use super::views::ProfilePage;
+use crate::accounts::credentials::{self, Confirmation};
 use crate::accounts::model::{ConfirmForm, PasswordForm, ProfileForm};
 use crate::accounts::password::{self, Hasher};
-use crate::accounts::{credentials, repo};
+use crate::accounts::repo;
 use crate::auth::oauth::Providers;
 use crate::config::AppConfig;
 use crate::db::Db;
@@ -62,8 +63,16 @@ async fn change_password(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::default();
-    if !credentials::confirm_password(db, cfg, hasher, &user, form.current_password).await? {
-        errors.add("current_password", "That is not your current password.");
+    match credentials::confirm(db, cfg, hasher, &user, me.session_id, form.current_password).await?
+    {
+        Confirmation::Confirmed => {}
+        Confirmation::WrongPassword => {
+            errors.add("current_password", "That is not your current password.");
+        }
+        Confirmation::NotRecent => errors.add(
+            "reauth",
+            credentials::fresh_sign_in_needed("set a password"),
+        ),
     }
     if let Some(e) = password::policy_error(&form.new_password, &[&user.username, &user.email]) {
         errors.add("new_password", e);
@@ -103,17 +112,27 @@ async fn delete_account(
     let user = repo::find_by_id(db, me.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let wrong = !credentials::confirm_password(db, cfg, hasher, &user, form.password).await?;
-    let problem = if wrong {
-        Some("That is not your password. Your account has not been deleted.")
-    } else if user.role == "admin" && repo::count_admins(db).await? <= 1 {
-        Some("You are the only admin. Make someone else an admin before deleting your account.")
-    } else {
-        None
+    let problem = match credentials::confirm(db, cfg, hasher, &user, me.session_id, form.password)
+        .await?
+    {
+        Confirmation::WrongPassword => {
+            Some("That is not your password. Your account has not been deleted.".into())
+        }
+        Confirmation::NotRecent => Some(format!(
+            "{} Your account has not been deleted.",
+            credentials::fresh_sign_in_needed("delete your account")
+        )),
+        Confirmation::Confirmed if user.role == "admin" && repo::count_admins(db).await? <= 1 => {
+            Some(
+                "You are the only admin. Make someone else an admin before deleting your account."
+                    .into(),
+            )
+        }
+        Confirmation::Confirmed => None,
     };
     if let Some(problem) = problem {
         let mut page = ProfilePage::load(db, providers, layout, &me).await?;
-        page.delete_error = Some(problem.into());
+        page.delete_error = Some(problem);
         return Reply::page_with(Status::UnprocessableEntity, &page);
     }
     repo::delete(db, me.id).await?;

@@ -2,6 +2,7 @@
 
 use askama::Template;
 
+use crate::accounts::credentials;
 use crate::accounts::model::ProfileForm;
 use crate::accounts::repo::{self, User};
 use crate::auth::oauth::repo as identities;
@@ -30,6 +31,8 @@ pub struct ConnectionView {
     pub email: String,
     pub connected: bool,
     pub since: String,
+    /// The provider is configured here, so one can sign in with it.
+    pub enabled: bool,
 }
 
 /// `GET /profile`: the profile form, password change, sessions, deletion.
@@ -45,6 +48,9 @@ pub struct ProfilePage {
     pub sessions: Vec<SessionView>,
     /// Sign-in providers: connected ones first, then the others enabled here.
     pub connections: Vec<ConnectionView>,
+    /// For an account without a password: this session signed in at a
+    /// provider recently enough to make sensitive changes.
+    pub proved: bool,
 }
 
 impl ProfilePage {
@@ -73,6 +79,7 @@ impl ProfilePage {
             .into_iter()
             .map(|i| ConnectionView {
                 name: providers.name_of(&i.provider),
+                enabled: providers.get(&i.provider).is_some(),
                 slug: i.provider,
                 email: i.email,
                 connected: true,
@@ -87,9 +94,12 @@ impl ProfilePage {
                     email: String::new(),
                     connected: false,
                     since: String::new(),
+                    enabled: true,
                 });
             }
         }
+        let proved =
+            user.password_hash.is_none() && credentials::recently_proved(db, me.session_id).await?;
         Ok(ProfilePage {
             layout,
             user,
@@ -99,6 +109,7 @@ impl ProfilePage {
             delete_error: None,
             sessions,
             connections,
+            proved,
         })
     }
 
@@ -106,6 +117,16 @@ impl ProfilePage {
     /// provider may not).
     pub fn has_password(&self) -> bool {
         self.user.password_hash.is_some()
+    }
+
+    /// Minutes a fresh sign-in at a provider counts for.
+    pub fn proof_minutes(&self) -> i64 {
+        credentials::PROOF_WINDOW / 60
+    }
+
+    /// Whether a sensitive change needs "Confirm with ..." first.
+    pub fn needs_proof(&self) -> bool {
+        !self.has_password() && !self.proved
     }
 
     /// Whether disconnecting a provider would leave no way to sign in.

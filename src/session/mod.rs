@@ -15,6 +15,6 @@ pub use device::Device;
 pub use guards::{cached_user, current_user, signed_in, AdminUser, CurrentUser};
 pub use role::Role;
 pub use store::{
-    end_all_for_user, end_current, end_one, hash_token, list_for_user, random_token, start,
-    NewSession, SessionRow, SESSION_COOKIE,
+    end_all_for_user, end_current, end_one, hash_token, list_for_user, proved_at, random_token,
+    record_proof, start, NewSession, SessionRow, SESSION_COOKIE,
 };

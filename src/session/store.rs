@@ -37,6 +37,7 @@ pub struct NewSession<'a> {
 
 /// Start a session for a user who just proved who they are: any session the
 /// browser already had is ended first and a new id is issued (no fixation).
+/// The sign-in counts as a fresh proof (`reauth_at`, see [`proved_at`]).
 pub async fn start(
     db: &DbPool,
     cfg: &AppConfig,
@@ -52,8 +53,8 @@ pub async fn start(
         cfg.session_absolute_timeout
     };
     sqlx::query(
-        "INSERT INTO sessions (user_id, token_hash, remember, created_at, last_seen_at, expires_at, user_agent, ip) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+        "INSERT INTO sessions (user_id, token_hash, remember, created_at, last_seen_at, expires_at, user_agent, ip, reauth_at) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $4)",
     )
     .bind(new.user_id)
     .bind(hash_token(&token))
@@ -83,6 +84,27 @@ pub async fn start(
     cookies.add_private(cookie);
     super::csrf::rotate(cookies);
     super::device::remember(cfg, cookies, new.user_id);
+    Ok(())
+}
+
+/// When the person behind session `id` last proved who they are: signed
+/// in, or signed in again at a provider to confirm a change. 0: never
+/// (sessions from before this was recorded, API tokens), or no such session.
+pub async fn proved_at(db: &DbPool, id: i64) -> AppResult<i64> {
+    let at: Option<i64> = sqlx::query_scalar("SELECT reauth_at FROM sessions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(at.unwrap_or(0))
+}
+
+/// Record that the person behind session `id` proved who they are just now.
+pub async fn record_proof(db: &DbPool, id: i64) -> AppResult<()> {
+    sqlx::query("UPDATE sessions SET reauth_at = $1 WHERE id = $2")
+        .bind(now())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 

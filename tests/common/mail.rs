@@ -361,3 +361,11 @@ pub fn part(m: &Received, media: &str) -> String {
 pub fn part_header(head: &str, name: &str) -> Option<String> {
     header_value(head, name)
 }
+
+/// The id of the stored contact message with `subject`.
+pub async fn contact_id(app: &TestApp, subject: &str) -> i64 {
+    app.scalar(&format!(
+        "SELECT id FROM contact_messages WHERE subject = '{subject}'"
+    ))
+    .await
+}

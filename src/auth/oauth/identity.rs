@@ -14,6 +14,9 @@ use crate::error::AppResult;
 pub struct ProviderIdentity {
     /// The provider's stable id for the person.
     pub subject: String,
+    /// Whose subject it is: the issuer of the verified ID token for OpenID
+    /// Connect (without a trailing slash), empty for GitHub and Google.
+    pub issuer: String,
     /// Their email, normalised, if the provider gave a usable one.
     pub email: Option<String>,
     /// Whether the provider vouches that the email is theirs.
@@ -78,6 +81,7 @@ impl Provider {
         let email = email.and_then(|e| parse_email(&e).ok());
         Ok(ProviderIdentity {
             subject: user.id.to_string(),
+            issuer: String::new(),
             email_verified: verified && email.is_some(),
             email,
             name_hint: user.login,
@@ -101,6 +105,7 @@ impl Provider {
             .await
             .map_err(|e| self.failed(format!("ID token rejected: {e}")))?;
         let mut identity = claims.into_identity();
+        identity.issuer = d.issuer.trim_end_matches('/').to_string();
         // Some providers keep the email out of the ID token: ask userinfo,
         // and believe it only about the same subject.
         if identity.email.is_none() {
@@ -181,6 +186,7 @@ impl UserInfo {
         .unwrap_or_default();
         ProviderIdentity {
             subject: self.sub,
+            issuer: String::new(),
             email_verified: verified && email.is_some(),
             email,
             name_hint,

@@ -1,17 +1,19 @@
 //! Which local account a provider identity belongs to: a known identity,
 //! an existing account linked by an email both sides verified, a new
-//! account, or the signed-in account when connecting from the profile.
+//! account, or the signed-in account when connecting from the profile (or
+//! confirming it is them before a sensitive change).
 
 use askama::Template;
 use rocket::http::Status;
 
 use super::providers::{Provider, ProviderIdentity};
-use super::repo;
+use super::repo::{self, Identity, Key};
+use crate::accounts::credentials;
 use crate::accounts::model::parse_username;
 use crate::accounts::repo as users;
 use crate::db::{begin_write, is_unique_violation, Db};
 use crate::error::{AppError, AppResult};
-use crate::session::random_token;
+use crate::session::{self, random_token, CurrentUser};
 use crate::web::ratelimit::{self, Limit};
 use crate::web::{Ctx, Layout, Reply};
 
@@ -25,14 +27,46 @@ pub struct LinkNeededPage {
     pub email: String,
 }
 
+/// Why the signed-in person may not connect `provider` now, if they may
+/// not. Their address must be confirmed: otherwise someone could sign up
+/// with another person's address, connect their own account here, and
+/// sign in with it once the owner has claimed the address. An account
+/// without a password must also have signed in recently, as for any
+/// sensitive change (a stolen session could otherwise add a way in).
+pub async fn connect_refusal(
+    db: &Db,
+    provider: &Provider,
+    me: &CurrentUser,
+) -> AppResult<Option<String>> {
+    let user = users::find_by_id(db, me.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if user.email_verified == 0 {
+        return Ok(Some(format!(
+            "Confirm your email address before connecting {}: open the link we sent to {}. \
+             Nothing was connected.",
+            provider.name, user.email
+        )));
+    }
+    if credentials::needs_fresh_sign_in(db, &user, me.session_id).await? {
+        let action = format!("connect {}", provider.name);
+        return Ok(Some(credentials::fresh_sign_in_needed(&action)));
+    }
+    Ok(None)
+}
+
 /// Connect a provider account to the signed-in user.
 pub async fn connect(
     db: &Db,
     provider: &Provider,
-    user_id: i64,
+    me: &CurrentUser,
     identity: &ProviderIdentity,
 ) -> AppResult<Reply> {
-    if let Some(existing) = repo::find(db, provider.slug, &identity.subject).await? {
+    if let Some(why) = connect_refusal(db, provider, me).await? {
+        return Ok(Reply::failure("/profile", why));
+    }
+    let user_id = me.id;
+    if let Some(existing) = find_known(db, provider, identity).await? {
         return Ok(if existing.user_id == user_id {
             Reply::success(
                 "/profile",
@@ -48,7 +82,7 @@ pub async fn connect(
             )
         });
     }
-    if has_provider(db, user_id, provider.slug).await? {
+    if has_provider(db, user_id, &key(provider, identity)).await? {
         return Ok(Reply::failure(
             "/profile",
             format!(
@@ -59,7 +93,7 @@ pub async fn connect(
     }
     let email = identity.email.clone().unwrap_or_default();
     let mut conn = db.pool.acquire().await?;
-    match repo::link(&mut conn, user_id, provider.slug, &identity.subject, &email).await {
+    match repo::link(&mut conn, user_id, &key(provider, identity), &email).await {
         Ok(_) => Ok(Reply::success(
             "/profile",
             format!(
@@ -78,11 +112,74 @@ pub async fn connect(
     }
 }
 
-async fn has_provider(db: &Db, user_id: i64, slug: &str) -> AppResult<bool> {
+/// "Confirm with GitHub": the person signed in at the provider again. If
+/// that identity is connected to their account, this session has proved
+/// who it is (see `credentials::recently_proved`).
+pub async fn reauthenticate(
+    db: &Db,
+    provider: &Provider,
+    me: &CurrentUser,
+    identity: &ProviderIdentity,
+) -> AppResult<Reply> {
+    let known = find_known(db, provider, identity).await?;
+    if known.is_none_or(|k| k.user_id != me.id) {
+        return Ok(Reply::failure(
+            "/profile",
+            format!(
+                "The {0} account you signed in with is not the one connected to your account \
+                 here, so it cannot confirm it is you. Nothing was changed. Sign in at {0} \
+                 with the connected account and try again.",
+                provider.name
+            ),
+        ));
+    }
+    session::record_proof(db, me.session_id).await?;
+    Ok(Reply::success(
+        "/profile",
+        format!(
+            "Thank you: you confirmed it is you with {}. For the next {} minutes you can set \
+             a password, change your email address, connect or disconnect sign-in accounts \
+             and delete your account.",
+            provider.name,
+            credentials::PROOF_WINDOW / 60
+        ),
+    ))
+}
+
+/// What names this person at this provider in the `identities` table.
+fn key<'a>(provider: &'a Provider, identity: &'a ProviderIdentity) -> Key<'a> {
+    Key {
+        provider: provider.slug,
+        issuer: &identity.issuer,
+        subject: &identity.subject,
+    }
+}
+
+/// The linked identity the provider vouched for, if any. A row stored
+/// before issuers were recorded counts only for the issuer the operator
+/// named as its origin (`oauth.oidc.legacy_issuer`), and is then claimed
+/// for it; otherwise a subject from another issuer could reach it.
+pub async fn find_known(
+    db: &Db,
+    provider: &Provider,
+    identity: &ProviderIdentity,
+) -> AppResult<Option<Identity>> {
+    let key = key(provider, identity);
+    if let Some(found) = repo::find(db, &key).await? {
+        return Ok(Some(found));
+    }
+    if !key.issuer.is_empty() && key.issuer == provider.legacy_issuer {
+        return repo::adopt_legacy(db, &key).await;
+    }
+    Ok(None)
+}
+
+/// Whether the user already has an identity at this provider (and issuer).
+async fn has_provider(db: &Db, user_id: i64, key: &Key<'_>) -> AppResult<bool> {
     Ok(repo::list_for_user(db, user_id)
         .await?
         .iter()
-        .any(|i| i.provider == slug))
+        .any(|i| i.provider == key.provider && i.issuer == key.issuer))
 }
 
 /// Sign in with a provider identity: a known identity, an existing account
@@ -95,7 +192,7 @@ pub async fn sign_in(
     next: String,
 ) -> AppResult<Reply> {
     let db = ctx.db;
-    if let Some(known) = repo::find(db, provider.slug, &identity.subject).await? {
+    if let Some(known) = find_known(db, provider, identity).await? {
         if let Some(email) = &identity.email {
             if *email != known.email {
                 repo::update_email(db, known.id, email).await?;
@@ -115,7 +212,7 @@ pub async fn sign_in(
         // address belongs to this person (SECURITY.md 15, 18).
         let may_link = identity.email_verified
             && user.email_verified != 0
-            && !has_provider(db, user.id, provider.slug).await?;
+            && !has_provider(db, user.id, &key(provider, identity)).await?;
         if !may_link {
             log::info!(
                 "oauth {}: email matches user {} but linking is not allowed (provider verified: {}, local verified: {})",
@@ -129,7 +226,7 @@ pub async fn sign_in(
             return Reply::page_with(Status::Conflict, &page);
         }
         let mut conn = db.pool.acquire().await?;
-        match repo::link(&mut conn, user.id, provider.slug, &identity.subject, &email).await {
+        match repo::link(&mut conn, user.id, &key(provider, identity), &email).await {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => return Err(try_again()),
             Err(e) => return Err(e.into()),
@@ -176,7 +273,7 @@ async fn create_account(
         Err(e) if is_unique_violation(&e) => return Err(try_again()),
         Err(e) => return Err(e.into()),
     };
-    match repo::link(&mut tx, user_id, provider.slug, &identity.subject, email).await {
+    match repo::link(&mut tx, user_id, &key(provider, identity), email).await {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => return Err(try_again()),
         Err(e) => return Err(e.into()),

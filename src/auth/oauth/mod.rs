@@ -94,6 +94,10 @@ pub struct OidcConfig {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
+    /// The issuer that identities stored before issuers were recorded came
+    /// from. Those rows are matched by this issuer only, and none at all
+    /// while it is empty (see docs/oauth.md).
+    pub legacy_issuer: String,
 }
 
 impl Default for OidcConfig {
@@ -103,6 +107,7 @@ impl Default for OidcConfig {
             issuer: String::new(),
             client_id: String::new(),
             client_secret: String::new(),
+            legacy_issuer: String::new(),
         }
     }
 }

@@ -98,6 +98,7 @@ impl IdClaims {
             Ok(info) => info.into_identity(),
             Err(_) => ProviderIdentity {
                 subject: self.sub,
+                issuer: String::new(),
                 email: None,
                 email_verified: false,
                 name_hint: String::new(),

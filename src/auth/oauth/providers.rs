@@ -41,6 +41,9 @@ pub struct Provider {
     /// GitHub: the API root. Google: the userinfo endpoint. OIDC: the issuer.
     pub(super) extra_url: String,
     pub(super) discovery: oidc::Cache,
+    /// OIDC: the issuer that identities stored without one belong to
+    /// (`oauth.oidc.legacy_issuer`, without a trailing slash); empty: none.
+    pub(super) legacy_issuer: String,
 }
 
 /// Every provider that has a `client_id`, in the order the sign-in page shows them.
@@ -67,6 +70,7 @@ impl Providers {
                     token_url: urls[1].to_string(),
                     extra_url: urls[2].to_string(),
                     discovery: oidc::Cache::default(),
+                    legacy_issuer: String::new(),
                 });
             }
         };
@@ -95,6 +99,9 @@ impl Providers {
             &oi.client_secret,
             ["", "", &oi.issuer],
         );
+        if let Some(p) = list.iter_mut().find(|p| p.kind == Kind::Oidc) {
+            p.legacy_issuer = oi.legacy_issuer.trim_end_matches('/').to_string();
+        }
         Providers {
             list,
             flow_timeout: cfg.flow_timeout(),

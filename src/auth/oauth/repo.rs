@@ -1,6 +1,10 @@
-//! Identities at sign-in providers, keyed by (provider, provider's user id).
+//! Identities at sign-in providers, keyed by (provider, issuer, provider's
+//! user id). The issuer is empty for GitHub and Google; for OpenID Connect
+//! it is the issuer that signed the ID token, since a subject is unique only
+//! within its issuer. Rows stored before issuers were recorded have an empty
+//! issuer: see [`adopt_legacy`].
 
-use crate::db::{begin_write, now, DbPool};
+use crate::db::{begin_write, is_unique_violation, now, DbPool};
 use crate::error::AppResult;
 
 /// One linked identity.
@@ -9,22 +13,61 @@ pub struct Identity {
     pub id: i64,
     pub user_id: i64,
     pub provider: String,
+    /// The OpenID Connect issuer; empty for GitHub, Google and old rows.
+    pub issuer: String,
     pub provider_user_id: String,
     pub email: String,
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, user_id, provider, provider_user_id, email, created_at";
+const COLUMNS: &str = "id, user_id, provider, issuer, provider_user_id, email, created_at";
 
-/// The identity a provider's user id is linked to, if any.
-pub async fn find(db: &DbPool, provider: &str, subject: &str) -> AppResult<Option<Identity>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM identities WHERE provider = $1 AND provider_user_id = $2");
+/// What names one person at one provider.
+#[derive(Debug, Clone, Copy)]
+pub struct Key<'a> {
+    /// `github`, `google` or `oidc`.
+    pub provider: &'a str,
+    /// The OpenID Connect issuer; empty for GitHub and Google.
+    pub issuer: &'a str,
+    /// The provider's id for the person.
+    pub subject: &'a str,
+}
+
+/// The identity `key` names, if one is linked.
+pub async fn find(db: &DbPool, key: &Key<'_>) -> AppResult<Option<Identity>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM identities \
+         WHERE provider = $1 AND issuer = $2 AND provider_user_id = $3"
+    );
     Ok(sqlx::query_as(&sql)
-        .bind(provider)
-        .bind(subject)
+        .bind(key.provider)
+        .bind(key.issuer)
+        .bind(key.subject)
         .fetch_optional(&db.pool)
         .await?)
+}
+
+/// Claim a row stored before issuers were recorded (issuer '') for
+/// `key.issuer`, and return it. Only call this when the operator has said
+/// that those rows came from that issuer (`oauth.oidc.legacy_issuer`): the
+/// row then belongs to it for good, and no other issuer reaches it.
+pub async fn adopt_legacy(db: &DbPool, key: &Key<'_>) -> AppResult<Option<Identity>> {
+    let adopted = sqlx::query(
+        "UPDATE identities SET issuer = $1 \
+         WHERE provider = $2 AND issuer = '' AND provider_user_id = $3",
+    )
+    .bind(key.issuer)
+    .bind(key.provider)
+    .bind(key.subject)
+    .execute(&db.pool)
+    .await;
+    match adopted {
+        Ok(_) => {}
+        // Linked under the issuer in the meantime: that row wins.
+        Err(e) if is_unique_violation(&e) => {}
+        Err(e) => return Err(e.into()),
+    }
+    find(db, key).await
 }
 
 /// The identities of a user, oldest first.
@@ -41,17 +84,17 @@ pub async fn list_for_user(db: &DbPool, user_id: i64) -> AppResult<Vec<Identity>
 pub async fn link(
     conn: &mut sqlx::AnyConnection,
     user_id: i64,
-    provider: &str,
-    subject: &str,
+    key: &Key<'_>,
     email: &str,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO identities (user_id, provider, provider_user_id, email, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO identities (user_id, provider, issuer, provider_user_id, email, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(user_id)
-    .bind(provider)
-    .bind(subject)
+    .bind(key.provider)
+    .bind(key.issuer)
+    .bind(key.subject)
     .bind(email)
     .bind(now())
     .fetch_one(conn)
@@ -77,8 +120,9 @@ pub enum Unlink {
     LastWayIn,
 }
 
-/// Remove a user's identity at `provider`, unless it is their last way to
-/// sign in. The user row is written first so that two removals racing on
+/// Remove a user's identities at `provider` (from every issuer: one from an
+/// issuer no longer configured cannot sign in, and goes with the rest),
+/// unless they are the account's last way to sign in. The user row is written first so that two removals racing on
 /// Postgres queue behind each other's row lock (SQLite serialises writers).
 pub async fn unlink(db: &DbPool, user_id: i64, provider: &str) -> AppResult<Unlink> {
     let mut tx = begin_write(db).await?;

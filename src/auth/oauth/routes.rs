@@ -1,20 +1,21 @@
 //! The flow: `GET /auth/<provider>` sends the person to the provider,
 //! `GET /auth/<provider>/callback` brings them back signed in (or with the
-//! identity connected to their account), `POST /auth/<provider>/disconnect`
-//! removes a connection.
+//! identity connected to their account), `GET /auth/<provider>/reauth`
+//! has a signed-in person sign in there again to confirm it is them, and
+//! `POST /auth/<provider>/disconnect` removes a connection.
 
 use oauth2::PkceCodeChallenge;
 use rocket::form::FromForm;
 use rocket::http::{Cookie, CookieJar, SameSite};
-use rocket::response::Redirect;
 use rocket::{get, post, routes, Route, State};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use super::link::{connect, sign_in};
+use super::link::{connect, connect_refusal, reauthenticate, sign_in};
 use super::providers::{Kind, Providers};
 use super::providers::{Provider, ProviderIdentity};
 use super::{repo, ProviderHttp};
+use crate::accounts::{credentials, repo as users};
 use crate::config::AppConfig;
 use crate::db::{now, Db};
 use crate::error::{AppError, AppResult};
@@ -35,9 +36,19 @@ struct Pending {
     verifier: String,
     nonce: Option<String>,
     next: String,
-    /// Set when a signed-in person is connecting a provider to their account.
-    link_user: Option<i64>,
+    intent: Intent,
     issued_at: i64,
+}
+
+/// What a flow is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Intent {
+    /// Sign in (or sign up) with the provider.
+    SignIn,
+    /// Connect the provider to this signed-in user's account.
+    Connect(i64),
+    /// This signed-in user confirms it is them before a sensitive change.
+    Reauth(i64),
 }
 
 fn redirect_uri(cfg: &AppConfig, slug: &str) -> String {
@@ -61,29 +72,87 @@ async fn start(
     next: Option<String>,
     providers: &State<Providers>,
     http: &State<ProviderHttp>,
-    cfg: &State<AppConfig>,
-    cookies: &CookieJar<'_>,
+    ctx: Ctx<'_>,
     user: Option<CurrentUser>,
-) -> AppResult<Redirect> {
+) -> AppResult<Reply> {
     let provider = providers.get(slug).ok_or(AppError::NotFound)?;
-    let ep = provider.endpoints(&http.0).await?;
+    let intent = match user {
+        Some(me) => {
+            // Refused here, before the trip to the provider; the callback
+            // asks again, as things may change on the way.
+            if let Some(why) = connect_refusal(ctx.db, provider, &me).await? {
+                return Ok(Reply::failure("/profile", why));
+            }
+            Intent::Connect(me.id)
+        }
+        None => Intent::SignIn,
+    };
+    let next = next.as_deref().and_then(local_path).unwrap_or_default();
+    let url = begin(
+        provider,
+        &http.0,
+        &ctx,
+        providers.flow_timeout,
+        intent,
+        next,
+    )
+    .await?;
+    Ok(Reply::to(url))
+}
+
+/// "Confirm with GitHub": sign in at the provider again, as the account
+/// connected here, and come back to the profile.
+#[get("/auth/<slug>/reauth")]
+async fn reauth(
+    slug: &str,
+    providers: &State<Providers>,
+    http: &State<ProviderHttp>,
+    ctx: Ctx<'_>,
+    me: CurrentUser,
+) -> AppResult<Reply> {
+    let provider = providers.get(slug).ok_or(AppError::NotFound)?;
+    let intent = Intent::Reauth(me.id);
+    let next = "/profile".to_string();
+    let url = begin(
+        provider,
+        &http.0,
+        &ctx,
+        providers.flow_timeout,
+        intent,
+        next,
+    )
+    .await?;
+    Ok(Reply::to(url))
+}
+
+/// Remember a new flow in the flow cookie and return the provider's
+/// authorization URL to send the browser to.
+async fn begin(
+    provider: &Provider,
+    http: &reqwest::Client,
+    ctx: &Ctx<'_>,
+    timeout: i64,
+    intent: Intent,
+    next: String,
+) -> AppResult<String> {
+    let ep = provider.endpoints(http).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let state = random_token();
     let nonce = (provider.kind == Kind::Oidc).then(random_token);
     let url = provider.authorize_url(
         &ep,
-        &redirect_uri(cfg, slug),
+        &redirect_uri(ctx.cfg, provider.slug),
         &state,
         challenge,
         nonce.as_deref(),
     )?;
     let pending = Pending {
-        provider: slug.to_string(),
+        provider: provider.slug.to_string(),
         state,
         verifier: verifier.secret().clone(),
         nonce,
-        next: next.as_deref().and_then(local_path).unwrap_or_default(),
-        link_user: user.map(|u| u.id),
+        next,
+        intent,
         issued_at: now(),
     };
     let value = serde_json::to_string(&pending)
@@ -93,11 +162,11 @@ async fn start(
     let cookie = Cookie::build((FLOW_COOKIE, value))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(cfg.cookies_secure())
+        .secure(ctx.cfg.cookies_secure())
         .path(FLOW_PATH)
-        .max_age(rocket::time::Duration::seconds(providers.flow_timeout));
-    cookies.add_private(cookie);
-    Ok(Redirect::to(url))
+        .max_age(rocket::time::Duration::seconds(timeout));
+    ctx.cookies.add_private(cookie);
+    Ok(url)
 }
 
 /// The flow cookie, removed as it is read so that a callback works once.
@@ -121,20 +190,30 @@ async fn callback(
     let pending = check_flow(ctx.cookies, slug, &answer, providers.flow_timeout)?;
     let code = provider_code(provider, answer)?;
     let identity = fetch_identity(provider, &http.0, ctx.cfg, &code, &pending).await?;
-    match pending.link_user {
-        Some(user_id) => {
-            if me.as_ref().map(|m| m.id) != Some(user_id) {
-                return Err(AppError::BadRequest(
-                    "You were signed out before the connection finished. Sign in and try again from your profile.".into(),
-                ));
-            }
-            connect(ctx.db, provider, user_id, &identity).await
-        }
-        None => {
+    match pending.intent {
+        Intent::SignIn => {
             let next = local_path(&pending.next).unwrap_or_else(|| "/".into());
             sign_in(&ctx, layout, provider, &identity, next).await
         }
+        Intent::Connect(user_id) => {
+            let me = still_signed_in(me, user_id)?;
+            connect(ctx.db, provider, &me, &identity).await
+        }
+        Intent::Reauth(user_id) => {
+            let me = still_signed_in(me, user_id)?;
+            reauthenticate(ctx.db, provider, &me, &identity).await
+        }
     }
+}
+
+/// The signed-in user, if it is still the one who started the flow.
+fn still_signed_in(me: Option<CurrentUser>, user_id: i64) -> AppResult<CurrentUser> {
+    me.filter(|m| m.id == user_id).ok_or_else(|| {
+        AppError::BadRequest(
+            "You were signed out before this finished. Sign in and try again from your profile."
+                .into(),
+        )
+    })
 }
 
 /// What the provider sent back in the callback's query.
@@ -235,6 +314,16 @@ async fn disconnect(
     _form: CsrfForm<NoFields>,
 ) -> AppResult<Reply> {
     let name = providers.name_of(slug);
+    let user = users::find_by_id(db, me.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if credentials::needs_fresh_sign_in(db, &user, me.session_id).await? {
+        let action = format!("disconnect {name}");
+        return Ok(Reply::failure(
+            "/profile",
+            credentials::fresh_sign_in_needed(&action),
+        ));
+    }
     match repo::unlink(db, me.id, slug).await? {
         repo::Unlink::Removed => Ok(Reply::success(
             "/profile",
@@ -253,5 +342,5 @@ async fn disconnect(
 
 /// The routes of this feature.
 pub fn routes() -> Vec<Route> {
-    routes![start, callback, disconnect]
+    routes![start, reauth, callback, disconnect]
 }
