@@ -175,15 +175,43 @@ pub fn stage() -> AdHoc {
     })
 }
 
-/// `next` if it is a path on this site, never another host: no scheme, no
-/// `//host`, no backslashes browsers would read as slashes.
+/// `next` as a redirect target on this site, or `None` when it is not a
+/// plain local path: a scheme, a `//host`, a backslash (browsers read it as
+/// a slash) or a control character refuse it. What is kept is always a
+/// valid URI reference, so a redirect to it can never fail: non-ASCII and
+/// unsafe bytes (spaces, quotes, `<`, a stray `%`...) are percent-encoded,
+/// and existing `%XX` escapes are kept, so the result maps to itself.
 pub fn local_path(next: &str) -> Option<String> {
-    let ok = next.starts_with('/')
+    let plain = next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
-        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
-        && next.len() <= 2000;
-    ok.then(|| next.to_string())
+        && !next.chars().any(char::is_control);
+    if !plain {
+        return None;
+    }
+    let bytes = next.as_bytes();
+    let mut out = String::with_capacity(next.len());
+    let mut in_fragment = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = b == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        let keep = b.is_ascii_alphanumeric()
+            || b"-._~!$&'()*+,;=:@/?".contains(&b)
+            || escape
+            || (b == b'#' && !in_fragment);
+        in_fragment |= b == b'#';
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    // The parser has the last word: only what it reads as a path (no
+    // scheme, no host) is handed to `Redirect`.
+    let parsed = rocket::http::uri::Reference::parse(&out).ok()?;
+    let local = parsed.scheme().is_none() && parsed.authority().is_none();
+    (local && out.len() <= 2000).then_some(out)
 }
 
 #[cfg(test)]
@@ -200,9 +228,32 @@ mod tests {
             "/\\evil.example",
             "javascript:alert(1)",
             "/a\nb",
+            "/a\u{7f}b",
             " /x",
+            "x/y",
         ] {
             assert_eq!(local_path(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn kept_paths_are_valid_uri_references_and_map_to_themselves() {
+        let cases = [
+            ("/é", "/%C3%A9"),
+            ("/%C3%A9", "/%C3%A9"),
+            ("/a b", "/a%20b"),
+            ("/\"<script>", "/%22%3Cscript%3E"),
+            ("/100%", "/100%25"),
+            ("/%zz", "/%25zz"),
+            ("/a#b#c", "/a#b%23c"),
+            ("/{x}|^`[y]", "/%7Bx%7D%7C%5E%60%5By%5D"),
+            ("/notes?q=a&tag=b", "/notes?q=a&tag=b"),
+        ];
+        for (given, want) in cases {
+            let got = local_path(given);
+            assert_eq!(got.as_deref(), Some(want), "{given:?}");
+            assert_eq!(local_path(want).as_deref(), Some(want), "{want:?}");
+            assert!(rocket::http::uri::Reference::parse(want).is_ok());
         }
     }
 }
