@@ -26,6 +26,7 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::mail::Wakeup;
 use crate::session::Role;
+use crate::web::paging::PageQuery;
 use crate::web::{ClientIp, UserAgent};
 
 /// Longest search text `GET /users` accepts.
@@ -171,37 +172,18 @@ async fn update_profile(
     Ok(Json(user_json(db, me.0.id).await?))
 }
 
-fn parse_number(
-    errors: &mut FieldErrors,
-    field: &'static str,
-    value: Option<&str>,
-    default: i64,
-    max: i64,
-) -> i64 {
-    match value.map(|v| v.trim().parse::<i64>()) {
-        None => default,
-        Some(Ok(n)) if (1..=max).contains(&n) => n,
-        Some(_) => {
-            errors.add(field, format!("Use a whole number from 1 to {max}."));
-            default
-        }
-    }
-}
-
 /// Admins: a page of users, searched by name or email and sorted.
-#[get("/users?<page>&<per_page>&<q>&<sort>", format = "json", rank = 1)]
+#[get("/users?<q>&<sort>&<paging..>", format = "json", rank = 1)]
 async fn users(
     _api: ApiRequest,
     db: &Db,
     _admin: ApiAdmin,
-    page: Option<&str>,
-    per_page: Option<&str>,
     q: Option<&str>,
     sort: Option<&str>,
+    paging: PageQuery<'_>,
 ) -> AppResult<Json<UserPage>> {
     let mut errors = FieldErrors::default();
-    let page = parse_number(&mut errors, "page", page, 1, 1_000_000);
-    let per_page = parse_number(&mut errors, "per_page", per_page, 20, PER_PAGE_MAX);
+    let paging = paging.paging(20, PER_PAGE_MAX, &mut errors);
     let q = q.unwrap_or("");
     if q.chars().count() > QUERY_MAX {
         errors.add("q", format!("Use at most {QUERY_MAX} characters."));
@@ -212,11 +194,11 @@ async fn users(
         errors.add("sort", format!("Use one of: {}.", names.join(", ")));
     }
     errors.into_result()?;
-    let (rows, total) = list_users(db, q, order, per_page, (page - 1) * per_page).await?;
+    let (rows, total) = list_users(db, q, order, paging.limit, paging.offset).await?;
     Ok(Json(UserPage {
         users: rows.into_iter().map(Into::into).collect(),
-        page,
-        per_page,
+        page: paging.page,
+        per_page: paging.limit,
         total,
     }))
 }

@@ -17,6 +17,7 @@ use crate::api::ApiUser;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
+use crate::web::paging::{LimitOffsetQuery, Paging};
 use crate::web::text::split_tags;
 use crate::web::ClientIp;
 
@@ -63,39 +64,15 @@ impl Fields for CommentBody {
 }
 
 /// `limit` (1–100, default 20) and `offset` (0 or more, default 0).
-fn paging(limit: Option<&str>, offset: Option<&str>) -> Result<(i64, i64), Conduit> {
+fn paging(query: &LimitOffsetQuery<'_>) -> Result<Paging, Conduit> {
     let mut errors = FieldErrors::default();
-    let limit = match limit.map(|v| v.trim().parse::<i64>()) {
-        None => 20,
-        Some(Ok(n)) if (1..=LIMIT_MAX).contains(&n) => n,
-        Some(_) => {
-            errors.add(
-                "limit",
-                format!("Use a whole number from 1 to {LIMIT_MAX}."),
-            );
-            20
-        }
-    };
-    let offset = match offset.map(|v| v.trim().parse::<i64>()) {
-        None => 0,
-        Some(Ok(n)) if (0..=1_000_000_000).contains(&n) => n,
-        Some(_) => {
-            errors.add("offset", "Use a whole number, 0 or more.");
-            0
-        }
-    };
+    let paging = query.paging(20, LIMIT_MAX, &mut errors);
     errors.into_result()?;
-    Ok((limit, offset))
+    Ok(paging)
 }
 
-async fn page(
-    db: &Db,
-    viewer: i64,
-    filter: &Filter,
-    limit: i64,
-    offset: i64,
-) -> ConduitResult<Json<Value>> {
-    let (articles, total) = repo::list(db, viewer, filter, limit, offset).await?;
+async fn page(db: &Db, viewer: i64, filter: &Filter, paging: Paging) -> ConduitResult<Json<Value>> {
+    let (articles, total) = repo::list(db, viewer, filter, paging.limit, paging.offset).await?;
     let list: Vec<Value> = articles.iter().map(|a| article_json(a, false)).collect();
     Ok(Json(json!({ "articles": list, "articlesCount": total })))
 }
@@ -106,40 +83,33 @@ fn some_text(v: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-#[allow(clippy::too_many_arguments)]
-#[get("/articles?<tag>&<author>&<favorited>&<limit>&<offset>")]
+#[get("/articles?<tag>&<author>&<favorited>&<query..>")]
 async fn list(
     db: &Db,
     viewer: Viewer,
     tag: Option<&str>,
     author: Option<&str>,
     favorited: Option<&str>,
-    limit: Option<&str>,
-    offset: Option<&str>,
+    query: LimitOffsetQuery<'_>,
 ) -> ConduitResult<Json<Value>> {
-    let (limit, offset) = paging(limit, offset)?;
+    let paging = paging(&query)?;
     let filter = Filter {
         tag: tag.and_then(|t| split_tags(t).into_iter().next()),
         author: some_text(author),
         favorited_by: some_text(favorited),
         feed: false,
     };
-    page(db, viewer.id(), &filter, limit, offset).await
+    page(db, viewer.id(), &filter, paging).await
 }
 
-#[get("/articles/feed?<limit>&<offset>")]
-async fn feed(
-    db: &Db,
-    me: ApiUser,
-    limit: Option<&str>,
-    offset: Option<&str>,
-) -> ConduitResult<Json<Value>> {
-    let (limit, offset) = paging(limit, offset)?;
+#[get("/articles/feed?<query..>")]
+async fn feed(db: &Db, me: ApiUser, query: LimitOffsetQuery<'_>) -> ConduitResult<Json<Value>> {
+    let paging = paging(&query)?;
     let filter = Filter {
         feed: true,
         ..Filter::default()
     };
-    page(db, me.0.id, &filter, limit, offset).await
+    page(db, me.0.id, &filter, paging).await
 }
 
 async fn one(db: &Db, viewer: i64, slug: &str) -> ConduitResult<Json<Value>> {

@@ -16,30 +16,13 @@ use crate::api::json::JsonBody;
 use crate::api::{ApiRequest, ApiUser};
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::web::paging::PageQuery;
 use crate::web::text::split_tags;
 
 /// Most notes one page of `GET /notes` holds.
 const PER_PAGE_MAX: i64 = 100;
 
-fn number(
-    errors: &mut FieldErrors,
-    field: &'static str,
-    v: Option<i64>,
-    default: i64,
-    max: i64,
-) -> i64 {
-    match v {
-        None => default,
-        Some(n) if (1..=max).contains(&n) => n,
-        Some(_) => {
-            errors.add(field, format!("Use a whole number from 1 to {max}."));
-            default
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-#[get("/notes?<q>&<tag>&<archived>&<page>&<per_page>", rank = 1)]
+#[get("/notes?<q>&<tag>&<archived>&<paging..>", rank = 1)]
 async fn list(
     _api: ApiRequest,
     db: &Db,
@@ -47,25 +30,23 @@ async fn list(
     q: Option<&str>,
     tag: Option<&str>,
     archived: Option<bool>,
-    page: Option<i64>,
-    per_page: Option<i64>,
+    paging: PageQuery<'_>,
 ) -> AppResult<Json<NotePage>> {
     let mut errors = FieldErrors::default();
-    let page = number(&mut errors, "page", page, 1, 1_000_000);
-    let per_page = number(&mut errors, "per_page", per_page, 20, PER_PAGE_MAX);
+    let paging = paging.paging(20, PER_PAGE_MAX, &mut errors);
     errors.into_result()?;
     let query = ListQuery {
         q: q.unwrap_or("").to_string(),
         tag: tag.and_then(|t| split_tags(t).into_iter().next()),
         archived: archived.unwrap_or(false),
-        limit: per_page,
-        offset: (page - 1) * per_page,
+        limit: paging.limit,
+        offset: paging.offset,
     };
     let (notes, total) = search::list(db, me.0.id, &query).await?;
     Ok(Json(NotePage {
         notes: notes.into_iter().map(Into::into).collect(),
-        page,
-        per_page,
+        page: paging.page,
+        per_page: paging.limit,
         total,
     }))
 }

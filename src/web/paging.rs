@@ -2,6 +2,8 @@
 //! a sane range (a page past the end is an empty page, never an overflowing
 //! OFFSET), and the pager every HTML list shows (`templates/partials/pager.html`).
 
+use rocket::form::FromForm;
+
 use crate::error::FieldErrors;
 
 /// The highest page number a list accepts; beyond it a page reads as this.
@@ -71,6 +73,36 @@ impl Paging {
     /// How many pages `total` rows fill (at least one).
     pub fn pages(&self, total: i64) -> i64 {
         ((total.max(0) + self.limit - 1) / self.limit).max(1)
+    }
+}
+
+/// A JSON list's `?page=&per_page=` as sent (`?<paging..>` in a route),
+/// checked by [`PageQuery::paging`].
+#[derive(Debug, Default, FromForm)]
+pub struct PageQuery<'r> {
+    pub page: Option<&'r str>,
+    pub per_page: Option<&'r str>,
+}
+
+impl PageQuery<'_> {
+    /// The page asked for, or field errors in `errors` (see [`Paging::page_per_page`]).
+    pub fn paging(&self, default_size: i64, max_size: i64, errors: &mut FieldErrors) -> Paging {
+        Paging::page_per_page(self.page, self.per_page, default_size, max_size, errors)
+    }
+}
+
+/// A JSON list's `?limit=&offset=` as sent (`?<paging..>` in a route),
+/// checked by [`LimitOffsetQuery::paging`].
+#[derive(Debug, Default, FromForm)]
+pub struct LimitOffsetQuery<'r> {
+    pub limit: Option<&'r str>,
+    pub offset: Option<&'r str>,
+}
+
+impl LimitOffsetQuery<'_> {
+    /// The slice asked for, or field errors in `errors` (see [`Paging::limit_offset`]).
+    pub fn paging(&self, default_limit: i64, max_limit: i64, errors: &mut FieldErrors) -> Paging {
+        Paging::limit_offset(self.limit, self.offset, default_limit, max_limit, errors)
     }
 }
 
