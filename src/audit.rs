@@ -2,6 +2,7 @@
 
 use crate::db::{now, DbPool};
 use crate::error::AppResult;
+use sqlx::AnyConnection;
 
 /// Who is acting, as the log records them.
 #[derive(Debug, Clone)]
@@ -19,6 +20,19 @@ pub async fn record(
     target: Option<(i64, &str)>,
     detail: &str,
 ) -> AppResult<()> {
+    let mut conn = db.pool.acquire().await?;
+    record_in(&mut conn, actor, action, target, detail).await
+}
+
+/// Write one entry on `conn`: inside the transaction that makes the
+/// change, so that the change and its entry land together or not at all.
+pub async fn record_in(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: &str,
+    target: Option<(i64, &str)>,
+    detail: &str,
+) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (actor_id, actor_name, action, target_id, target_name, detail, ip, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -31,7 +45,7 @@ pub async fn record(
     .bind(detail)
     .bind(&actor.ip)
     .bind(now())
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

@@ -15,14 +15,26 @@ use serde_json::json;
 
 /// The path (starting with `prefix`) of the newest link in a queued mail
 /// (`template`) to `to`.
+///
+/// Some mails are queued by a job after the answer (a reset link): wait
+/// until no such job is waiting, a few seconds at most, then read the
+/// latest mail.
 async fn mailed_link(app: &TestApp, to: &str, template: &str, prefix: &str) -> String {
+    let pending = "SELECT COUNT(*) FROM jobs WHERE kind = 'password_reset' \
+                   AND state IN ('queued', 'running')";
+    for _ in 0..100 {
+        if app.scalar(pending).await == 0 {
+            break;
+        }
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let body = app
         .text(&format!(
             "SELECT text_body FROM outbox WHERE to_addr = '{to}' AND template = '{template}' \
              ORDER BY id DESC LIMIT 1"
         ))
-        .await
-        .expect("a mail");
+        .await;
+    let body = body.expect("a mail");
     let link = format!("http://localhost:8000{prefix}");
     let at = body.find(&link).expect("the link") + link.len() - prefix.len();
     body[at..].split_whitespace().next().unwrap().to_string()

@@ -4,6 +4,7 @@
 //! without one a fresh sign-in at a provider: [`recently_proved`]).
 
 use crate::accounts::model::parse_email;
+use crate::accounts::password::policy_error;
 use crate::accounts::repo::{self, User};
 use crate::accounts::Hasher;
 use crate::session::Device;
@@ -13,7 +14,7 @@ use crate::config::AppConfig;
 use crate::db::{now, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::web::ratelimit::{self, Limit};
-use crate::web::ClientIp;
+use crate::web::{ClientIp, Ctx};
 
 /// What a sign-in attempt came to.
 pub enum Outcome {
@@ -52,16 +53,14 @@ fn check_length(email: &str) -> AppResult<()> {
 /// that device's own limit instead of the account's, so strangers' wrong
 /// passwords do not lock it out (see [`super::device`]). An unknown email
 /// still spends a hash, and an outdated hash is upgraded.
-#[allow(clippy::too_many_arguments)]
 pub async fn check(
-    db: &DbPool,
-    cfg: &AppConfig,
+    ctx: &Ctx<'_>,
     hasher: &Hasher,
-    ip: &ClientIp,
     device: Option<&Device>,
     email: &str,
     password: String,
 ) -> AppResult<Outcome> {
+    let (db, cfg, ip) = (ctx.db, ctx.cfg, &ctx.ip);
     check_length(email)?;
     let email = parse_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
     let user = repo::find_by_email(db, &email).await?;
@@ -223,4 +222,27 @@ pub fn fresh_sign_in_needed(action: &str) -> String {
          connected here. It counts for {} minutes.",
         PROOF_WINDOW / 60
     )
+}
+
+/// Change the signed-in person's password, after they confirmed who they
+/// are ([`confirm`]): the one routine behind the profile's form and `PUT
+/// /api/user`. The new password must pass the policy (the refusal is
+/// returned as the message to show); it is stored at today's strength and
+/// every other session of the account ends, so whoever else was signed in
+/// (a thief among them) is out, while `keep_session` (the one making the
+/// change) stays. Returns how many sessions were ended.
+pub async fn change_password(
+    db: &DbPool,
+    hasher: &Hasher,
+    user: &User,
+    new_password: String,
+    keep_session: i64,
+) -> AppResult<Result<u64, String>> {
+    if let Some(problem) = policy_error(&new_password, &[&user.username, &user.email]) {
+        return Ok(Err(problem));
+    }
+    let hash = hasher.hash(new_password).await?;
+    repo::set_password_hash(db, user.id, &hash).await?;
+    let ended = crate::session::end_all_for_user(db, user.id, Some(keep_session)).await?;
+    Ok(Ok(ended))
 }

@@ -32,6 +32,15 @@ pub struct ConfirmLinkPage {
     pub button: &'static str,
 }
 
+/// How many mails of one kind a member may have the site send in an hour
+/// when they ask for them (a new confirmation link, a change of address):
+/// enough for a typo and a second try, too few to use the site to mail
+/// strangers.
+pub const MAILS_PER_HOUR: Limit = Limit {
+    max: 3,
+    window: 3600,
+};
+
 fn invalid_link() -> AppError {
     AppError::BadRequest(
         "This link is invalid, was already used, or has expired. Sign in and ask for a new one from your profile.".into(),
@@ -120,12 +129,7 @@ async fn resend(
             "Your email address is already confirmed.",
         ));
     }
-    let bucket = format!("verify-resend:{}", me.id);
-    let limit = Limit {
-        max: 3,
-        window: 3600,
-    };
-    ratelimit::attempt(db, &bucket, limit).await?;
+    ratelimit::attempt(db, &format!("verify-resend:{}", me.id), MAILS_PER_HOUR).await?;
     let mut tx = begin_write(db).await?;
     queue_verification(&mut tx, cfg, me.id, &me.username, &me.email).await?;
     tx.commit().await?;
@@ -184,6 +188,7 @@ async fn request_change(
             ));
         }
     }
+    count_change_request(db, user.id).await?;
     if let Err(message) = start_change(db, cfg, wakeup, &user, &new_email).await? {
         return Ok(Reply::failure("/profile", message));
     }
@@ -195,10 +200,21 @@ async fn request_change(
     ))
 }
 
+/// Count a request to change `user_id`'s address, before anything about
+/// the new address is looked at: each one mails an address the member
+/// chose (and says whether another account has it), so a member may make
+/// [`MAILS_PER_HOUR`] of them (429 beyond), whichever way they ask (the
+/// profile's form or `PUT /api/user`), refused ones included.
+pub async fn count_change_request(db: &DbPool, user_id: i64) -> AppResult<()> {
+    ratelimit::attempt(db, &format!("email-change:{user_id}"), MAILS_PER_HOUR).await?;
+    Ok(())
+}
+
 /// Start changing `user`'s address to `new_email` (already parsed): a
 /// confirmation link to the new address and a notice to the old one,
 /// queued in one transaction. The address changes only when the link is
 /// opened. `Err` with a message when another account uses the address.
+/// Callers count the request first ([`count_change_request`]).
 pub async fn start_change(
     db: &DbPool,
     cfg: &AppConfig,

@@ -117,3 +117,25 @@ impl MailContent for IdentitiesDroppedNotice {
         self.render_pair()
     }
 }
+
+/// To an account's owner: someone tried to sign up with this address.
+pub struct SignupAttemptMail {
+    pub username: String,
+    pub login_link: String,
+    pub reset_link: String,
+}
+mail_templates!(
+    SignupAttemptMail,
+    "email/signup_attempt.txt",
+    "email/signup_attempt.html"
+);
+
+impl MailContent for SignupAttemptMail {
+    const NAME: &'static str = "signup_attempt";
+    fn subject(&self) -> String {
+        "Someone tried to sign up with your email address".into()
+    }
+    fn render(&self) -> Result<(String, String), askama::Error> {
+        self.render_pair()
+    }
+}

@@ -1,5 +1,6 @@
 //! Accounts: sign-up, profiles, passwords, and account deletion.
 
+pub mod admins;
 mod claim;
 pub mod credentials;
 pub mod email;
@@ -18,7 +19,8 @@ use rocket::fairing::AdHoc;
 use crate::config::AppConfig;
 pub use password::Hasher;
 
-/// The accounts feature, as a Rocket stage.
+/// The accounts feature, as a Rocket stage (attach after the jobs stage:
+/// it registers the password-reset job once the database is open).
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Accounts", |rocket| async {
         let concurrency = rocket
@@ -30,5 +32,17 @@ pub fn stage() -> AdHoc {
             .mount("/", routes::routes())
             .mount("/", email::routes())
             .mount("/", reset::routes())
+            .attach(AdHoc::try_on_ignite("Accounts jobs", |rocket| async {
+                let (Some(cfg), Some(db), Some(registry)) = (
+                    rocket.state::<AppConfig>(),
+                    <crate::db::Db as rocket_db_pools::Database>::fetch(&rocket),
+                    rocket.state::<crate::jobs::Registry>(),
+                ) else {
+                    log::error!("the accounts stage needs the config, database and jobs stages");
+                    return Err(rocket);
+                };
+                reset::register_job(registry, (**db).clone(), cfg.base_url.clone());
+                Ok(rocket)
+            }))
     })
 }

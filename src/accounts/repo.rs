@@ -144,12 +144,3 @@ pub async fn delete(db: &DbPool, id: i64) -> AppResult<()> {
         .await?;
     Ok(())
 }
-
-/// How many accounts hold the admin role.
-pub async fn count_admins(db: &DbPool) -> AppResult<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
-            .fetch_one(&db.pool)
-            .await?,
-    )
-}

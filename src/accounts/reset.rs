@@ -12,13 +12,14 @@ use super::mails::ResetMail;
 use super::model::parse_email;
 use super::tokens::{self, Purpose};
 use super::{password, repo, Hasher};
-use crate::config::AppConfig;
-use crate::db::{begin_write, now, Db};
+use crate::db::{begin_write, now, Db, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::mail::{self, MailContent, Wakeup};
+use crate::jobs::{self, JobError, NewJob, Policy, Registry};
+use crate::mail::{self, MailContent};
 use crate::session::CsrfForm;
 use crate::web::ratelimit::{self, Limit};
-use crate::web::{ClientIp, Layout, Reply};
+use crate::web::{Ctx, Layout, Reply};
+use serde::{Deserialize, Serialize};
 
 #[derive(Template)]
 #[template(path = "accounts/forgot.html")]
@@ -67,57 +68,87 @@ fn forgot_sent(layout: Layout) -> AppResult<Reply> {
     Reply::page(&ForgotPage { layout, sent: true })
 }
 
+/// Ask for a reset link. The answer is the same whatever the address, and
+/// so is the work done while answering: one queued job ([`KIND`]), which
+/// looks the address up and mails a link when it has an account. Only the
+/// client address's limit is counted here.
 #[post("/password/forgot", data = "<form>")]
-async fn forgot(
-    db: &Db,
-    cfg: &State<AppConfig>,
-    wakeup: &State<Wakeup>,
-    ip: ClientIp,
-    form: CsrfForm<ForgotForm>,
-) -> AppResult<Reply> {
-    let ip_bucket = format!("reset:ip:{}", ip.bucket_key());
+async fn forgot(ctx: Ctx<'_>, form: CsrfForm<ForgotForm>) -> AppResult<Reply> {
+    let ip_bucket = format!("reset:ip:{}", ctx.ip.bucket_key());
     let ip_limit = Limit {
         max: 20,
         window: 3600,
     };
-    ratelimit::attempt(db, &ip_bucket, ip_limit).await?;
-    let email = parse_email(&form.0.email).unwrap_or_default();
-    let user = if email.is_empty() {
-        None
-    } else {
-        repo::find_by_email(db, &email).await?
+    ratelimit::attempt(ctx.db, &ip_bucket, ip_limit).await?;
+    if let Ok(email) = parse_email(&form.0.email) {
+        let mut conn = ctx.db.pool.acquire().await?;
+        jobs::enqueue(&mut conn, &NewJob::new(KIND, &ResetRequest { email })?).await?;
+        ctx.wakeup.notify();
+    }
+    Ok(Reply::to("/password/forgot/sent"))
+}
+
+/// The job kind that answers a reset request.
+pub const KIND: &str = "password_reset";
+
+/// A reset request, as queued.
+#[derive(Debug, Serialize, Deserialize)]
+struct ResetRequest {
+    email: String,
+}
+
+/// Answer reset requests in this process: register the [`KIND`] job.
+pub fn register_job(registry: &Registry, db: DbPool, base_url: String) {
+    let policy = Policy {
+        max_attempts: 5,
+        retry_base: 10.0,
+        retry_max: 600.0,
     };
-    // At most three mails an hour per account; beyond that the answer is
-    // the same but nothing is sent, so nobody can flood an inbox.
-    let account_bucket = format!("reset:account:{email}");
+    registry.register(KIND, policy, move |_conn, job| {
+        let (db, base_url) = (db.clone(), base_url.clone());
+        Box::pin(async move {
+            let request: ResetRequest = job.payload().map_err(JobError::permanent)?;
+            send_link(&db, &base_url, &request.email).await?;
+            Ok(())
+        })
+    });
+}
+
+/// Mail a reset link to `email` when it belongs to an enabled account. At
+/// most three an hour per account; beyond that nothing is sent, so nobody
+/// can flood an inbox.
+async fn send_link(db: &DbPool, base_url: &str, email: &str) -> AppResult<()> {
+    let Some(user) = repo::find_by_email(db, email).await? else {
+        return Ok(());
+    };
     let account_limit = Limit {
         max: 3,
         window: 3600,
     };
-    if let Some(user) = user.filter(|u| u.disabled == 0) {
-        if ratelimit::attempt(db, &account_bucket, account_limit)
+    let bucket = format!("reset:account:{}", user.id);
+    if user.disabled != 0
+        || ratelimit::attempt(db, &bucket, account_limit)
             .await
-            .is_ok()
-        {
-            let base = cfg.base_url.trim_end_matches('/');
-            let mut tx = begin_write(db).await?;
-            let token = tokens::issue(&mut tx, user.id, Purpose::ResetPassword, None).await?;
-            let mail = ResetMail {
-                username: user.username.clone(),
-                link: format!("{base}/password/reset/{token}"),
-            };
-            mail::enqueue(
-                &mut tx,
-                base,
-                &mail.to(&user.email, None)?,
-                Some(("user", user.id)),
-            )
-            .await?;
-            tx.commit().await?;
-            wakeup.notify();
-        }
+            .is_err()
+    {
+        return Ok(());
     }
-    Ok(Reply::to("/password/forgot/sent"))
+    let base = base_url.trim_end_matches('/');
+    let mut tx = begin_write(db).await?;
+    let token = tokens::issue(&mut tx, user.id, Purpose::ResetPassword, None).await?;
+    let mail = ResetMail {
+        username: user.username.clone(),
+        link: format!("{base}/password/reset/{token}"),
+    };
+    mail::enqueue(
+        &mut tx,
+        base,
+        &mail.to(&user.email, None)?,
+        Some(("user", user.id)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[get("/password/reset/<token>")]
@@ -133,17 +164,15 @@ async fn reset_page(db: &Db, layout: Layout, token: &str) -> AppResult<Reply> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 #[post("/password/reset/<token>", data = "<form>")]
 async fn reset(
-    db: &Db,
-    cfg: &State<AppConfig>,
-    wakeup: &State<Wakeup>,
+    ctx: Ctx<'_>,
     hasher: &State<Hasher>,
     layout: Layout,
     token: &str,
     form: CsrfForm<ResetForm>,
 ) -> AppResult<Reply> {
+    let (db, cfg) = (ctx.db, ctx.cfg);
     let valid = {
         let mut conn = db.pool.acquire().await?;
         tokens::check(&mut conn, token, Purpose::ResetPassword)
@@ -186,7 +215,7 @@ async fn reset(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    wakeup.notify();
+    ctx.wakeup.notify();
     Ok(Reply::success(
         "/login",
         format!(

@@ -2,6 +2,7 @@
 //! call these, so the rules (never lose the last admin; everything audited;
 //! a disabled user is signed out at once) hold whichever way a request came.
 
+use crate::accounts::admins::{self, AdminChange, Audited, LastAdmin, LAST_ADMIN};
 use crate::accounts::repo::{self, User};
 use crate::audit::{self, Actor};
 use crate::db::{now, DbPool};
@@ -9,22 +10,21 @@ use crate::error::{AppError, AppResult};
 use crate::session;
 use crate::session::Role;
 
-const LAST_ADMIN: &str = "This is the last admin account: make another admin first.";
-
 async fn target(db: &DbPool, id: i64) -> AppResult<User> {
     repo::find_by_id(db, id).await?.ok_or(AppError::NotFound)
 }
 
-/// True when `user` is the only enabled admin left.
-async fn is_last_admin(db: &DbPool, user: &User) -> AppResult<bool> {
-    if user.role != Role::Admin.as_str() || user.disabled != 0 {
-        return Ok(false);
-    }
-    let admins: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
-            .fetch_one(&db.pool)
-            .await?;
-    Ok(admins <= 1)
+/// Apply a change that may take an admin away (the rule and its lock live
+/// in [`admins`]), with its audit entry; 409 when it would leave none.
+async fn change(
+    db: &DbPool,
+    user: &User,
+    change: AdminChange,
+    audited: Audited<'_>,
+) -> AppResult<()> {
+    admins::apply(db, user, change, Some(audited))
+        .await?
+        .map_err(|LastAdmin| AppError::Conflict(LAST_ADMIN.into()))
 }
 
 /// Give `id` the role `role`.
@@ -33,35 +33,34 @@ pub async fn set_role(db: &DbPool, actor: &Actor, id: i64, role: Role) -> AppRes
     if user.role == role.as_str() {
         return Ok(());
     }
-    if !role.can_administer() && is_last_admin(db, &user).await? {
-        return Err(AppError::Conflict(LAST_ADMIN.into()));
-    }
-    repo::set_role(db, id, role.as_str()).await?;
     let detail = format!("{} → {}", user.role, role.as_str());
-    audit::record(db, actor, "user.role", Some((id, &user.username)), &detail).await
+    let audited = Audited {
+        actor,
+        action: "user.role",
+        detail: &detail,
+    };
+    change(db, &user, AdminChange::SetRole(role), audited).await
 }
 
 /// Disable (signing the user out everywhere at once) or enable `id`.
 pub async fn set_disabled(db: &DbPool, actor: &Actor, id: i64, disabled: bool) -> AppResult<()> {
     let user = target(db, id).await?;
-    if disabled && is_last_admin(db, &user).await? {
-        return Err(AppError::Conflict(LAST_ADMIN.into()));
+    if disabled {
+        let audited = Audited {
+            actor,
+            action: "user.disable",
+            detail: "",
+        };
+        change(db, &user, AdminChange::Disable, audited).await?;
+        session::end_all_for_user(db, id, None).await?;
+        return Ok(());
     }
-    sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
-        .bind(i64::from(disabled))
+    sqlx::query("UPDATE users SET disabled = 0, updated_at = $1 WHERE id = $2")
         .bind(now())
         .bind(id)
         .execute(&db.pool)
         .await?;
-    if disabled {
-        session::end_all_for_user(db, id, None).await?;
-    }
-    let action = if disabled {
-        "user.disable"
-    } else {
-        "user.enable"
-    };
-    audit::record(db, actor, action, Some((id, &user.username)), "").await
+    audit::record(db, actor, "user.enable", Some((id, &user.username)), "").await
 }
 
 /// End every session (browser and API) of `id`.
@@ -82,19 +81,11 @@ pub async fn end_sessions(db: &DbPool, actor: &Actor, id: i64) -> AppResult<u64>
 /// Delete `id` and everything it owns. The last admin cannot be deleted.
 pub async fn delete_user(db: &DbPool, actor: &Actor, id: i64) -> AppResult<()> {
     let user = target(db, id).await?;
-    if is_last_admin(db, &user).await? {
-        return Err(AppError::Conflict(LAST_ADMIN.into()));
-    }
-    // Recorded first: when people delete themselves, the entry's actor row
-    // still exists (the foreign key then turns it to NULL, the name stays).
     let detail = format!("{} <{}>", user.username, user.email);
-    audit::record(
-        db,
+    let audited = Audited {
         actor,
-        "user.delete",
-        Some((id, &user.username)),
-        &detail,
-    )
-    .await?;
-    repo::delete(db, id).await
+        action: "user.delete",
+        detail: &detail,
+    };
+    change(db, &user, AdminChange::Delete, audited).await
 }

@@ -14,6 +14,7 @@ use super::model::{
     UserPage,
 };
 use super::token::{self, NoStore, TokenKeys};
+use crate::accounts::admins::{self, AdminChange, LastAdmin};
 use crate::accounts::credentials::{self, Outcome};
 use crate::accounts::model::{ProfileForm, SignupForm};
 use crate::accounts::register::{register, Refused};
@@ -24,10 +25,8 @@ use crate::audit::Actor;
 use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::mail::Wakeup;
-use crate::session::Role;
 use crate::web::paging::PageQuery;
-use crate::web::{ClientIp, UserAgent};
+use crate::web::Ctx;
 
 /// Longest search text `GET /users` accepts.
 const QUERY_MAX: usize = 200;
@@ -52,38 +51,34 @@ fn refused(status: Status, error: &'static str, message: &str) -> Custom<Json<Er
 }
 
 /// Sign in: the same checks and the same rate limits (same buckets) as the form.
-#[allow(clippy::too_many_arguments)]
 #[post("/login", data = "<body>", rank = 1)]
 async fn login(
     _api: ApiRequest,
-    db: &Db,
-    cfg: &State<AppConfig>,
+    ctx: Ctx<'_>,
     hasher: &State<Hasher>,
     keys: &State<TokenKeys>,
-    ip: ClientIp,
-    ua: UserAgent,
     body: JsonBody<LoginRequest>,
 ) -> AppResult<Result<NoStore<Json<TokenReply>>, Custom<Json<ErrorBody>>>> {
     let JsonBody(body) = body;
-    let user =
-        match credentials::check(db, cfg, hasher, &ip, None, &body.email, body.password).await? {
-            Outcome::Valid(user) => user,
-            Outcome::Invalid => {
-                return Ok(Err(refused(
-                    Status::Unauthorized,
-                    "invalid_credentials",
-                    "Incorrect email or password.",
-                )))
-            }
-            Outcome::Disabled => {
-                return Ok(Err(refused(
-                    Status::Forbidden,
-                    "account_disabled",
-                    "This account has been disabled.",
-                )))
-            }
-        };
-    let issued = token::issue(db, keys, cfg, user.id, &ua.0, &ip.label()).await?;
+    let checked = credentials::check(&ctx, hasher, None, &body.email, body.password);
+    let user = match checked.await? {
+        Outcome::Valid(user) => user,
+        Outcome::Invalid => {
+            return Ok(Err(refused(
+                Status::Unauthorized,
+                "invalid_credentials",
+                "Incorrect email or password.",
+            )))
+        }
+        Outcome::Disabled => {
+            return Ok(Err(refused(
+                Status::Forbidden,
+                "account_disabled",
+                "This account has been disabled.",
+            )))
+        }
+    };
+    let issued = token::issue(ctx.db, keys, ctx.cfg, user.id, &ctx.ua.0, &ctx.ip.label()).await?;
     Ok(Ok(NoStore(Json(TokenReply {
         token: issued.token,
         token_type: "Bearer",
@@ -94,17 +89,12 @@ async fn login(
 
 /// Create an account, queue its verification mail (in the same
 /// transaction) and answer with a token, as the form signs the new user in.
-#[allow(clippy::too_many_arguments)]
 #[post("/signup", data = "<body>", rank = 1)]
 async fn signup(
     _api: ApiRequest,
-    db: &Db,
-    cfg: &State<AppConfig>,
+    ctx: Ctx<'_>,
     hasher: &State<Hasher>,
     keys: &State<TokenKeys>,
-    wakeup: &State<Wakeup>,
-    ip: ClientIp,
-    ua: UserAgent,
     body: JsonBody<SignupRequest>,
 ) -> AppResult<NoStore<(Status, Json<TokenReply>)>> {
     let JsonBody(body) = body;
@@ -113,7 +103,7 @@ async fn signup(
         email: body.email,
         password: body.password,
     };
-    let id = match register(db, cfg, hasher, wakeup, &ip, &form).await? {
+    let id = match register(&ctx, hasher, &form).await? {
         Ok(id) => id,
         Err(Refused::Invalid(errors)) => return Err(AppError::Validation(errors)),
         Err(Refused::Taken(errors)) => {
@@ -121,14 +111,14 @@ async fn signup(
             return Err(AppError::Conflict(message));
         }
     };
-    let issued = token::issue(db, keys, cfg, id, &ua.0, &ip.label()).await?;
+    let issued = token::issue(ctx.db, keys, ctx.cfg, id, &ctx.ua.0, &ctx.ip.label()).await?;
     Ok(NoStore((
         Status::Created,
         Json(TokenReply {
             token: issued.token,
             token_type: "Bearer",
             expires_in: issued.expires_in,
-            user: user_json(db, id).await?,
+            user: user_json(ctx.db, id).await?,
         }),
     )))
 }
@@ -208,15 +198,12 @@ async fn users(
 /// probed). Deleting one's own account needs the password in the body, as
 /// on the profile page (422 without it, 403 when wrong). Deleting ends the
 /// account's sessions and so its tokens.
-#[allow(clippy::too_many_arguments)]
 #[delete("/user/<id>", data = "<body>", rank = 1)]
 async fn delete_user(
     _api: ApiRequest,
-    db: &Db,
-    cfg: &State<AppConfig>,
+    ctx: Ctx<'_>,
     hasher: &State<Hasher>,
     me: ApiUser,
-    ip: ClientIp,
     id: &str,
     body: OptionalJsonBody<DeleteRequest>,
 ) -> AppResult<Result<Status, Custom<Json<ErrorBody>>>> {
@@ -228,7 +215,7 @@ async fn delete_user(
     };
     if id == me.id {
         let password = body.0.and_then(|b| b.password).unwrap_or_default();
-        return delete_self(db, cfg, hasher, id, password).await;
+        return delete_self(ctx.db, ctx.cfg, hasher, id, password).await;
     }
     if !me.is_admin() {
         return Err(AppError::Forbidden);
@@ -236,9 +223,9 @@ async fn delete_user(
     let actor = Actor {
         id: me.id,
         name: me.username.clone(),
-        ip: ip.label(),
+        ip: ctx.ip.label(),
     };
-    actions::delete_user(db, &actor, id).await?;
+    actions::delete_user(ctx.db, &actor, id).await?;
     Ok(Ok(Status::NoContent))
 }
 
@@ -271,13 +258,12 @@ async fn delete_self(
             "That is not your password. Your account has not been deleted.",
         )));
     }
-    if user.role == Role::Admin.as_str() && repo::count_admins(db).await? <= 1 {
-        return Err(AppError::Conflict(
+    match admins::apply(db, &user, AdminChange::Delete, None).await? {
+        Ok(()) => Ok(Ok(Status::NoContent)),
+        Err(LastAdmin) => Err(AppError::Conflict(
             "You are the only admin. Make someone else an admin first.".into(),
-        ));
+        )),
     }
-    repo::delete(db, id).await?;
-    Ok(Ok(Status::NoContent))
 }
 
 /// The API's handlers.

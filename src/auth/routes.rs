@@ -78,16 +78,8 @@ async fn login(
     let CsrfForm(form) = form;
     let next = local_path(&form.next).unwrap_or_default();
     let device = Device::from_cookies(ctx.cookies);
-    let checked = credentials::check(
-        ctx.db,
-        ctx.cfg,
-        hasher,
-        &ctx.ip,
-        device.as_ref(),
-        &form.email,
-        form.password,
-    )
-    .await;
+    let checked =
+        credentials::check(&ctx, hasher, device.as_ref(), &form.email, form.password).await;
     let refused = |status, error: &str| {
         let page = LoginPage {
             layout,

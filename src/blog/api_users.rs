@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::conduit::{profile_json, ConduitResult, PresentedToken, UserJson, Viewer};
 use super::social;
-use crate::accounts::credentials::{self, Outcome};
+use crate::accounts::credentials::{self, Confirmation, Outcome};
 use crate::accounts::model::{parse_email, parse_username, ProfileForm, SignupForm};
 use crate::accounts::register::{register, Refused};
 use crate::accounts::repo::{self, User};
@@ -20,12 +20,9 @@ use crate::accounts::{email, password, Hasher};
 use crate::api::json::{Fields, JsonBody};
 use crate::api::token::{self, NoStore, TokenKeys};
 use crate::api::ApiUser;
-use crate::config::AppConfig;
 use crate::db::{is_unique_violation, Db};
 use crate::error::{AppError, FieldErrors};
-use crate::mail::Wakeup;
-use crate::session;
-use crate::web::{ClientIp, UserAgent};
+use crate::web::Ctx;
 
 /// `{"user": {...}}` with every field optional: what is missing is
 /// reported per field, as RealWorld clients expect.
@@ -89,16 +86,11 @@ async fn load(db: &Db, id: i64) -> ConduitResult<User> {
 }
 
 /// Register: 201 with the new user and a token.
-#[allow(clippy::too_many_arguments)]
 #[post("/users", data = "<body>")]
 async fn register_user(
-    db: &Db,
-    cfg: &State<AppConfig>,
+    ctx: Ctx<'_>,
     hasher: &State<Hasher>,
     keys: &State<TokenKeys>,
-    wakeup: &State<Wakeup>,
-    ip: ClientIp,
-    ua: UserAgent,
     body: JsonBody<UserBody>,
 ) -> ConduitResult<(Status, NoStore<Json<Value>>)> {
     let JsonBody(UserBody { user: b }) = body;
@@ -109,31 +101,27 @@ async fn register_user(
         password: required(&mut errors, "password", &b.password),
     };
     errors.into_result()?;
-    let id = match register(db, cfg, hasher, wakeup, &ip, &form).await? {
+    let id = match register(&ctx, hasher, &form).await? {
         Ok(id) => id,
         Err(Refused::Invalid(errors) | Refused::Taken(errors)) => {
             return Err(AppError::Validation(errors).into())
         }
     };
-    let issued = token::issue(db, keys, cfg, id, &ua.0, &ip.label()).await?;
+    let issued = token::issue(ctx.db, keys, ctx.cfg, id, &ctx.ua.0, &ctx.ip.label()).await?;
     Ok((
         Status::Created,
-        user_json(&load(db, id).await?, issued.token),
+        user_json(&load(ctx.db, id).await?, issued.token),
     ))
 }
 
 /// Sign in: the form's checks and rate limits; 422 `email or password: is
 /// invalid` for a wrong password (as RealWorld servers answer), 403 for a
 /// disabled account.
-#[allow(clippy::too_many_arguments)]
 #[post("/users/login", data = "<body>")]
 async fn login(
-    db: &Db,
-    cfg: &State<AppConfig>,
+    ctx: Ctx<'_>,
     hasher: &State<Hasher>,
     keys: &State<TokenKeys>,
-    ip: ClientIp,
-    ua: UserAgent,
     body: JsonBody<UserBody>,
 ) -> ConduitResult<NoStore<Json<Value>>> {
     let JsonBody(UserBody { user: b }) = body;
@@ -141,7 +129,7 @@ async fn login(
     let email = required(&mut errors, "email", &b.email);
     let password = required(&mut errors, "password", &b.password);
     errors.into_result()?;
-    let user = match credentials::check(db, cfg, hasher, &ip, None, &email, password).await? {
+    let user = match credentials::check(&ctx, hasher, None, &email, password).await? {
         Outcome::Valid(user) => user,
         Outcome::Invalid => {
             let mut errors = FieldErrors::default();
@@ -150,7 +138,7 @@ async fn login(
         }
         Outcome::Disabled => return Err(AppError::Forbidden.into()),
     };
-    let issued = token::issue(db, keys, cfg, user.id, &ua.0, &ip.label()).await?;
+    let issued = token::issue(ctx.db, keys, ctx.cfg, user.id, &ctx.ua.0, &ctx.ip.label()).await?;
     Ok(user_json(&user, issued.token))
 }
 
@@ -248,23 +236,22 @@ fn validate_changes(user: &User, b: &UserFields) -> Result<Changes, FieldErrors>
 /// rate limit); a new password ends the account's other sessions, and a
 /// new email address takes effect when the link mailed to it is opened,
 /// as on the profile page.
-#[allow(clippy::too_many_arguments)]
 #[put("/user", data = "<body>")]
 async fn update(
-    db: &Db,
-    cfg: &State<AppConfig>,
+    ctx: Ctx<'_>,
     hasher: &State<Hasher>,
-    wakeup: &State<Wakeup>,
     me: ApiUser,
     token: PresentedToken,
     body: JsonBody<UserBody>,
 ) -> ConduitResult<NoStore<Json<Value>>> {
     let JsonBody(UserBody { user: b }) = body;
+    let db = ctx.db;
     let user = load(db, me.0.id).await?;
     let changes = validate_changes(&user, &b).map_err(AppError::Validation)?;
     if changes.email.is_some() || changes.password.is_some() {
         let given = b.current_password.clone().unwrap_or_default();
-        if !credentials::confirm_password(db, cfg, hasher, &user, given).await? {
+        let confirmed = credentials::confirm(db, ctx.cfg, hasher, &user, me.0.session_id, given);
+        if confirmed.await? != Confirmation::Confirmed {
             let mut errors = FieldErrors::default();
             errors.add("currentPassword", "That is not your current password.");
             return Err(AppError::Validation(errors).into());
@@ -281,6 +268,7 @@ async fn update(
         }
     }
     if let Some(new_email) = &changes.email {
+        email::count_change_request(db, user.id).await?;
         if repo::email_taken(db, new_email).await? {
             taken.add("email", "Another account already uses that email address.");
         }
@@ -301,13 +289,20 @@ async fn update(
         repo::update_profile(db, user.id, &p.display_name, &p.bio, &p.avatar_url).await?;
     }
     if let Some(new_password) = changes.password {
-        let hash = hasher.hash(new_password).await?;
-        repo::set_password_hash(db, user.id, &hash).await?;
-        session::end_all_for_user(db, user.id, Some(me.0.session_id)).await?;
+        let changed =
+            credentials::change_password(db, hasher, &user, new_password, me.0.session_id);
+        if let Err(problem) = changed.await? {
+            // validate_changes applied the same policy: only a rule that
+            // changed in between lands here.
+            let mut errors = FieldErrors::default();
+            errors.add("password", problem);
+            return Err(AppError::Validation(errors).into());
+        }
     }
     if let Some(new_email) = &changes.email {
         // Checked above; only an address taken in the last instant lands here.
-        if let Err(message) = email::start_change(db, cfg, wakeup, &user, new_email).await? {
+        if let Err(message) = email::start_change(db, ctx.cfg, ctx.wakeup, &user, new_email).await?
+        {
             let mut errors = FieldErrors::default();
             errors.add("email", message);
             return Err(AppError::Validation(errors).into());

@@ -1,19 +1,19 @@
 //! The profile page: the public profile, password change, account deletion.
 
-use rocket::http::{CookieJar, Status};
+use rocket::http::Status;
 use rocket::{get, post, put, routes, Route, State};
 
 use super::views::ProfilePage;
+use crate::accounts::admins::{self, AdminChange, LastAdmin};
 use crate::accounts::credentials::{self, Confirmation};
 use crate::accounts::model::{ConfirmForm, PasswordForm, ProfileForm};
 use crate::accounts::password::{self, Hasher};
 use crate::accounts::repo;
 use crate::auth::oauth::Providers;
-use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::session::{self, CsrfForm, CurrentUser};
-use crate::web::{Layout, Reply};
+use crate::web::{Ctx, Layout, Reply};
 
 #[get("/profile")]
 async fn profile(
@@ -48,23 +48,33 @@ async fn update_profile(
     }
 }
 
+/// Change the password: confirmed with the current one (or, for an account
+/// without one, a fresh sign-in), checked against the policy, then
+/// [`credentials::change_password`]. Every refusal is shown at once, on the
+/// profile page.
 #[post("/account/password", data = "<form>")]
 async fn change_password(
-    db: &Db,
+    ctx: Ctx<'_>,
     providers: &State<Providers>,
-    cfg: &State<AppConfig>,
     hasher: &State<Hasher>,
     layout: Layout,
     me: CurrentUser,
     form: CsrfForm<PasswordForm>,
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
-    let user = repo::find_by_id(db, me.id)
+    let user = repo::find_by_id(ctx.db, me.id)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::default();
-    match credentials::confirm(db, cfg, hasher, &user, me.session_id, form.current_password).await?
-    {
+    let confirmed = credentials::confirm(
+        ctx.db,
+        ctx.cfg,
+        hasher,
+        &user,
+        me.session_id,
+        form.current_password,
+    );
+    match confirmed.await? {
         Confirmation::Confirmed => {}
         Confirmation::WrongPassword => {
             errors.add("current_password", "That is not your current password.");
@@ -77,71 +87,73 @@ async fn change_password(
     if let Some(e) = password::policy_error(&form.new_password, &[&user.username, &user.email]) {
         errors.add("new_password", e);
     }
-    if !errors.is_empty() {
-        let mut page = ProfilePage::load(db, providers, layout, &me).await?;
-        page.password_errors = errors;
-        return Reply::page_with(Status::UnprocessableEntity, &page);
+    if errors.is_empty() {
+        match credentials::change_password(ctx.db, hasher, &user, form.new_password, me.session_id)
+            .await?
+        {
+            Ok(ended) => return Ok(Reply::success("/profile", password_changed(ended))),
+            Err(problem) => errors.add("new_password", problem),
+        }
     }
-    let hash = hasher.hash(form.new_password).await?;
-    repo::set_password_hash(db, me.id, &hash).await?;
-    let ended = session::end_all_for_user(db, me.id, Some(me.session_id)).await?;
+    let mut page = ProfilePage::load(ctx.db, providers, layout, &me).await?;
+    page.password_errors = errors;
+    Reply::page_with(Status::UnprocessableEntity, &page)
+}
+
+/// What the profile says after a password change that ended `ended` other sessions.
+fn password_changed(ended: u64) -> String {
     let others = match ended {
         0 => String::new(),
         1 => " Your other session has been signed out.".into(),
         n => format!(" Your {n} other sessions have been signed out."),
     };
-    Ok(Reply::success(
-        "/profile",
-        format!("Your password has been changed.{others}"),
-    ))
+    format!("Your password has been changed.{others}")
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Delete one's own account, confirmed like a password change; the last
+/// enabled admin cannot ([`admins`]).
 #[post("/account/delete", data = "<form>")]
 async fn delete_account(
-    db: &Db,
+    ctx: Ctx<'_>,
     providers: &State<Providers>,
-    cfg: &State<AppConfig>,
     hasher: &State<Hasher>,
     layout: Layout,
     me: CurrentUser,
-    cookies: &CookieJar<'_>,
     form: CsrfForm<ConfirmForm>,
 ) -> AppResult<Reply> {
     let CsrfForm(form) = form;
+    let db = ctx.db;
     let user = repo::find_by_id(db, me.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let problem = match credentials::confirm(db, cfg, hasher, &user, me.session_id, form.password)
-        .await?
-    {
+    let confirmed = credentials::confirm(db, ctx.cfg, hasher, &user, me.session_id, form.password);
+    let problem = match confirmed.await? {
         Confirmation::WrongPassword => {
-            Some("That is not your password. Your account has not been deleted.".into())
+            "That is not your password. Your account has not been deleted.".into()
         }
-        Confirmation::NotRecent => Some(format!(
+        Confirmation::NotRecent => format!(
             "{} Your account has not been deleted.",
             credentials::fresh_sign_in_needed("delete your account")
-        )),
-        Confirmation::Confirmed if user.role == "admin" && repo::count_admins(db).await? <= 1 => {
-            Some(
+        ),
+        Confirmation::Confirmed => match admins::apply(db, &user, AdminChange::Delete, None).await?
+        {
+            Ok(()) => {
+                session::end_current(db, ctx.cookies).await?;
+                session::rotate_csrf(ctx.cookies);
+                return Ok(Reply::success(
+                    "/",
+                    "Your account and everything in it have been deleted.",
+                ));
+            }
+            Err(LastAdmin) => {
                 "You are the only admin. Make someone else an admin before deleting your account."
-                    .into(),
-            )
-        }
-        Confirmation::Confirmed => None,
+                    .into()
+            }
+        },
     };
-    if let Some(problem) = problem {
-        let mut page = ProfilePage::load(db, providers, layout, &me).await?;
-        page.delete_error = Some(problem);
-        return Reply::page_with(Status::UnprocessableEntity, &page);
-    }
-    repo::delete(db, me.id).await?;
-    session::end_current(db, cookies).await?;
-    crate::session::rotate_csrf(cookies);
-    Ok(Reply::success(
-        "/",
-        "Your account and everything in it have been deleted.",
-    ))
+    let mut page = ProfilePage::load(db, providers, layout, &me).await?;
+    page.delete_error = Some(problem);
+    Reply::page_with(Status::UnprocessableEntity, &page)
 }
 
 /// The routes of this feature.
