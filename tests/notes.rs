@@ -18,7 +18,10 @@ async fn spawn() -> TestApp {
 async fn token_for(client: &Client, username: &str) -> String {
     let body =
         json!({"email": format!("{username}@example.org"), "password": PASSWORD}).to_string();
-    let r = api(client, Method::Post, "/login", None, Some(&body), &[]).await;
+    let r = ApiRequest::new(client, Method::Post, "/login")
+        .json(&body)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     r.json()["token"].as_str().expect("a token").to_string()
 }
@@ -233,27 +236,36 @@ async fn another_members_note_is_404_in_the_api_and_stays_unchanged() {
     let alice = token_for(&app.client, "alice").await;
     let bob = token_for(&app.client, "bob").await;
     let body = json!({"title": "Mine", "body": "private", "tags": ["x"]}).to_string();
-    let r = api(
-        &app.client,
-        Method::Post,
-        "/notes",
-        Some(&alice),
-        Some(&body),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/notes")
+        .token(&alice)
+        .json(&body)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Created, "{}", r.body);
     let id = r.json()["id"].as_i64().unwrap();
     let uri = format!("/notes/{id}");
-    let r = api(&app.client, Method::Get, &uri, Some(&bob), None, &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Get, &uri)
+        .token(&bob)
+        .send()
+        .await;
     assert_eq!(r.status, Status::NotFound);
     assert_eq!(r.json()["error"], "not_found");
     let put = json!({"title": "pwned", "version": 1}).to_string();
-    let r = api(&app.client, Method::Put, &uri, Some(&bob), Some(&put), &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Put, &uri)
+        .token(&bob)
+        .json(&put)
+        .send()
+        .await;
     assert_eq!(r.status, Status::NotFound);
-    let r = api(&app.client, Method::Delete, &uri, Some(&bob), None, &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Delete, &uri)
+        .token(&bob)
+        .send()
+        .await;
     assert_eq!(r.status, Status::NotFound);
-    let r = api(&app.client, Method::Get, "/notes", Some(&bob), None, &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Get, "/notes")
+        .token(&bob)
+        .send()
+        .await;
     assert_eq!(r.json()["total"], 0);
     assert_eq!(
         note_row(&app, id).await,
@@ -264,15 +276,11 @@ async fn another_members_note_is_404_in_the_api_and_stays_unchanged() {
         .scalar("SELECT id FROM users WHERE username = 'alice'")
         .await;
     let body = json!({"title": "Planted", "user_id": alice_id}).to_string();
-    let r = api(
-        &app.client,
-        Method::Post,
-        "/notes",
-        Some(&bob),
-        Some(&body),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/notes")
+        .token(&bob)
+        .json(&body)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Created);
     assert_eq!(
         app.scalar(
@@ -283,7 +291,7 @@ async fn another_members_note_is_404_in_the_api_and_stays_unchanged() {
         1
     );
     // No token: 401.
-    let r = api(&app.client, Method::Get, &uri, None, None, &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Get, &uri).send().await;
     assert_eq!(r.status, Status::Unauthorized);
 }
 
@@ -296,46 +304,35 @@ async fn the_api_creates_lists_updates_and_deletes() {
         let body =
             json!({"title": format!("API {i}"), "body": "text", "tags": ["Api"], "pinned": i == 0})
                 .to_string();
-        let r = api(
-            &app.client,
-            Method::Post,
-            "/notes",
-            Some(&token),
-            Some(&body),
-            &[],
-        )
-        .await;
+        let r = ApiRequest::new(&app.client, Method::Post, "/notes")
+            .token(&token)
+            .json(&body)
+            .send()
+            .await;
         assert_eq!(r.status, Status::Created, "{}", r.body);
         assert_eq!(r.json()["tags"], json!(["api"]));
     }
-    let r = api(
-        &app.client,
-        Method::Get,
-        "/notes?per_page=2&page=2",
-        Some(&token),
-        None,
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Get, "/notes?per_page=2&page=2")
+        .token(&token)
+        .send()
+        .await;
     let page = r.json();
     assert_eq!(page["total"], 3);
     assert_eq!(page["notes"].as_array().unwrap().len(), 1);
-    let first = api(&app.client, Method::Get, "/notes", Some(&token), None, &[])
+    let first = ApiRequest::new(&app.client, Method::Get, "/notes")
+        .token(&token)
+        .send()
         .await
         .json();
     assert_eq!(first["notes"][0]["title"], "API 0");
     let id = first["notes"][1]["id"].as_i64().unwrap();
     let uri = format!("/notes/{id}");
     let put = json!({"body": "changed", "version": 1}).to_string();
-    let r = api(
-        &app.client,
-        Method::Put,
-        &uri,
-        Some(&token),
-        Some(&put),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Put, &uri)
+        .token(&token)
+        .json(&put)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     let saved = r.json();
     assert_eq!(
@@ -343,42 +340,36 @@ async fn the_api_creates_lists_updates_and_deletes() {
         (Some("changed"), Some(2))
     );
     assert_eq!(saved["title"], first["notes"][1]["title"]);
-    let r = api(
-        &app.client,
-        Method::Put,
-        &uri,
-        Some(&token),
-        Some("{\"body\": 1}"),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Put, &uri)
+        .token(&token)
+        .json("{\"body\": 1}")
+        .send()
+        .await;
     assert_eq!(r.status, Status::UnprocessableEntity);
-    let r = api(
-        &app.client,
-        Method::Post,
-        "/notes",
-        Some(&token),
-        Some("{}"),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/notes")
+        .token(&token)
+        .json("{}")
+        .send()
+        .await;
     assert_eq!(r.status, Status::UnprocessableEntity);
     assert!(r.json()["fields"]["title"].is_string());
     let long = json!({"title": "Long", "body": "x".repeat(20_001)}).to_string();
-    let r = api(
-        &app.client,
-        Method::Post,
-        "/notes",
-        Some(&token),
-        Some(&long),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/notes")
+        .token(&token)
+        .json(&long)
+        .send()
+        .await;
     assert_eq!(r.status, Status::UnprocessableEntity);
     assert!(r.json()["fields"]["body"].is_string());
-    let r = api(&app.client, Method::Delete, &uri, Some(&token), None, &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Delete, &uri)
+        .token(&token)
+        .send()
+        .await;
     assert_eq!(r.status, Status::NoContent);
-    let r = api(&app.client, Method::Get, &uri, Some(&token), None, &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Get, &uri)
+        .token(&token)
+        .send()
+        .await;
     assert_eq!(r.status, Status::NotFound);
 }
 
@@ -432,15 +423,11 @@ async fn a_stale_save_is_refused_with_409_and_both_texts() {
     // The API: 409 with the stored note.
     let token = token_for(&app.client, "alice").await;
     let put = json!({"body": "stale", "version": 1}).to_string();
-    let r = api(
-        &app.client,
-        Method::Put,
-        &format!("/notes/{id}"),
-        Some(&token),
-        Some(&put),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Put, &format!("/notes/{id}"))
+        .token(&token)
+        .json(&put)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Conflict);
     let body: Value = r.json();
     assert_eq!(body["error"], "conflict");
@@ -452,7 +439,10 @@ async fn a_stale_save_is_refused_with_409_and_both_texts() {
 /// The sorted titles `GET /notes?q=` finds.
 async fn titles(app: &TestApp, token: &str, q: &str) -> Vec<String> {
     let uri = format!("/notes?q={}", rocket::http::RawStr::new(q).percent_encode());
-    let r = api(&app.client, Method::Get, &uri, Some(token), None, &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Get, &uri)
+        .token(token)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Ok, "{q}: {}", r.body);
     let mut t: Vec<String> = r.json()["notes"]
         .as_array()
@@ -480,15 +470,11 @@ async fn search_takes_percent_underscore_and_quotes_literally() {
     ];
     for (title, body) in notes {
         let b = json!({"title": title, "body": body}).to_string();
-        let r = api(
-            &app.client,
-            Method::Post,
-            "/notes",
-            Some(&token),
-            Some(&b),
-            &[],
-        )
-        .await;
+        let r = ApiRequest::new(&app.client, Method::Post, "/notes")
+            .token(&token)
+            .json(&b)
+            .send()
+            .await;
         assert_eq!(r.status, Status::Created);
     }
     assert_eq!(titles(&app, &token, "%").await, vec!["Sale"]);
@@ -524,31 +510,25 @@ async fn search_takes_percent_underscore_and_quotes_literally() {
         Vec::<String>::new()
     );
     // The index follows edits and deletes.
-    let found = api(
-        &app.client,
-        Method::Get,
-        "/notes?q=boxes",
-        Some(&token),
-        None,
-        &[],
-    )
-    .await;
+    let found = ApiRequest::new(&app.client, Method::Get, "/notes?q=boxes")
+        .token(&token)
+        .send()
+        .await;
     let id = found.json()["notes"][0]["id"].as_i64().unwrap();
     let put = json!({"body": "crates now", "version": 1}).to_string();
     let uri = format!("/notes/{id}");
-    let r = api(
-        &app.client,
-        Method::Put,
-        &uri,
-        Some(&token),
-        Some(&put),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Put, &uri)
+        .token(&token)
+        .json(&put)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Ok);
     assert!(titles(&app, &token, "boxes").await.is_empty());
     assert_eq!(titles(&app, &token, "crates").await, vec!["Numbers"]);
-    let r = api(&app.client, Method::Delete, &uri, Some(&token), None, &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Delete, &uri)
+        .token(&token)
+        .send()
+        .await;
     assert_eq!(r.status, Status::NoContent);
     assert!(titles(&app, &token, "crates").await.is_empty());
     assert_eq!(titles(&app, &token, "50").await, vec!["Sale"]);

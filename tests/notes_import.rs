@@ -236,18 +236,17 @@ async fn creating_a_note_past_the_quota_is_refused_keeping_what_was_typed() {
 
     // The API answers 422 with the message under `fields`.
     let body = json!({"email": "alice@example.org", "password": PASSWORD}).to_string();
-    let login = api(&app.client, Method::Post, "/login", None, Some(&body), &[]).await;
+    let login = ApiRequest::new(&app.client, Method::Post, "/login")
+        .json(&body)
+        .send()
+        .await;
     let token = login.json()["token"].as_str().expect("token").to_string();
     let note = json!({"title": "Four", "body": ""}).to_string();
-    let r = api(
-        &app.client,
-        Method::Post,
-        "/notes",
-        Some(&token),
-        Some(&note),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/notes")
+        .token(&token)
+        .json(&note)
+        .send()
+        .await;
     assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
     assert!(r.json()["fields"]["quota"]
         .as_str()

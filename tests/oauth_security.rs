@@ -6,9 +6,10 @@
 
 mod common;
 
+use common::json_api::ApiRequest;
 use common::oauth::{FakeProvider, FakeUser};
 use common::oauth_flow::{at_provider, begin, setup, sign_in_with, whoami};
-use common::{api, get, signup, TestApp, PASSWORD};
+use common::{get, signup, TestApp, PASSWORD};
 use rocket::http::{Method, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::json;
@@ -483,21 +484,20 @@ async fn deleting_one_s_own_account_through_the_api_needs_the_password() {
     app.signed_in_user("alice").await;
     let id = app.scalar("SELECT id FROM users").await;
     let login = json!({"email": "alice@example.org", "password": PASSWORD}).to_string();
-    let r = api(&app.client, Method::Post, "/login", None, Some(&login), &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/login")
+        .json(&login)
+        .send()
+        .await;
     let token = r.json()["token"].as_str().expect("a token").to_string();
     let uri = format!("/user/{id}");
     let delete = |body: Option<String>| {
         let (client, uri, token) = (&app.client, uri.clone(), token.clone());
         async move {
-            api(
-                client,
-                Method::Delete,
-                &uri,
-                Some(&token),
-                body.as_deref(),
-                &[],
-            )
-            .await
+            let req = ApiRequest::new(client, Method::Delete, &uri).token(&token);
+            match body {
+                Some(body) => req.json(&body).send().await,
+                None => req.send().await,
+            }
         }
     };
 

@@ -47,31 +47,26 @@ async fn app_with_content() -> (TestApp, String) {
     app.exec("UPDATE users SET role = 'admin' WHERE username = 'boss'")
         .await;
     let body = json!({"email": "boss@example.org", "password": PASSWORD}).to_string();
-    let r = api(&app.client, Method::Post, "/login", None, Some(&body), &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/login")
+        .json(&body)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     let token = r.json()["token"].as_str().expect("a token").to_string();
     let article =
         json!({"article": {"title": "Paged", "description": "d", "body": "b", "tagList": ["x"]}});
-    let r = api(
-        &app.client,
-        Method::Post,
-        "/api/articles",
-        Some(&token),
-        Some(&article.to_string()),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/api/articles")
+        .token(&token)
+        .json(&article.to_string())
+        .send()
+        .await;
     assert_eq!(r.status, Status::Created, "{}", r.body);
     let note = json!({"title": "A note", "body": "text"}).to_string();
-    let r = api(
-        &app.client,
-        Method::Post,
-        "/notes",
-        Some(&token),
-        Some(&note),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/notes")
+        .token(&token)
+        .json(&note)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Created, "{}", r.body);
     (app, token)
 }
@@ -137,19 +132,28 @@ async fn every_page_per_page_api_answers_a_page_or_422() {
                 if let Some(size) = size {
                     uri.push_str(&format!("&per_page={}", q(size)));
                 }
-                let r = api(&app.client, Method::Get, &uri, Some(&token), None, &[]).await;
+                let r = ApiRequest::new(&app.client, Method::Get, &uri)
+                    .token(&token)
+                    .send()
+                    .await;
                 assert_page_or_422(&r, &uri, key);
             }
         }
         // In range: the page asked for, empty past the end.
         let uri = format!("{list}?page=1000000&per_page=100");
-        let r = api(&app.client, Method::Get, &uri, Some(&token), None, &[]).await;
+        let r = ApiRequest::new(&app.client, Method::Get, &uri)
+            .token(&token)
+            .send()
+            .await;
         assert_eq!(r.status, Status::Ok, "{uri}: {}", r.body);
         assert_eq!(r.json()[key].as_array().map(Vec::len), Some(0), "{uri}");
         assert_eq!(r.json()["page"], 1_000_000);
         // Past the last page number: refused by name.
         let uri = format!("{list}?page=1000001");
-        let r = api(&app.client, Method::Get, &uri, Some(&token), None, &[]).await;
+        let r = ApiRequest::new(&app.client, Method::Get, &uri)
+            .token(&token)
+            .send()
+            .await;
         assert_eq!(r.status, Status::UnprocessableEntity, "{uri}: {}", r.body);
         assert!(r.json()["fields"]["page"].is_string(), "{}", r.body);
     }
@@ -172,13 +176,19 @@ async fn every_limit_offset_api_answers_a_page_or_422() {
                 if let Some(limit) = limit {
                     uri.push_str(&format!("&limit={}", q(limit)));
                 }
-                let r = api(&app.client, Method::Get, &uri, Some(&token), None, &[]).await;
+                let r = ApiRequest::new(&app.client, Method::Get, &uri)
+                    .token(&token)
+                    .send()
+                    .await;
                 assert_page_or_422(&r, &uri, "articles");
             }
         }
         let sep = if list.contains('?') { '&' } else { '?' };
         let uri = format!("{list}{sep}offset=1000000000&limit=100");
-        let r = api(&app.client, Method::Get, &uri, Some(&token), None, &[]).await;
+        let r = ApiRequest::new(&app.client, Method::Get, &uri)
+            .token(&token)
+            .send()
+            .await;
         assert_eq!(r.status, Status::Ok, "{uri}: {}", r.body);
         assert_eq!(r.json()["articles"].as_array().map(Vec::len), Some(0));
     }

@@ -76,7 +76,10 @@ async fn an_oversized_email_in_a_json_sign_in_is_refused_and_nothing_is_stored()
     let app = TestApp::spawn().await;
     let email = format!("{}@example.org", "a".repeat(300 * 1024));
     let body = json!({"email": email, "password": WRONG}).to_string();
-    let r = api(&app.client, Method::Post, "/login", None, Some(&body), &[]).await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/login")
+        .json(&body)
+        .send()
+        .await;
     assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
     let j = r.json();
     assert_eq!(j["error"], "validation_failed", "{}", r.body);
@@ -116,15 +119,10 @@ async fn an_oversized_email_in_a_realworld_sign_in_is_a_field_error() {
     let app = TestApp::spawn().await;
     let email = format!("{}@example.org", "d".repeat(300 * 1024));
     let body = json!({"user": {"email": email, "password": WRONG}}).to_string();
-    let r = api(
-        &app.client,
-        Method::Post,
-        "/api/users/login",
-        None,
-        Some(&body),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&app.client, Method::Post, "/api/users/login")
+        .json(&body)
+        .send()
+        .await;
     assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
     assert!(
         r.json()["errors"]["email"][0]
@@ -497,65 +495,52 @@ async fn every_reply_carrying_a_token_says_no_store() {
     // Clients that never signed in with a cookie.
     let client = app.another_browser().await;
     let signup = json!({"username": "fred", "email": "fred@example.org", "password": PASSWORD});
-    let r = api(
-        &client,
-        Method::Post,
-        "/signup",
-        None,
-        Some(&signup.to_string()),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&client, Method::Post, "/signup")
+        .json(&signup.to_string())
+        .send()
+        .await;
     assert_eq!(r.status, Status::Created, "{}", r.body);
     assert_no_store(&r, "POST /signup");
     let login = json!({"email": "fred@example.org", "password": PASSWORD}).to_string();
-    let r = api(&client, Method::Post, "/login", None, Some(&login), &[]).await;
+    let r = ApiRequest::new(&client, Method::Post, "/login")
+        .json(&login)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     assert_no_store(&r, "POST /login");
 
     let client = app.another_browser().await;
     let register =
         json!({"user": {"username": "gina", "email": "gina@example.org", "password": PASSWORD}});
-    let r = api(
-        &client,
-        Method::Post,
-        "/api/users",
-        None,
-        Some(&register.to_string()),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&client, Method::Post, "/api/users")
+        .json(&register.to_string())
+        .send()
+        .await;
     assert_eq!(r.status, Status::Created, "{}", r.body);
     assert_no_store(&r, "POST /api/users");
     let login = json!({"user": {"email": "gina@example.org", "password": PASSWORD}}).to_string();
-    let r = api(
-        &client,
-        Method::Post,
-        "/api/users/login",
-        None,
-        Some(&login),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&client, Method::Post, "/api/users/login")
+        .json(&login)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     assert_no_store(&r, "POST /api/users/login");
     let token = r.json()["user"]["token"]
         .as_str()
         .expect("a token")
         .to_string();
-    let r = api(&client, Method::Get, "/api/user", Some(&token), None, &[]).await;
+    let r = ApiRequest::new(&client, Method::Get, "/api/user")
+        .token(&token)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     assert_no_store(&r, "GET /api/user");
     let change = json!({"user": {"bio": "Hello"}}).to_string();
-    let r = api(
-        &client,
-        Method::Put,
-        "/api/user",
-        Some(&token),
-        Some(&change),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&client, Method::Put, "/api/user")
+        .token(&token)
+        .json(&change)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     assert_no_store(&r, "PUT /api/user");
 }
@@ -569,35 +554,42 @@ const INVALID: &str = "Bearer realm=\"groundwork\", error=\"invalid_token\"";
 async fn api_401s_carry_a_bearer_challenge() {
     let app = TestApp::spawn().await;
     let client = app.another_browser().await;
-    let r = api(&client, Method::Get, "/me", None, None, &[]).await;
+    let r = ApiRequest::new(&client, Method::Get, "/me").send().await;
     assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
     assert_eq!(r.header("WWW-Authenticate"), Some(PLAIN));
 
-    let r = api(&client, Method::Get, "/me", Some("not.a.token"), None, &[]).await;
+    let r = ApiRequest::new(&client, Method::Get, "/me")
+        .token("not.a.token")
+        .send()
+        .await;
     assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
     assert_eq!(r.header("WWW-Authenticate"), Some(INVALID));
 
     // A revoked token.
     let signup = json!({"username": "hana", "email": "hana@example.org", "password": PASSWORD});
-    let r = api(
-        &client,
-        Method::Post,
-        "/signup",
-        None,
-        Some(&signup.to_string()),
-        &[],
-    )
-    .await;
+    let r = ApiRequest::new(&client, Method::Post, "/signup")
+        .json(&signup.to_string())
+        .send()
+        .await;
     let token = r.json()["token"].as_str().expect("a token").to_string();
-    let r = api(&client, Method::Post, "/logout", Some(&token), None, &[]).await;
+    let r = ApiRequest::new(&client, Method::Post, "/logout")
+        .token(&token)
+        .send()
+        .await;
     assert_eq!(r.status, Status::NoContent, "{}", r.body);
-    let r = api(&client, Method::Get, "/me", Some(&token), None, &[]).await;
+    let r = ApiRequest::new(&client, Method::Get, "/me")
+        .token(&token)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
     assert_eq!(r.header("WWW-Authenticate"), Some(INVALID));
 
     // A wrong password is a 401 without any token.
     let wrong = json!({"email": "hana@example.org", "password": WRONG}).to_string();
-    let r = api(&client, Method::Post, "/login", None, Some(&wrong), &[]).await;
+    let r = ApiRequest::new(&client, Method::Post, "/login")
+        .json(&wrong)
+        .send()
+        .await;
     assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
     assert_eq!(r.header("WWW-Authenticate"), Some(PLAIN));
 
@@ -618,10 +610,15 @@ async fn api_401s_carry_a_bearer_challenge() {
 async fn realworld_401s_keep_their_token_challenge() {
     let app = TestApp::spawn().await;
     let client = app.another_browser().await;
-    let r = api(&client, Method::Get, "/api/user", None, None, &[]).await;
+    let r = ApiRequest::new(&client, Method::Get, "/api/user")
+        .send()
+        .await;
     assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
     assert_eq!(r.header("WWW-Authenticate"), Some("Token"));
-    let r = api(&client, Method::Get, "/api/user", Some("bad"), None, &[]).await;
+    let r = ApiRequest::new(&client, Method::Get, "/api/user")
+        .token("bad")
+        .send()
+        .await;
     assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
     assert_eq!(r.header("WWW-Authenticate"), Some("Token"));
 }

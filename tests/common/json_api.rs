@@ -57,29 +57,6 @@ impl TestApp {
     }
 }
 
-/// The older six-argument form of [`ApiRequest`], kept only for
-/// tests/notes.rs until it moves to the builder.
-pub async fn api(
-    client: &Client,
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-    headers: &[(&str, &str)],
-) -> Resp {
-    let mut req = ApiRequest::new(client, method, uri);
-    if let Some(token) = token {
-        req = req.token(token);
-    }
-    if let Some(body) = body {
-        req = req.json(body);
-    }
-    for (k, v) in headers {
-        req = req.header(k, v);
-    }
-    req.send().await
-}
-
 impl Resp {
     /// The body parsed as JSON (`null` when it is not JSON).
     pub fn json(&self) -> serde_json::Value {

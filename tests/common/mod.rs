@@ -26,7 +26,7 @@ pub mod smtp;
 
 /// The six-argument request helper tests/notes.rs still calls.
 #[allow(unused_imports)]
-pub use json_api::api;
+pub use json_api::ApiRequest;
 
 /// A good password for tests (not on the common list).
 pub const PASSWORD: &str = "correct horse battery staple";
