@@ -560,19 +560,23 @@ async fn a_worker_shutting_down_finishes_the_mail_in_hand_and_takes_no_more() {
     let first = worker_process(&app).await;
     assert!(!sink.wait_for(1, DEADLINE).await.is_empty());
     first.terminate().await;
+    // The stop reaches the worker a moment after terminate() returns, and
+    // it finishes the mail in hand: wait until nothing is claimed, every
+    // mail that arrived is recorded as sent, and that stays so for half a
+    // second (no more mail is taken).
+    let sent_query = "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL";
+    let mut last = (-1, -1);
     eventually!(
-        Duration::from_secs(5),
-        "no mail left claimed by the stopped worker",
-        deliveries(&app, "j.state = 'running'").await == 0
-    );
-    let sent = app
-        .scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL")
-        .await;
-    rocket::tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        sink.received().len() as i64,
-        sent,
-        "every mail that arrived is recorded as sent"
+        Duration::from_secs(10),
+        "the stopped worker to record the mail in hand and take no more",
+        {
+            rocket::tokio::time::sleep(Duration::from_millis(500)).await;
+            let now = (sink.received().len() as i64, app.scalar(sent_query).await);
+            let settled =
+                now == last && now.0 == now.1 && deliveries(&app, "j.state = 'running'").await == 0;
+            last = now;
+            settled
+        }
     );
     assert_eq!(
         deliveries(&app, "j.state = 'queued' AND j.attempts <> 0").await,
