@@ -397,3 +397,43 @@ async fn the_list_view_filters_and_pages() {
     assert_eq!(r.status, Status::Ok);
     assert!(r.body.contains("4 tasks."));
 }
+
+#[rocket::async_test]
+async fn editors_comment_in_markdown_and_viewers_read_the_comments() {
+    let app = spawn().await;
+    let alice = app.member("alice").await;
+    let vera = app.member("vera").await;
+    let p = create_project(&alice, "Talk").await;
+    add_member(&alice, p, "vera", "viewer").await;
+    let t = create_task(&alice, p, &[("title", "Discuss")]).await;
+    let task_uri = format!("/tasks/{p}/items/{t}");
+    let action = format!("{task_uri}/comments");
+    let r = submit(&alice, &task_uri, &action, &[("body", "   ")]).await;
+    assert_eq!(r.status, Status::UnprocessableEntity);
+    assert_eq!(
+        field_error(&r.body, "body").as_deref(),
+        Some("Write something first.")
+    );
+    let r = submit(
+        &alice,
+        &task_uri,
+        &action,
+        &[("body", "**Agreed** <img src=x onerror=alert(1)>")],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther);
+    let page = get(&vera, &task_uri).await;
+    assert!(page.body.contains("<strong>Agreed</strong>"));
+    assert!(!page.body.contains("<img"));
+    assert!(!page.body.contains(&format!("action=\"{action}\"")));
+    let r = submit(&vera, &task_uri, &action, &[("body", "Me too")]).await;
+    assert_eq!(r.status, Status::Forbidden);
+    let token = token_of(&vera, "vera").await;
+    let r = common::json_api::ApiRequest::new(&vera, rocket::http::Method::Get, &action)
+        .token(&token)
+        .send()
+        .await;
+    assert_eq!(r.status, Status::Ok);
+    assert_eq!(r.json()[0]["username"], "alice");
+    assert_eq!(r.json().as_array().unwrap().len(), 1);
+}

@@ -6,12 +6,13 @@
 //! (task pages), `list.rs` (the filtered list), `api.rs` and `task_api.rs`
 //! (JSON), `model.rs` (input and validation), `json.rs` (API bodies and
 //! answers), `actions.rs` (who may do what, and the changes pages and API
-//! share), `repo.rs` (projects and members), `columns.rs`, `items.rs` and
-//! `moves.rs` (SQL), `views.rs` (templates).
+//! share), `repo.rs` (projects and members), `columns.rs`, `items.rs`,
+//! `moves.rs` and `comments.rs` (SQL), `views.rs` (templates).
 
 mod actions;
 mod api;
 pub mod columns;
+pub mod comments;
 pub mod items;
 pub mod json;
 mod list;
@@ -33,7 +34,7 @@ use serde::{Deserialize, Serialize};
 pub struct TasksConfig {
     /// Projects one member may create per hour.
     pub projects_per_hour: i64,
-    /// Tasks one member may create per hour.
+    /// Tasks and comments one member may create per hour.
     pub tasks_per_hour: i64,
     /// Most tasks one board column shows (the list view pages through the rest).
     pub board_column_limit: i64,
@@ -72,6 +73,7 @@ impl TasksConfig {
 pub fn api_routes() -> Vec<Route> {
     let mut all = api::routes();
     all.extend(task_api::routes());
+    all.extend(comments::api_routes());
     all
 }
 

@@ -9,11 +9,13 @@ use rocket::{get, post, routes, Route, State};
 
 use super::actions::{self, may_edit_tasks, project_for, require, task_for};
 use super::columns;
-use super::items::{self, Saved};
+use super::comments::{self, CommentForm};
+use super::items::{self, Saved, Task};
 use super::model::{MoveForm, TaskForm};
 use super::repo::{self, Project};
 use super::views::{
-    form_of, ActivityView, DeleteTaskPage, ProjectView, TaskFormPage, TaskPage, TaskView,
+    form_of, ActivityView, CommentView, DeleteTaskPage, ProjectView, TaskFormPage, TaskPage,
+    TaskView,
 };
 use super::TasksConfig;
 use crate::db::{Db, DbPool};
@@ -104,10 +106,16 @@ async fn create(
     }
 }
 
-#[get("/tasks/<id>/items/<task>", rank = 2)]
-async fn show(db: &Db, user: CurrentUser, layout: Layout, id: i64, task: i64) -> AppResult<Reply> {
-    let (project, task) = task_for(db, id, task, user.id).await?;
-    let all = columns::list(db, id).await?;
+/// The task's page, with the comment form's text and message.
+async fn task_page(
+    db: &DbPool,
+    layout: Layout,
+    project: &Project,
+    task: &Task,
+    comment: String,
+    comment_error: Option<String>,
+) -> AppResult<TaskPage> {
+    let all = columns::list(db, project.id).await?;
     let column = all
         .iter()
         .find(|c| c.id == task.column_id)
@@ -121,17 +129,60 @@ async fn show(db: &Db, user: CurrentUser, layout: Layout, id: i64, task: i64) ->
             .unwrap_or_else(|| "a former member".into());
         format!("{who}, {}", format_time(at))
     });
-    Reply::page(&TaskPage {
+    Ok(TaskPage {
         layout,
-        project: ProjectView::from(&project),
-        task: TaskView::full(&task),
+        project: ProjectView::from(project),
+        task: TaskView::full(task),
         column,
         created: format_time(task.created_at),
         completed,
         targets: all.iter().map(|c| (c.id, c.name.clone())).collect(),
         column_id: task.column_id,
         activity: activity.iter().map(ActivityView::from).collect(),
+        comments: comments::list(db, task.id)
+            .await?
+            .iter()
+            .map(CommentView::from)
+            .collect(),
+        comment,
+        comment_error,
     })
+}
+
+#[get("/tasks/<id>/items/<task>", rank = 2)]
+async fn show(db: &Db, user: CurrentUser, layout: Layout, id: i64, task: i64) -> AppResult<Reply> {
+    let (project, task) = task_for(db, id, task, user.id).await?;
+    Reply::page(&task_page(db, layout, &project, &task, String::new(), None).await?)
+}
+
+/// Comment from the task page; invalid text comes back with 422, kept.
+#[post("/tasks/<id>/items/<task>/comments", data = "<form>", rank = 2)]
+async fn comment(
+    ctx: Ctx<'_>,
+    cfg: &State<TasksConfig>,
+    user: CurrentUser,
+    layout: Layout,
+    id: i64,
+    task: i64,
+    form: CsrfForm<CommentForm>,
+) -> AppResult<Reply> {
+    let (project, task) = task_for(ctx.db, id, task, user.id).await?;
+    require(may_edit_tasks(&project))?;
+    match comments::validate(&form.0.body) {
+        Ok(body) => {
+            actions::count_task(ctx.db, cfg, user.id).await?;
+            comments::add(ctx.db, task.id, user.id, &body).await?;
+            Ok(Reply::success(
+                format!("/tasks/{}/items/{}#comments", project.id, task.id),
+                "Comment added.",
+            ))
+        }
+        Err(errors) => {
+            let message = errors.get("body").map(str::to_string);
+            let page = task_page(ctx.db, layout, &project, &task, form.0.body, message).await?;
+            Reply::page_with(Status::UnprocessableEntity, &page)
+        }
+    }
 }
 
 #[get("/tasks/<id>/items/<task>/edit")]
@@ -312,6 +363,7 @@ pub fn routes() -> Vec<Route> {
         new_task,
         create,
         show,
+        comment,
         edit,
         save,
         move_task,

@@ -4,6 +4,7 @@ use askama::Template;
 
 use super::actions::{may_edit_tasks, may_manage};
 use super::columns::Column;
+use super::comments::Comment;
 use super::items::{due_label, Activity, Task};
 use super::model::{priority_name, MemberForm, TaskForm, PRIORITIES};
 use super::repo::{Member, Project};
@@ -254,6 +255,31 @@ pub struct TaskPage {
     pub targets: Vec<(i64, String)>,
     pub column_id: i64,
     pub activity: Vec<ActivityView>,
+    pub comments: Vec<CommentView>,
+    /// The comment form's text, and what is wrong with it.
+    pub comment: String,
+    pub comment_error: Option<String>,
+}
+
+/// A comment as the task page shows it.
+pub struct CommentView {
+    pub who: String,
+    pub when: String,
+    /// Rendered from Markdown and sanitised: safe for `|safe`.
+    pub html: String,
+}
+
+impl From<&Comment> for CommentView {
+    fn from(c: &Comment) -> Self {
+        CommentView {
+            who: c
+                .username
+                .clone()
+                .unwrap_or_else(|| "A former member".into()),
+            when: format_time(c.created_at),
+            html: render_markdown(&c.body),
+        }
+    }
 }
 
 /// `/tasks/<project>/list`: the project's tasks, filtered and paged.
