@@ -437,3 +437,85 @@ async fn editors_comment_in_markdown_and_viewers_read_the_comments() {
     assert_eq!(r.json()[0]["username"], "alice");
     assert_eq!(r.json().as_array().unwrap().len(), 1);
 }
+
+#[rocket::async_test]
+async fn my_tasks_groups_what_is_assigned_to_me_by_due_date() {
+    let app = spawn().await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
+    let p = create_project(&alice, "Work").await;
+    let q = create_project(&bob, "Home").await;
+    add_member(&bob, q, "alice", "editor").await;
+    let me = app
+        .scalar("SELECT id FROM users WHERE username = 'alice'")
+        .await
+        .to_string();
+    let day = |offset: i64| {
+        let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(offset);
+        format!("{d}")
+    };
+    let mine = |title: &'static str, due: String| {
+        let me = me.clone();
+        async move {
+            vec![
+                ("title", title.to_string()),
+                ("assignee", me),
+                ("due_date", due),
+            ]
+        }
+    };
+    for (project, fields) in [
+        (p, mine("Late report", day(-2)).await),
+        (q, mine("Call today", day(0)).await),
+        (p, mine("Plan the week", day(3)).await),
+        (p, mine("Next quarter", day(40)).await),
+        (q, mine("Someday", String::new()).await),
+    ] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        create_task(&alice, project, &fields).await;
+    }
+    create_task(&alice, p, &[("title", "Not mine")]).await;
+    let done = create_task(&alice, p, &[("title", "Finished"), ("assignee", &me)]).await;
+    submit(
+        &alice,
+        &format!("/tasks/{p}"),
+        &format!("/tasks/{p}/items/{done}/complete"),
+        &[],
+    )
+    .await;
+
+    let page = get(&alice, "/tasks/mine").await;
+    assert_eq!(page.status, Status::Ok);
+    let order = [
+        "Overdue",
+        "Late report",
+        "Today",
+        "Call today",
+        "This week",
+        "Plan the week",
+        "Later",
+        "Next quarter",
+        "No due date",
+        "Someday",
+    ];
+    let mut at = 0;
+    for text in order {
+        let found = page.body[at..]
+            .find(text)
+            .unwrap_or_else(|| panic!("{text} out of order"));
+        at += found;
+    }
+    assert!(!page.body.contains("Not mine") && !page.body.contains("Finished"));
+    assert!(page.body.contains("Home") && page.body.contains("Work"));
+    // Leaving a project takes its tasks off the list.
+    let alice_id = me.parse::<i64>().unwrap();
+    submit(
+        &alice,
+        &format!("/tasks/{q}/settings"),
+        &format!("/tasks/{q}/members/{alice_id}/remove"),
+        &[],
+    )
+    .await;
+    let page = get(&alice, "/tasks/mine").await;
+    assert!(!page.body.contains("Call today") && page.body.contains("Late report"));
+}

@@ -362,3 +362,33 @@ pub async fn activity(db: &DbPool, task_id: i64) -> AppResult<Vec<Activity>> {
     lines.reverse();
     Ok(lines)
 }
+
+/// An open task assigned to someone, with its project's name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Assigned {
+    pub id: i64,
+    pub project_id: i64,
+    pub project: String,
+    pub title: String,
+    pub due_date: Option<String>,
+    pub due_time: Option<String>,
+    pub priority: i64,
+}
+
+/// The open tasks assigned to `user_id` in the projects they are a member
+/// of (archived ones left out), soonest due first, undated last.
+pub async fn assigned_to(db: &DbPool, user_id: i64, limit: i64) -> AppResult<Vec<Assigned>> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, t.project_id, p.name AS project, t.title, t.due_date, t.due_time, t.priority \
+         FROM tasks t JOIN task_members m ON m.project_id = t.project_id AND m.user_id = $1 \
+         JOIN task_projects p ON p.id = t.project_id \
+         WHERE t.assignee_id = $1 AND t.completed_at IS NULL AND p.archived = 0 \
+         ORDER BY CASE WHEN t.due_date IS NULL THEN 1 ELSE 0 END, t.due_date, \
+                  CASE WHEN t.due_time IS NULL THEN 1 ELSE 0 END, t.due_time, t.id \
+         LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?)
+}

@@ -5,7 +5,7 @@ use askama::Template;
 use super::actions::{may_edit_tasks, may_manage};
 use super::columns::Column;
 use super::comments::Comment;
-use super::items::{due_label, Activity, Task};
+use super::items::{due_label, Activity, Assigned, Task};
 use super::model::{priority_name, MemberForm, TaskForm, PRIORITIES};
 use super::repo::{Member, Project};
 use crate::error::FieldErrors;
@@ -305,4 +305,48 @@ pub struct DeleteTaskPage {
     pub layout: Layout,
     pub project: ProjectView,
     pub task: TaskView,
+}
+
+/// A task on "My tasks".
+pub struct MineView {
+    pub id: i64,
+    pub project_id: i64,
+    pub project: String,
+    pub title: String,
+    /// "2026-12-31 09:30", or empty.
+    pub due: String,
+    pub priority: &'static str,
+}
+
+impl From<Assigned> for MineView {
+    fn from(t: Assigned) -> Self {
+        let due = match due_label(t.due_date.as_deref(), t.due_time.as_deref()).as_str() {
+            "none" => String::new(),
+            d => d.to_string(),
+        };
+        MineView {
+            id: t.id,
+            project_id: t.project_id,
+            project: t.project,
+            title: t.title,
+            due,
+            priority: priority_name(t.priority),
+        }
+    }
+}
+
+/// One group of "My tasks" (overdue, today, this week, later, no date).
+pub struct MineGroup {
+    pub title: &'static str,
+    pub tasks: Vec<MineView>,
+}
+
+/// `/tasks/mine`.
+#[derive(Template)]
+#[template(path = "tasks/mine.html")]
+pub struct MinePage {
+    pub layout: Layout,
+    pub groups: Vec<MineGroup>,
+    pub total: usize,
+    pub max: usize,
 }
