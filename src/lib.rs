@@ -19,6 +19,7 @@ pub mod mail;
 pub mod notes;
 pub mod profile;
 pub mod session;
+pub mod tasks;
 pub mod web;
 
 use rocket::fairing::AdHoc;
@@ -74,5 +75,6 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(api::stage())
         .attach(notes::stage())
         .attach(blog::stage())
+        .attach(tasks::stage())
         .register("/", web::catchers())
 }

@@ -23,6 +23,7 @@ pub mod oauth;
 pub mod oauth_flow;
 pub mod oauth_keys;
 pub mod smtp;
+pub mod tasks;
 
 /// The six-argument request helper tests/notes.rs still calls.
 #[allow(unused_imports)]

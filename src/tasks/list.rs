@@ -1,0 +1,131 @@
+//! The list view of a project's tasks (filtered by column, assignee and
+//! words in the title or description, in board order, paged), and "My
+//! tasks": what is assigned to me across projects, by when it is due.
+
+use rocket::{get, routes, FromForm, Route};
+
+use super::actions::project_for;
+use super::columns;
+use super::items::{self, Filter};
+use super::repo;
+use super::views::{ListPage, MineGroup, MinePage, MineView, ProjectView, TaskView};
+use crate::db::Db;
+use crate::error::AppResult;
+use crate::session::CurrentUser;
+use crate::web::paging::{Pager, Paging};
+use crate::web::{enc, Layout, Reply};
+
+/// Tasks per page of the list.
+pub const PAGE_SIZE: i64 = 50;
+
+/// The list's filters as sent; anything unreadable means "any".
+#[derive(Debug, Default, FromForm)]
+struct ListFilter<'r> {
+    column: Option<&'r str>,
+    assignee: Option<&'r str>,
+    q: Option<&'r str>,
+    page: Option<&'r str>,
+}
+
+#[get("/tasks/<id>/list?<filter..>")]
+async fn list(
+    db: &Db,
+    user: CurrentUser,
+    layout: Layout,
+    id: i64,
+    filter: ListFilter<'_>,
+) -> AppResult<Reply> {
+    let project = project_for(db, id, user.id).await?;
+    let column_id = filter.column.and_then(|c| c.trim().parse::<i64>().ok());
+    let assignee_id = filter.assignee.and_then(|a| a.trim().parse::<i64>().ok());
+    let q: String = filter.q.unwrap_or("").chars().take(200).collect();
+    let page = filter.page.and_then(|p| p.trim().parse::<i64>().ok());
+    let paging = Paging::page(page, PAGE_SIZE);
+    let query = Filter {
+        column_id,
+        assignee_id,
+        q: q.clone(),
+    };
+    let (tasks, total) = items::list(db, id, &query, paging.limit, paging.offset).await?;
+    let column = column_id.map(|c| c.to_string()).unwrap_or_default();
+    let assignee = assignee_id.map(|a| a.to_string()).unwrap_or_default();
+    let base = format!(
+        "/tasks/{id}/list?column={column}&assignee={assignee}&q={}",
+        enc(&q)
+    );
+    Reply::page(&ListPage {
+        layout,
+        project: ProjectView::from(&project),
+        tasks: tasks.iter().map(TaskView::summary).collect(),
+        columns: columns::list(db, id).await?,
+        members: repo::members(db, id).await?,
+        column,
+        assignee,
+        q,
+        pager: Pager::new(base, paging, total),
+    })
+}
+
+/// Most tasks "My tasks" shows.
+pub const MINE_MAX: i64 = 500;
+
+/// Which group of "My tasks" a due date falls in, seen from `today`:
+/// 0 overdue, 1 today, 2 the next six days, 3 later, 4 no date.
+pub fn group_of(due: Option<&str>, today: time::Date) -> usize {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let Some(date) = due.and_then(|d| time::Date::parse(d, &format).ok()) else {
+        return 4;
+    };
+    let days = (date - today).whole_days();
+    match days {
+        d if d < 0 => 0,
+        0 => 1,
+        1..=6 => 2,
+        _ => 3,
+    }
+}
+
+#[get("/tasks/mine")]
+async fn mine(db: &Db, user: CurrentUser, layout: Layout) -> AppResult<Reply> {
+    let today = time::OffsetDateTime::now_utc().date();
+    let tasks = items::assigned_to(db, user.id, MINE_MAX).await?;
+    let mut groups: Vec<MineGroup> = ["Overdue", "Today", "This week", "Later", "No due date"]
+        .iter()
+        .map(|title| MineGroup {
+            title,
+            tasks: Vec::new(),
+        })
+        .collect();
+    let total = tasks.len();
+    for t in tasks {
+        let g = group_of(t.due_date.as_deref(), today);
+        groups[g].tasks.push(MineView::from(t));
+    }
+    Reply::page(&MinePage {
+        layout,
+        groups,
+        total,
+        max: MINE_MAX as usize,
+    })
+}
+
+/// The list page and "My tasks".
+pub fn routes() -> Vec<Route> {
+    routes![list, mine]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_of;
+
+    #[test]
+    fn due_dates_fall_into_groups_from_today() {
+        let today = time::macros::date!(2026 - 12 - 07);
+        assert_eq!(group_of(Some("2026-12-06"), today), 0);
+        assert_eq!(group_of(Some("2026-12-07"), today), 1);
+        assert_eq!(group_of(Some("2026-12-13"), today), 2);
+        assert_eq!(group_of(Some("2026-12-14"), today), 3);
+        assert_eq!(group_of(None, today), 4);
+        assert_eq!(group_of(Some("garbage"), today), 4);
+    }
+}

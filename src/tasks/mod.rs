@@ -1,0 +1,97 @@
+//! Tasks: projects shared by their members (owners, editors, viewers), a
+//! board of ordered columns that works without JavaScript, tasks with a
+//! Markdown description, assignee, due date and priority, an activity line
+//! for every change, safe concurrent edits, and a JSON API on the same
+//! paths. Shaped like notes: `routes.rs` (project pages), `task_routes.rs`
+//! (task pages), `list.rs` (the filtered list), `api.rs` and `task_api.rs`
+//! (JSON), `model.rs` (input and validation), `json.rs` (API bodies and
+//! answers), `actions.rs` (who may do what, and the changes pages and API
+//! share), `repo.rs` (projects and members), `columns.rs`, `items.rs`,
+//! `moves.rs` and `comments.rs` (SQL), `views.rs` (templates).
+
+mod actions;
+mod api;
+pub mod columns;
+pub mod comments;
+pub mod items;
+pub mod json;
+mod list;
+pub mod model;
+pub mod moves;
+pub mod repo;
+mod routes;
+mod task_api;
+mod task_routes;
+mod views;
+
+use rocket::fairing::AdHoc;
+use rocket::Route;
+use serde::{Deserialize, Serialize};
+
+/// The `tasks` table of the configuration, read by this stage alone.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct TasksConfig {
+    /// Projects one member may create per hour.
+    pub projects_per_hour: i64,
+    /// Tasks and comments one member may create per hour.
+    pub tasks_per_hour: i64,
+    /// Most tasks one board column shows (the list view pages through the rest).
+    pub board_column_limit: i64,
+}
+
+impl Default for TasksConfig {
+    fn default() -> Self {
+        TasksConfig {
+            projects_per_hour: 20,
+            tasks_per_hour: 600,
+            board_column_limit: 100,
+        }
+    }
+}
+
+impl TasksConfig {
+    /// `tasks` from the figment (the defaults when it is absent).
+    fn from_rocket(rocket: &rocket::Rocket<rocket::Build>) -> Result<Self, String> {
+        let cfg = match rocket.figment().extract_inner::<TasksConfig>("tasks") {
+            Ok(cfg) => cfg,
+            Err(e) if e.missing() => TasksConfig::default(),
+            Err(e) => return Err(e.to_string()),
+        };
+        if cfg.projects_per_hour < 1 || cfg.tasks_per_hour < 1 || cfg.board_column_limit < 1 {
+            return Err(
+                "tasks.projects_per_hour, tasks.tasks_per_hour and tasks.board_column_limit \
+                 must be at least 1"
+                    .into(),
+            );
+        }
+        Ok(cfg)
+    }
+}
+
+/// The JSON API routes of tasks (the OpenAPI test checks each is documented).
+pub fn api_routes() -> Vec<Route> {
+    let mut all = api::routes();
+    all.extend(task_api::routes());
+    all.extend(comments::api_routes());
+    all
+}
+
+/// The tasks feature, as a Rocket stage.
+pub fn stage() -> AdHoc {
+    AdHoc::try_on_ignite("Tasks", |rocket| async {
+        let cfg = match TasksConfig::from_rocket(&rocket) {
+            Ok(cfg) => cfg,
+            Err(problem) => {
+                log::error!("invalid tasks configuration: {problem}");
+                return Err(rocket);
+            }
+        };
+        Ok(rocket
+            .manage(cfg)
+            .mount("/", routes::routes())
+            .mount("/", task_routes::routes())
+            .mount("/", list::routes())
+            .mount("/", api_routes()))
+    })
+}

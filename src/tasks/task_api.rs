@@ -1,0 +1,256 @@
+//! The tasks JSON API: `GET/POST /tasks/{project}/items`, `GET/PUT/DELETE
+//! /tasks/{project}/items/{task}`, and its `move`, `complete` and
+//! `reopen`; bearer tokens only, rank 1 with `ApiRequest` (pages rank 2).
+
+use rocket::http::Status;
+use rocket::response::status::Custom;
+use rocket::serde::json::Json;
+use rocket::{delete, get, post, put, routes, Route, State};
+use serde_json::{json, Value};
+
+use super::actions::{self, may_edit_tasks, project_for, require, task_for};
+use super::columns;
+use super::items::{self, Filter, Saved};
+use super::json::{MoveRequest, TaskJson, TaskPage, TaskRequest};
+use super::model::{TaskFields, TaskInput, QUERY_MAX};
+use super::TasksConfig;
+use crate::api::json::JsonBody;
+use crate::api::{ApiRequest, ApiUser};
+use crate::db::{Db, DbPool};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::web::paging::PageQuery;
+
+/// Most tasks one page of `GET /tasks/{project}/items` holds.
+const PER_PAGE_MAX: i64 = 100;
+
+/// The filters of `GET /tasks/{project}/items`, as sent.
+#[derive(Debug, Default, rocket::FromForm)]
+struct ListQuery<'r> {
+    column_id: Option<&'r str>,
+    assignee_id: Option<&'r str>,
+    q: Option<&'r str>,
+    page: Option<&'r str>,
+    per_page: Option<&'r str>,
+}
+
+/// An optional id from a query string, or a field error.
+fn id_param(value: Option<&str>, field: &'static str, errors: &mut FieldErrors) -> Option<i64> {
+    let v = value?.trim();
+    match v.parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errors.add(field, "Use a whole number.");
+            None
+        }
+    }
+}
+
+#[get("/tasks/<id>/items?<filter..>", rank = 1)]
+async fn list(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    id: i64,
+    filter: ListQuery<'_>,
+) -> AppResult<Json<TaskPage>> {
+    let mut errors = FieldErrors::default();
+    let paging = PageQuery {
+        page: filter.page,
+        per_page: filter.per_page,
+    };
+    let paging = paging.paging(20, PER_PAGE_MAX, &mut errors);
+    let column_id = id_param(filter.column_id, "column_id", &mut errors);
+    let assignee_id = id_param(filter.assignee_id, "assignee_id", &mut errors);
+    let q = filter.q.unwrap_or("");
+    if q.chars().count() > QUERY_MAX {
+        errors.add("q", format!("Use at most {QUERY_MAX} characters."));
+    }
+    project_for(db, id, me.0.id).await?;
+    errors.into_result()?;
+    let filter = Filter {
+        column_id,
+        assignee_id,
+        q: q.to_string(),
+    };
+    let (tasks, total) = items::list(db, id, &filter, paging.limit, paging.offset).await?;
+    Ok(Json(TaskPage {
+        tasks: tasks.into_iter().map(Into::into).collect(),
+        page: paging.page,
+        per_page: paging.limit,
+        total,
+    }))
+}
+
+async fn saved(db: &DbPool, project_id: i64, id: i64) -> AppResult<TaskJson> {
+    let task = items::get(db, project_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(task.into())
+}
+
+#[post("/tasks/<id>/items", data = "<body>", rank = 1)]
+async fn create(
+    _api: ApiRequest,
+    db: &Db,
+    cfg: &State<TasksConfig>,
+    me: ApiUser,
+    id: i64,
+    body: JsonBody<TaskRequest>,
+) -> AppResult<(Status, Json<TaskJson>)> {
+    let project = project_for(db, id, me.0.id).await?;
+    require(may_edit_tasks(&project))?;
+    let JsonBody(b) = body;
+    let task = TaskInput::validate(TaskFields {
+        title: b.title.as_deref().unwrap_or(""),
+        description: b.description.as_deref().unwrap_or(""),
+        assignee_id: b.assignee_id.flatten(),
+        due_date: b.due_date.as_ref().and_then(|d| d.as_deref()).unwrap_or(""),
+        due_time: b.due_time.as_ref().and_then(|d| d.as_deref()).unwrap_or(""),
+        priority: b.priority.as_deref().unwrap_or(""),
+    })
+    .map_err(AppError::Validation)?;
+    let mut errors = FieldErrors::default();
+    actions::check_assignee(db, id, &task, &mut errors).await?;
+    let all = columns::list(db, id).await?;
+    let column = match b.column_id {
+        Some(c) => all.iter().find(|k| k.id == c),
+        None => all.first(),
+    };
+    let Some(column) = column else {
+        errors.add("column_id", "Choose a column of this project.");
+        return Err(AppError::Validation(errors));
+    };
+    errors.into_result()?;
+    actions::count_task(db, cfg, me.0.id).await?;
+    let tid = items::create(db, id, column, me.0.id, &task).await?;
+    Ok((Status::Created, Json(saved(db, id, tid).await?)))
+}
+
+#[get("/tasks/<id>/items/<task>", rank = 1)]
+async fn show(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    id: i64,
+    task: i64,
+) -> AppResult<Json<TaskJson>> {
+    let (_, task) = task_for(db, id, task, me.0.id).await?;
+    Ok(Json(task.into()))
+}
+
+/// Save over `version`. A stale version answers 409 with the stored task,
+/// so the client can show both; nothing is overwritten.
+#[put("/tasks/<id>/items/<task>", data = "<body>", rank = 1)]
+async fn update(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    id: i64,
+    task: i64,
+    body: JsonBody<TaskRequest>,
+) -> AppResult<Result<Json<TaskJson>, Custom<Json<Value>>>> {
+    let (project, current) = task_for(db, id, task, me.0.id).await?;
+    require(may_edit_tasks(&project))?;
+    let JsonBody(b) = body;
+    let Some(version) = b.version else {
+        let mut errors = FieldErrors::default();
+        errors.add("version", "Send the version you are editing.");
+        return Err(AppError::Validation(errors));
+    };
+    let pick = |sent: &Option<Option<String>>, stored: &Option<String>| match sent {
+        Some(v) => v.clone().unwrap_or_default(),
+        None => stored.clone().unwrap_or_default(),
+    };
+    let due_date = pick(&b.due_date, &current.due_date);
+    let due_time = pick(&b.due_time, &current.due_time);
+    let priority = b
+        .priority
+        .clone()
+        .unwrap_or_else(|| current.priority.to_string());
+    let input = TaskInput::validate(TaskFields {
+        title: b.title.as_deref().unwrap_or(&current.title),
+        description: b.description.as_deref().unwrap_or(&current.description),
+        assignee_id: b.assignee_id.unwrap_or(current.assignee_id),
+        due_date: &due_date,
+        due_time: &due_time,
+        priority: &priority,
+    })
+    .map_err(AppError::Validation)?;
+    let mut errors = FieldErrors::default();
+    actions::check_assignee(db, id, &input, &mut errors).await?;
+    errors.into_result()?;
+    match items::update(db, id, current.id, version, &input, me.0.id).await? {
+        Saved::Version(_) => Ok(Ok(Json(saved(db, id, current.id).await?))),
+        Saved::NotFound => Err(AppError::NotFound),
+        Saved::Conflict(stored) => Ok(Err(Custom(
+            Status::Conflict,
+            Json(json!({
+                "error": "conflict",
+                "message": "The task was changed since that version. Nothing was saved.",
+                "current": TaskJson::from(*stored),
+            })),
+        ))),
+    }
+}
+
+#[delete("/tasks/<id>/items/<task>", rank = 1)]
+async fn remove(_api: ApiRequest, db: &Db, me: ApiUser, id: i64, task: i64) -> AppResult<Status> {
+    let (project, task) = task_for(db, id, task, me.0.id).await?;
+    require(may_edit_tasks(&project))?;
+    items::delete(db, id, task.id).await?;
+    Ok(Status::NoContent)
+}
+
+#[post("/tasks/<id>/items/<task>/move", data = "<body>", rank = 1)]
+async fn move_task(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    id: i64,
+    task: i64,
+    body: JsonBody<MoveRequest>,
+) -> AppResult<Json<TaskJson>> {
+    let (project, task) = task_for(db, id, task, me.0.id).await?;
+    require(may_edit_tasks(&project))?;
+    let JsonBody(b) = body;
+    let to = columns::get(db, id, b.column_id).await?.ok_or_else(|| {
+        let mut errors = FieldErrors::default();
+        errors.add("column_id", "Choose a column of this project.");
+        AppError::Validation(errors)
+    })?;
+    actions::move_task(db, &task, &to, b.before_id, me.0.id).await?;
+    Ok(Json(saved(db, id, task.id).await?))
+}
+
+#[post("/tasks/<id>/items/<task>/complete", rank = 1)]
+async fn complete(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    id: i64,
+    task: i64,
+) -> AppResult<Json<TaskJson>> {
+    let (project, task) = task_for(db, id, task, me.0.id).await?;
+    require(may_edit_tasks(&project))?;
+    actions::complete(db, &task, me.0.id).await?;
+    Ok(Json(saved(db, id, task.id).await?))
+}
+
+#[post("/tasks/<id>/items/<task>/reopen", rank = 1)]
+async fn reopen(
+    _api: ApiRequest,
+    db: &Db,
+    me: ApiUser,
+    id: i64,
+    task: i64,
+) -> AppResult<Json<TaskJson>> {
+    let (project, task) = task_for(db, id, task, me.0.id).await?;
+    require(may_edit_tasks(&project))?;
+    actions::reopen(db, &task, me.0.id).await?;
+    Ok(Json(saved(db, id, task.id).await?))
+}
+
+/// The tasks JSON routes.
+pub fn routes() -> Vec<Route> {
+    routes![list, create, show, update, remove, move_task, complete, reopen]
+}
