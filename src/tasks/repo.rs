@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 
 use super::json::{MemberJson, ProjectJson};
 use super::model::Role;
-use crate::db::{affected, begin_write, now, Backend, DbPool};
+use crate::db::{affected, begin_write, now, DbPool};
 use crate::error::AppResult;
 
 /// The columns a new project starts with: name and whether tasks there are done.
@@ -246,20 +246,16 @@ pub enum MemberChange {
 }
 
 /// Changes to one project's members take turns, so that two owners
-/// demoting each other at once cannot both pass the last-owner check: on
-/// SQLite the write transaction holds the lock already; on Postgres a
-/// lock per project.
-async fn lock_members(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    project_id: i64,
-) -> AppResult<()> {
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))")
-            .bind(format!("tasks:members:{project_id}"))
-            .execute(&mut *conn)
-            .await?;
-    }
+/// demoting each other at once cannot both pass the last-owner check: the
+/// transaction first updates the project's row (changing nothing), which
+/// on Postgres holds that row's lock until commit, so a second change
+/// waits and then counts again; on SQLite the write transaction already
+/// holds the database's write lock. The same SQL on both.
+async fn lock_members(conn: &mut AnyConnection, project_id: i64) -> AppResult<()> {
+    sqlx::query("UPDATE task_projects SET updated_at = updated_at WHERE id = $1")
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -292,7 +288,7 @@ pub async fn set_role(
     role: Role,
 ) -> AppResult<MemberChange> {
     let mut tx = begin_write(db).await?;
-    lock_members(&mut tx, db.backend, project_id).await?;
+    lock_members(&mut tx, project_id).await?;
     let (current, owners) = role_and_owners(&mut tx, project_id, user_id).await?;
     let Some(current) = current else {
         return Ok(MemberChange::NotMember);
@@ -314,7 +310,7 @@ pub async fn set_role(
 /// unassigned. The last owner stays.
 pub async fn remove_member(db: &DbPool, project_id: i64, user_id: i64) -> AppResult<MemberChange> {
     let mut tx = begin_write(db).await?;
-    lock_members(&mut tx, db.backend, project_id).await?;
+    lock_members(&mut tx, project_id).await?;
     let (current, owners) = role_and_owners(&mut tx, project_id, user_id).await?;
     let Some(current) = current else {
         return Ok(MemberChange::NotMember);
