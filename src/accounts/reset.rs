@@ -186,6 +186,7 @@ async fn reset(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    crate::session::user_changed(db, user.id).await?;
     wakeup.notify();
     Ok(Reply::success(
         "/login",

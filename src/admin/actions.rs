@@ -55,6 +55,8 @@ pub async fn set_disabled(db: &DbPool, actor: &Actor, id: i64, disabled: bool) -
         .await?;
     if disabled {
         session::end_all_for_user(db, id, None).await?;
+    } else {
+        session::user_changed(db, id).await?;
     }
     let action = if disabled {
         "user.disable"
