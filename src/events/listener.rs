@@ -103,13 +103,18 @@ pub(super) async fn run(
     }
 }
 
-/// A notification: `<instance hex>:<seq> <payload>`.
+/// A notification: `<instance hex>:<seq> <payload>`, or anything else (an
+/// operator's `SELECT pg_notify('gw_session', '*')`) as a bare payload.
 fn receive(hub: &Hub, channel: &str, wire: &str) {
-    let Some((origin, payload)) = wire.split_once(' ') else {
+    let parsed = wire.split_once(' ').and_then(|(origin, payload)| {
+        let (instance, seq) = origin.split_once(':')?;
+        Some((u64::from_str_radix(instance, 16).ok()?, seq, payload))
+    });
+    let Some((instance, seq, payload)) = parsed else {
+        hub.deliver(channel, Event::Message(wire.to_string()));
         return;
     };
-    let (instance, seq) = origin.split_once(':').unwrap_or((origin, "0"));
-    if u64::from_str_radix(instance, 16).ok() == Some(hub.instance) {
+    if instance == hub.instance {
         // Our own message: delivered locally when it was published.
         let seq: u64 = seq.parse().unwrap_or(0);
         hub.echo.send_modify(|s| *s = (*s).max(seq));
