@@ -5,7 +5,6 @@ use askama::Template;
 use crate::accounts::credentials;
 use crate::accounts::model::ProfileForm;
 use crate::accounts::repo::User;
-use crate::auth::oauth::repo as identities;
 use crate::auth::oauth::Providers;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -61,8 +60,12 @@ impl ProfilePage {
         layout: Layout,
         me: &CurrentUser,
     ) -> AppResult<ProfilePage> {
-        // Two round trips: the user with their sessions, and identities.
-        let (user, sessions) = super::repo::user_and_sessions(db, me.id)
+        // One round trip: the user, their sessions and their providers.
+        let super::repo::Profile {
+            user,
+            sessions,
+            linked,
+        } = super::repo::load(db, me.id)
             .await?
             .ok_or(AppError::NotFound)?;
         let proved_at = sessions
@@ -78,8 +81,7 @@ impl ProfilePage {
             bio: user.bio.clone(),
             avatar_url: user.avatar_url.clone(),
         };
-        let mut connections: Vec<ConnectionView> = identities::list_for_user(db, me.id)
-            .await?
+        let mut connections: Vec<ConnectionView> = linked
             .into_iter()
             .map(|i| ConnectionView {
                 name: providers.name_of(&i.provider),
