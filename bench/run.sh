@@ -4,31 +4,40 @@
 #   bench/run.sh                      build the release binary, run everything
 #   GROUNDWORK_BIN=path bench/run.sh  use an existing binary
 #   BENCH_BACKENDS=sqlite bench/run.sh
+#   BENCH_DJANGO=1 bench/run.sh       also the Django peer (pip installs Django
+#                                     and gunicorn into a throwaway venv in /tmp)
 #
 # For each backend it starts the binary itself on a loopback port (SQLite: a
 # temp file; Postgres: a fresh database on BENCH_PG_URL's server, dropped at
-# the end), signs users up with curl, then measures with wrk:
-#   ping      GET /ping       the trivial plain-text route (the yardstick)
+# the end), signs users up with curl, then measures with wrk. The servers are
+# pinned with taskset to one core (BENCH_SERVER_CPU, default 1) and wrk to
+# another (BENCH_WRK_CPU, default 0), wrk -t1 -c32 as in issue 14:
+#   hello     GET /           a Rocket 0.5 hello-world (bench/hello, its own
+#                             Cargo project, built into bench/hello/target):
+#                             the yardstick every ratio is taken against
+#   ping      GET /ping       our trivial plain-text route (all our fairings)
 #   home      GET /           the home page, anonymous
 #   healthz   GET /healthz    one `SELECT 1`: the cost of a database round trip
 #   home, signed in           GET / with a session cookie: one session lookup
 #   profile   GET /profile    the signed-in page (valid session cookie): the
 #                             session lookup plus the user and the session list
+#   notes, blog, admin        GET /notes, /blog, /admin signed in (an admin)
 #   sign-in   POST /login     valid CSRF cookie + token, correct password,
 #                             spread over several accounts
 #   home / profile during sign-ins
 #             GET / and GET /profile while sign-in POSTs keep the password
 #             hashing pool saturated
-# The first five are measured in interleaved rounds (ping, home, healthz,
-# home signed in, profile, ping, ...) so that a change in the machine's load
+# The page loads are measured in interleaved rounds (hello, ping, home, ...,
+# hello, ping, ...) so that a change in the machine's load
 # during the run touches all of them alike; req/s is over all rounds, p50 and
 # p99 are the median of the rounds'. It prints a table with the ratios to
-# ping; the same table goes to bench/results/<date>.md
+# the hello-world; the same table goes to bench/results/<date>.md
 # (not committed; bench/RESULTS.md is the committed copy of a run).
 #
-# Targets (issue 3): on SQLite home >= 0.6 x ping and a signed-in page
-# >= 0.4 x ping;
-# while sign-ins saturate the hashing pool, other pages keep p99 < 50 ms.
+# Targets (issue 14, x the hello-world): SQLite home 0.7, home signed in
+# 0.45, profile 0.3, notes/blog/admin 0.2; Postgres home signed in 0.3,
+# profile 0.15. (Issue 3:) while sign-ins saturate the hashing pool, other
+# pages keep p99 < 50 ms.
 # Only loopback traffic; every measurement is bounded in time (about 2 min
 # per backend with the defaults).
 set -euo pipefail
@@ -39,14 +48,16 @@ export BENCH_DIR
 ROUNDS=${BENCH_ROUNDS:-3}              # interleaved rounds of the page loads
 ROUND_SECONDS=${BENCH_ROUND_SECONDS:-3}
 DURATION=${BENCH_DURATION:-5}          # seconds of each sign-in measurement
-CONNECTIONS=${BENCH_CONNECTIONS:-16}   # wrk connections for page loads
+CONNECTIONS=${BENCH_CONNECTIONS:-32}   # wrk connections for page loads
 LOGIN_CONNECTIONS=${BENCH_LOGIN_CONNECTIONS:-8}
 LOGIN_USERS=${BENCH_LOGIN_USERS:-8}    # accounts the sign-in POSTs rotate over
 THREADS=${BENCH_THREADS:-1}            # wrk threads (the app gets the other core)
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+SERVER_CPU=${BENCH_SERVER_CPU:-1}
+WRK_CPU=${BENCH_WRK_CPU:-0}
 
-for tool in wrk curl psql python3; do
+for tool in wrk curl psql python3 taskset; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y wrk curl postgresql-client python3)" >&2; exit 1; }
 done
 
@@ -62,8 +73,15 @@ else
   built="a release build of commit $commit${dirty:+ with uncommitted changes}"
 fi
 
+HELLO_BIN=${HELLO_BIN:-$BENCH_DIR/hello/target/release/rocket-hello}
+if [ ! -x "$HELLO_BIN" ]; then
+  echo "== building the Rocket hello-world (bench/hello)"
+  (cd "$BENCH_DIR/hello" && CARGO_TARGET_DIR="$BENCH_DIR/hello/target" cargo build --release --quiet)
+fi
+
 work=$(mktemp -d)
 server_pid=""
+hello_pid=""
 pg_db=""
 stop_server() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
@@ -80,6 +98,7 @@ drop_pg_db() {
 }
 cleanup() {
   stop_server
+  if [ -n "$hello_pid" ]; then kill "$hello_pid" 2>/dev/null || true; fi
   drop_pg_db
   rm -rf "$work"
 }
@@ -94,7 +113,7 @@ start_server() {
   # accounts from one address.
   (
     cd "$ROOT"
-    exec env ROCKET_PROFILE=release \
+    exec taskset -c "$SERVER_CPU" env ROCKET_PROFILE=release \
       ROCKET_SECRET_KEY="$(head -c64 /dev/urandom | base64 -w0)" \
       ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" ROCKET_BASE_URL="$base" \
       ROCKET_LOG_LEVEL=critical ROCKET_CLI_COLORS=false \
@@ -110,6 +129,23 @@ start_server() {
   done
   echo "bench: the server did not come up:" >&2
   cat "$work/server.log" >&2
+  exit 1
+}
+
+# start_hello: the hello-world on the server's core; sets $hello_base.
+start_hello() {
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  hello_base="http://127.0.0.1:$port"
+  ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" ROCKET_LOG_LEVEL=critical \
+    ROCKET_CLI_COLORS=false taskset -c "$SERVER_CPU" "$HELLO_BIN" >"$work/hello.log" 2>&1 </dev/null &
+  hello_pid=$!
+  for _ in $(seq 1 50); do
+    curl -fsS -o /dev/null "$hello_base/" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: the hello-world did not come up" >&2
+  cat "$work/hello.log" >&2
   exit 1
 }
 
@@ -133,7 +169,10 @@ signup() {
 seed() {
   local password="bench-$RANDOM-correct-horse" token code i user
   rm -f "$work"/jar*
-  signup "reader$RANDOM" "$password" "$work/jar"
+  user="reader$RANDOM"
+  signup "$user" "$password" "$work/jar"
+  # An admin, for /admin (made before the session is first used).
+  echo "$password" | DATABASE_URL="$db_url" "$BIN" create-admin "$user@example.org" --password-stdin >/dev/null
   session_cookie="gw_session=$(cookie_of "$work/jar" gw_session)"
   code=$(curl -sS -o "$work/page" -w '%{http_code}' -H "Cookie: $session_cookie" "$base/profile")
   if [ "$code" != 200 ] || ! grep -q 'Where you are signed in' "$work/page"; then
@@ -158,12 +197,12 @@ seed() {
   fi
 }
 
-# wrk_run SECONDS CONNECTIONS SCRIPT PATH [COOKIE]: prints the RESULT line
-# (see report.lua).
+# wrk_run SECONDS CONNECTIONS SCRIPT PATH [COOKIE [BASE]]: prints the
+# RESULT line (see report.lua).
 wrk_run() {
-  local secs=$1 conns=$2 script=$3 path=$4 cookie=${5:-}
+  local secs=$1 conns=$2 script=$3 path=$4 cookie=${5:-} at=${6:-$base}
   BENCH_COOKIE=$cookie BENCH_BODIES=${login_bodies:-} BENCH_ORIGIN=$base \
-    wrk -t "$THREADS" -c "$conns" -d "${secs}s" --timeout 10s -s "$BENCH_DIR/$script" "$base$path" \
+    taskset -c "$WRK_CPU" wrk -t "$THREADS" -c "$conns" -d "${secs}s" --timeout 10s -s "$BENCH_DIR/$script" "$at$path" \
     | grep '^RESULT ' || echo "RESULT 0 1 0 0 0 1 0"
 }
 
@@ -201,22 +240,32 @@ bench_backend() {
     *) echo "bench: unknown backend $backend" >&2; exit 1 ;;
   esac
   echo "== $backend"
+  db_url=$url
   start_server "$url"
   seed
   wrk_run 1 "$CONNECTIONS" get.lua / >/dev/null   # warm-up
-  local -a ping=() home=() healthz=() home_in=() profile=()
+  wrk_run 1 "$CONNECTIONS" get.lua / "" "$hello_base" >/dev/null
+  local -a hello=() ping=() home=() healthz=() home_in=() profile=() notes=() blog=() admin=()
   for r in $(seq 1 "$ROUNDS"); do
+    hello+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua / "" "$hello_base")")
     ping+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /ping)")
     home+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /)")
     healthz+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /healthz)")
     home_in+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua / "$session_cookie")")
     profile+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /profile "$session_cookie")")
+    notes+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /notes "$session_cookie")")
+    blog+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /blog "$session_cookie")")
+    admin+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua /admin "$session_cookie")")
   done
+  record "$backend" hello "${hello[@]}"
   record "$backend" ping "${ping[@]}"
   record "$backend" home "${home[@]}"
   record "$backend" healthz "${healthz[@]}"
   record "$backend" "home, signed in" "${home_in[@]}"
   record "$backend" profile "${profile[@]}"
+  record "$backend" notes "${notes[@]}"
+  record "$backend" blog "${blog[@]}"
+  record "$backend" admin "${admin[@]}"
   record "$backend" sign-in "$(wrk_run "$DURATION" "$LOGIN_CONNECTIONS" post.lua /login "$login_cookie")"
   # Saturate the hashing pool with sign-ins, and meanwhile load other pages
   # at a modest concurrency, as people browsing would.
@@ -231,10 +280,48 @@ bench_backend() {
   drop_pg_db
 }
 
+# The Django peer: bench/django/peer.py (a login_required page rendering
+# the user's name, DB sessions, cached templates, DEBUG off) under gunicorn
+# with threads, pinned like our server, measured in rounds with the hello-world.
+bench_django() {
+  local venv=/tmp/groundwork-bench-django port dj_base dj_cookie code r
+  local -a dj=() hello_dj=()
+  if [ ! -x "$venv/bin/gunicorn" ]; then
+    echo "== installing Django and gunicorn into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet 'django>=5,<6' gunicorn
+  fi
+  echo "== django"
+  dj_cookie=$(cd "$BENCH_DIR/django" && PEER_DB="$work/peer.db" "$venv/bin/python" peer.py seed)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  dj_base="http://127.0.0.1:$port"
+  (cd "$BENCH_DIR/django" && PEER_DB="$work/peer.db" exec taskset -c "$SERVER_CPU" \
+    "$venv/bin/gunicorn" -k gthread --workers 1 --threads 8 -b "127.0.0.1:$port" \
+    --log-level warning peer:application) >"$work/django.log" 2>&1 </dev/null &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Cookie: $dj_cookie" "$dj_base/" 2>/dev/null || true)
+    [ "$code" = 200 ] && break
+    sleep 0.2
+  done
+  [ "$code" = 200 ] || { echo "bench: the Django peer answered $code" >&2; cat "$work/django.log" >&2; exit 1; }
+  for r in $(seq 1 "$ROUNDS"); do
+    hello_dj+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua / "" "$hello_base")")
+    dj+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua / "$dj_cookie" "$dj_base")")
+  done
+  record django hello "${hello_dj[@]}"
+  record django "signed-in page" "${dj[@]}"
+  stop_server
+}
+
+start_hello
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for backend in $BACKENDS; do
   bench_backend "$backend"
 done
+if [ "${BENCH_DJANGO:-0}" = 1 ]; then
+  bench_django
+fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio() { awk -v a="${rps[$1]:-0}" -v b="${rps[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -249,13 +336,15 @@ report="$work/report.md"
   echo "Machine: $(nproc) cores ($cpu);"
   echo "load average $load_before before the run, $load_after after. wrk and the server share the machine."
   echo
-  echo "- ping, home, healthz, home signed in, profile: $ROUNDS interleaved rounds of ${ROUND_SECONDS}s, wrk -t$THREADS -c$CONNECTIONS;"
+  echo "- The servers pinned to core $SERVER_CPU, wrk to core $WRK_CPU (taskset); Postgres unpinned."
+  echo "- hello (Rocket hello-world), ping, home, healthz, home signed in, profile, notes, blog, admin:"
+  echo "  $ROUNDS interleaved rounds of ${ROUND_SECONDS}s, wrk -t$THREADS -c$CONNECTIONS;"
   echo "  req/s over all rounds, p50/p99 the median of the rounds'."
   echo "- sign-in: ${DURATION}s, wrk -t$THREADS -c$LOGIN_CONNECTIONS, POSTs rotating over $LOGIN_USERS accounts."
   echo "- during sign-ins: a $((2 * DURATION + 3))s sign-in burst as above, and meanwhile ${DURATION}s of GET / then"
   echo "  ${DURATION}s of GET /profile with wrk -c4."
-  echo "- Server settings are the defaults: hash_concurrency = cores - 1, Rocket workers = cores,"
-  echo "  pool = 4 x workers (only the sign-up limit is raised, for seeding)."
+  echo "- Server settings are the defaults: hash_concurrency = cores - 1, Rocket workers = cores"
+  echo "  it may run on (1), pool = 4 x workers (only the sign-up limit is raised, for seeding)."
   echo
   echo "| backend | measurement | req/s | p50 ms | p99 ms | errors |"
   echo "|---|---|---:|---:|---:|---:|"
@@ -264,16 +353,29 @@ report="$work/report.md"
     echo "| $b | $m | $rate | $p50 | $p99v | $errs |"
   done
   echo
-  echo "| backend | home / ping | profile / ping | home signed in / ping | p99 of home during sign-ins | p99 of profile during sign-ins |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "Ratios to the hello-world on the same core (issue 14's targets in brackets):"
+  echo
+  echo "| backend | home anonymous | home signed in | profile | notes | blog | admin | healthz |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for b in $BACKENDS; do
-    echo "| $b | $(ratio "$b/home" "$b/ping") | $(ratio "$b/profile" "$b/ping") | $(ratio "$b/home, signed in" "$b/ping") | ${p99[$b/home during sign-ins]:-n/a} ms | ${p99[$b/profile during sign-ins]:-n/a} ms |"
+    echo "| $b | $(ratio "$b/home" "$b/hello") | $(ratio "$b/home, signed in" "$b/hello") | $(ratio "$b/profile" "$b/hello") | $(ratio "$b/notes" "$b/hello") | $(ratio "$b/blog" "$b/hello") | $(ratio "$b/admin" "$b/hello") | $(ratio "$b/healthz" "$b/hello") |"
   done
   echo
   echo "Targets:"
   if [[ " $BACKENDS " == *" sqlite "* ]]; then
-    echo "- SQLite home >= 0.6 x ping: $(verdict "$(ratio sqlite/home sqlite/ping)" 0.6 ge)"
-    echo "- SQLite signed-in page >= 0.4 x ping: profile $(verdict "$(ratio sqlite/profile sqlite/ping)" 0.4 ge), home signed in $(verdict "$(ratio "sqlite/home, signed in" sqlite/ping)" 0.4 ge)"
+    echo "- SQLite home anonymous >= 0.7: $(verdict "$(ratio sqlite/home sqlite/hello)" 0.7 ge)"
+    echo "- SQLite home signed in >= 0.45: $(verdict "$(ratio "sqlite/home, signed in" sqlite/hello)" 0.45 ge)"
+    echo "- SQLite profile >= 0.3: $(verdict "$(ratio sqlite/profile sqlite/hello)" 0.3 ge)"
+    echo "- SQLite notes, blog, admin >= 0.2: $(verdict "$(ratio sqlite/notes sqlite/hello)" 0.2 ge), $(verdict "$(ratio sqlite/blog sqlite/hello)" 0.2 ge), $(verdict "$(ratio sqlite/admin sqlite/hello)" 0.2 ge)"
+  fi
+  if [ -n "${rps[django/signed-in page]:-}" ]; then
+    for b in $BACKENDS; do
+      echo "- $b profile vs the Django signed-in page (each against its own hello-world round): $(awk -v p="${rps[$b/profile]:-0}" -v h="${rps[$b/hello]:-1}" -v d="${rps[django/signed-in page]:-0}" -v dh="${rps[django/hello]:-1}" 'BEGIN { if (d > 0) printf "%.1f x (raw %.0f / %.0f req/s)", (p / h) / (d / dh), p, d; else print "n/a" }')"
+    done
+  fi
+  if [[ " $BACKENDS " == *" postgres "* ]]; then
+    echo "- Postgres home signed in >= 0.3: $(verdict "$(ratio "postgres/home, signed in" postgres/hello)" 0.3 ge)"
+    echo "- Postgres profile >= 0.15: $(verdict "$(ratio postgres/profile postgres/hello)" 0.15 ge)"
   fi
   for b in $BACKENDS; do
     echo "- $b pages during sign-ins, p99 < 50 ms: home $(verdict "${p99[$b/home during sign-ins]:-n/a}" 50 lt), profile $(verdict "${p99[$b/profile during sign-ins]:-n/a}" 50 lt)"

@@ -78,6 +78,34 @@ impl<'r> FromRequest<'r> for Layout {
     }
 }
 
+/// The layout of a page with no form of its own (the home page): a CSRF
+/// token, and so its cookie, only for someone signed in, whose navigation
+/// holds the sign-out form. Minting one for every anonymous visitor meant
+/// random bytes, an encrypted cookie and a `Set-Cookie` on every hit.
+pub struct PlainLayout(pub Layout);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for PlainLayout {
+    type Error = Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
+        if session::current_user(req).await.is_some() {
+            return Layout::from_request(req).await.map(PlainLayout);
+        }
+        let flash = req
+            .guard::<Option<FlashMessage<'_>>>()
+            .await
+            .succeeded()
+            .flatten()
+            .map(flash_view);
+        Outcome::Success(PlainLayout(Layout {
+            user: None,
+            csrf: csrf::existing(req).unwrap_or_default(),
+            flash,
+        }))
+    }
+}
+
 /// The layout for an error page: built only from what this request already
 /// knows, so rendering an error never queries the database or sets a cookie.
 pub fn layout_for_error(req: &Request<'_>) -> Layout {

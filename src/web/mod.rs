@@ -115,8 +115,8 @@ struct HomePage {
 }
 
 #[get("/")]
-fn home(layout: Layout) -> AppResult<Reply> {
-    Reply::page(&HomePage { layout })
+fn home(layout: layout::PlainLayout) -> AppResult<Reply> {
+    Reply::page(&HomePage { layout: layout.0 })
 }
 
 /// Liveness and database reachability, for load balancers.
