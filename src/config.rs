@@ -30,6 +30,12 @@ pub struct AppConfig {
     pub session_absolute_timeout: i64,
     /// Lifetime (idle and absolute) of a "remember me" session, in seconds.
     pub session_remember_timeout: i64,
+    /// Sessions the in-process session cache holds (0: no cache).
+    pub session_cache_entries: usize,
+    /// Seconds a session stays in the cache before it is read again (0: no
+    /// cache). Invalidation does not wait for this: it bounds only changes
+    /// made by hand in the database.
+    pub session_cache_seconds: u64,
     /// Failed sign-ins allowed per account within `login_failure_window`.
     pub login_max_failures_per_account: i64,
     /// Failed sign-ins allowed per client address within the window.
@@ -59,6 +65,8 @@ impl Default for AppConfig {
             session_idle_timeout: 8 * 3600,
             session_absolute_timeout: 24 * 3600,
             session_remember_timeout: 30 * 24 * 3600,
+            session_cache_entries: 10_000,
+            session_cache_seconds: 10,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 30,
             login_failure_window: 15 * 60,

@@ -43,6 +43,11 @@ impl Backend {
 pub struct DbPool {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// The URL it was opened on (the events module listens on it).
+    pub url: std::sync::Arc<str>,
+    /// A number unique to this pool in this process: which app's events
+    /// a publish belongs to.
+    pub instance: u64,
 }
 
 impl std::ops::Deref for DbPool {
@@ -83,7 +88,13 @@ pub async fn connect(config: &DbConfig) -> Result<DbPool, sqlx::Error> {
         });
     }
     let pool = options.connect(&config.url).await?;
-    Ok(DbPool { pool, backend })
+    static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    Ok(DbPool {
+        pool,
+        backend,
+        url: config.url.as_str().into(),
+        instance: INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+    })
 }
 
 #[rocket::async_trait]

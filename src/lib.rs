@@ -14,6 +14,7 @@ pub mod config;
 pub mod contact;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod jobs;
 pub mod mail;
 pub mod notes;
@@ -63,6 +64,8 @@ pub fn build(figment: Figment) -> Rocket<Build> {
             Ok(rocket.manage(config))
         }))
         .attach(db::stage())
+        .attach(events::stage())
+        .attach(session::stage())
         .attach(web::stage())
         .attach(auth::stage())
         .attach(jobs::stage())

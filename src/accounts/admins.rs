@@ -73,6 +73,8 @@ pub async fn apply(
     };
     query.bind(user.id).execute(&mut *tx).await?;
     tx.commit().await?;
+    // Cached sessions of this user must see the change on their next request.
+    crate::session::user_changed(db, user.id).await?;
     Ok(Ok(()))
 }
 

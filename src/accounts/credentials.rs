@@ -167,7 +167,12 @@ pub const PROOF_WINDOW: i64 = 300;
 /// account without a password passes before a sensitive change.
 pub async fn recently_proved(db: &DbPool, session_id: i64) -> AppResult<bool> {
     let at = crate::session::proved_at(db, session_id).await?;
-    Ok(at > 0 && now() - at <= PROOF_WINDOW)
+    Ok(proof_is_recent(at))
+}
+
+/// Whether a proof made at `at` (unix seconds, 0: never) still counts.
+pub fn proof_is_recent(at: i64) -> bool {
+    at > 0 && now() - at <= PROOF_WINDOW
 }
 
 /// What checking the signed-in person again came to.

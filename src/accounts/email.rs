@@ -105,6 +105,7 @@ async fn verify(
     }
     let claimed = claim::address_proved(&mut tx, cfg, valid.user_id, How::ConfirmationLink).await?;
     tx.commit().await?;
+    crate::session::user_changed(db, valid.user_id).await?;
     wakeup.notify();
     Ok(Reply::success(
         "/",
@@ -301,6 +302,7 @@ async fn confirm_change(db: &Db, token: &str, _form: CsrfForm<NoFields>) -> AppR
         Err(e) => return Err(e.into()),
     }
     tx.commit().await?;
+    crate::session::user_changed(db, valid.user_id).await?;
     Ok(Reply::success(
         "/profile",
         format!("Your email address is now {new_email}."),

@@ -111,7 +111,7 @@ pub async fn set_username(db: &DbPool, id: i64, username: &str) -> Result<(), sq
         .bind(id)
         .execute(&db.pool)
         .await?;
-    Ok(())
+    crate::session::cache::publish_user(db, id).await
 }
 
 /// Store a new password hash.
@@ -122,7 +122,7 @@ pub async fn set_password_hash(db: &DbPool, id: i64, hash: &str) -> AppResult<()
         .bind(id)
         .execute(&db.pool)
         .await?;
-    Ok(())
+    crate::session::user_changed(db, id).await
 }
 
 /// Change a user's role.
@@ -133,7 +133,7 @@ pub async fn set_role(db: &DbPool, id: i64, role: &str) -> AppResult<()> {
         .bind(id)
         .execute(&db.pool)
         .await?;
-    Ok(())
+    crate::session::user_changed(db, id).await
 }
 
 /// Delete a user and, by cascade, everything they own.
@@ -142,5 +142,5 @@ pub async fn delete(db: &DbPool, id: i64) -> AppResult<()> {
         .bind(id)
         .execute(&db.pool)
         .await?;
-    Ok(())
+    crate::session::user_changed(db, id).await
 }

@@ -215,6 +215,7 @@ async fn reset(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    crate::session::user_changed(db, user.id).await?;
     ctx.wakeup.notify();
     Ok(Reply::success(
         "/login",

@@ -60,6 +60,7 @@ pub async fn set_disabled(db: &DbPool, actor: &Actor, id: i64, disabled: bool) -
         .bind(id)
         .execute(&db.pool)
         .await?;
+    session::user_changed(db, id).await?;
     audit::record(db, actor, "user.enable", Some((id, &user.username)), "").await
 }
 

@@ -2,6 +2,7 @@
 //! where they are signed in, linked sign-in providers, and deleting the
 //! account. It sits above accounts and sign-in, whose pieces it shows.
 
+mod repo;
 mod routes;
 pub mod views;
 

@@ -4,12 +4,12 @@ use askama::Template;
 
 use crate::accounts::credentials;
 use crate::accounts::model::ProfileForm;
-use crate::accounts::repo::{self, User};
+use crate::accounts::repo::User;
 use crate::auth::oauth::repo as identities;
 use crate::auth::oauth::Providers;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::session::{self, CurrentUser, SessionRow};
+use crate::session::{CurrentUser, SessionRow};
 use crate::web::text::format_time;
 use crate::web::Layout;
 
@@ -61,13 +61,17 @@ impl ProfilePage {
         layout: Layout,
         me: &CurrentUser,
     ) -> AppResult<ProfilePage> {
-        let user = repo::find_by_id(db, me.id)
+        // Two round trips: the user with their sessions, and identities.
+        let (user, sessions) = super::repo::user_and_sessions(db, me.id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let sessions = session::list_for_user(db, me.id)
-            .await?
+        let proved_at = sessions
+            .iter()
+            .find(|(s, _)| s.id == me.session_id)
+            .map_or(0, |(_, at)| *at);
+        let sessions = sessions
             .into_iter()
-            .map(|s| view(s, me.session_id))
+            .map(|(s, _)| view(s, me.session_id))
             .collect();
         let profile = ProfileForm {
             display_name: user.display_name.clone(),
@@ -98,8 +102,7 @@ impl ProfilePage {
                 });
             }
         }
-        let proved =
-            user.password_hash.is_none() && credentials::recently_proved(db, me.session_id).await?;
+        let proved = user.password_hash.is_none() && credentials::proof_is_recent(proved_at);
         Ok(ProfilePage {
             layout,
             user,

@@ -4,6 +4,7 @@
 use rocket::http::Cookie;
 use rocket::request::{FromRequest, Outcome, Request};
 
+use super::cache::SessionCache;
 use super::store::{hash_token, SESSION_COOKIE};
 use crate::config::AppConfig;
 use crate::db::{now, Db};
@@ -33,6 +34,9 @@ impl CurrentUser {
     }
 }
 
+/// Activity is noted when the stored "last seen" is this many seconds old.
+const SEEN_EVERY: i64 = 60;
+
 /// The per-request result of looking the session up.
 enum Lookup {
     Anonymous,
@@ -59,19 +63,40 @@ async fn lookup(req: &Request<'_>) -> Lookup {
     let Some(cookie) = req.cookies().get_private(SESSION_COOKIE) else {
         return Lookup::Anonymous;
     };
-    let (Some(db), Some(cfg)) = (
+    let (Some(db), Some(cfg), Some(cache)) = (
         req.rocket().state::<Db>(),
         req.rocket().state::<AppConfig>(),
+        req.rocket().state::<SessionCache>(),
     ) else {
         return Lookup::Unavailable;
     };
+    let hash = hash_token(cookie.value());
+    let t = now();
+    let idle_limit = |remember: bool| {
+        if remember {
+            cfg.session_remember_timeout
+        } else {
+            cfg.session_idle_timeout
+        }
+    };
+    if let Some(e) = cache.get(&hash) {
+        // An entry that looks expired is decided by the database (another
+        // process may have seen the session more recently).
+        if t < e.expires_at && t - e.last_seen_at < idle_limit(e.remember) {
+            if t - e.last_seen_at >= SEEN_EVERY {
+                cache.seen(&hash, e.user.session_id, t);
+            }
+            return Lookup::User(e.user);
+        }
+    }
+    let ticket = cache.ticket();
     let row: Option<Row> = match sqlx::query_as(
         "SELECT s.id AS session_id, s.remember, s.last_seen_at, s.expires_at, u.id AS user_id, \
                 u.username, u.email, u.role, u.email_verified \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.kind = 'web' AND u.disabled = 0",
     )
-    .bind(hash_token(cookie.value()))
+    .bind(&hash)
     .fetch_optional(&db.pool)
     .await
     {
@@ -81,18 +106,13 @@ async fn lookup(req: &Request<'_>) -> Lookup {
             return Lookup::Unavailable;
         }
     };
-    let t = now();
     let Some(row) = row else {
         req.cookies()
             .remove_private(Cookie::build(SESSION_COOKIE).path("/"));
         return Lookup::Anonymous;
     };
-    let idle_limit = if row.remember != 0 {
-        cfg.session_remember_timeout
-    } else {
-        cfg.session_idle_timeout
-    };
-    if t >= row.expires_at || t - row.last_seen_at >= idle_limit {
+    if t >= row.expires_at || t - row.last_seen_at >= idle_limit(row.remember != 0) {
+        cache.forget(&hash);
         let _ = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(row.session_id)
             .execute(&db.pool)
@@ -101,23 +121,28 @@ async fn lookup(req: &Request<'_>) -> Lookup {
             .remove_private(Cookie::build(SESSION_COOKIE).path("/"));
         return Lookup::Anonymous;
     }
-    // Record activity at most once a minute: a write per page view would
-    // cost more than the page.
-    if t - row.last_seen_at >= 60 {
-        let _ = sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-            .bind(t)
-            .bind(row.session_id)
-            .execute(&db.pool)
-            .await;
-    }
-    Lookup::User(CurrentUser {
+    let user = CurrentUser {
         id: row.user_id,
         username: row.username,
         email: row.email,
         role: row.role,
         email_verified: row.email_verified != 0,
         session_id: row.session_id,
-    })
+    };
+    cache.put(
+        ticket,
+        hash.clone(),
+        user.clone(),
+        row.remember != 0,
+        row.last_seen_at,
+        row.expires_at,
+    );
+    // Activity is recorded at most once a minute, and written in batches:
+    // a write per page view would cost more than the page.
+    if t - row.last_seen_at >= SEEN_EVERY {
+        cache.seen(&hash, row.session_id, t);
+    }
+    Lookup::User(user)
 }
 
 async fn resolve<'r>(req: &'r Request<'_>) -> &'r Lookup {
@@ -167,8 +192,9 @@ impl<'r> FromRequest<'r> for CurrentUser {
 }
 
 /// A signed-in admin. Built on [`CurrentUser`]: anonymous visitors are sent
-/// to sign in, signed-in non-admins get 403. The role is read on every
-/// request, so a change takes effect at once.
+/// to sign in, signed-in non-admins get 403. A role change invalidates the
+/// session cache everywhere (`cache::user_changed`), so it takes effect on
+/// the next request.
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub CurrentUser);
 

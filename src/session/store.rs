@@ -111,11 +111,15 @@ pub async fn record_proof(db: &DbPool, id: i64) -> AppResult<()> {
 /// End the browser's current session, server-side and in the cookie.
 pub async fn end_current(db: &DbPool, cookies: &CookieJar<'_>) -> AppResult<()> {
     if let Some(c) = cookies.get_private(SESSION_COOKIE) {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(hash_token(c.value()))
-            .execute(&db.pool)
-            .await?;
+        let users: Vec<i64> =
+            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+                .bind(hash_token(c.value()))
+                .fetch_all(&db.pool)
+                .await?;
         cookies.remove_private(Cookie::build(SESSION_COOKIE).path("/"));
+        for user_id in users {
+            super::cache::user_changed(db, user_id).await?;
+        }
     }
     Ok(())
 }
@@ -127,6 +131,7 @@ pub async fn end_all_for_user(db: &DbPool, user_id: i64, keep: Option<i64>) -> A
         .bind(keep.unwrap_or(-1))
         .execute(&db.pool)
         .await?;
+    super::cache::user_changed(db, user_id).await?;
     Ok(r.rows_affected())
 }
 
@@ -137,6 +142,9 @@ pub async fn end_one(db: &DbPool, user_id: i64, session_id: i64) -> AppResult<bo
         .bind(user_id)
         .execute(&db.pool)
         .await?;
+    if r.rows_affected() > 0 {
+        super::cache::user_changed(db, user_id).await?;
+    }
     Ok(r.rows_affected() > 0)
 }
 

@@ -39,6 +39,9 @@ pub struct TestApp {
     pub db: DbPool,
     pub database_url: String,
     figment: Figment,
+    /// The harness's own end of the event channels (so that `exec` can
+    /// tell the apps' session caches about rows it changed by hand).
+    events: groundwork::events::Events,
     _dir: Option<tempfile::TempDir>,
     _files: tempfile::TempDir,
 }
@@ -211,11 +214,14 @@ impl TestApp {
         let db = db::connect(&pool_config(&database_url))
             .await
             .expect("test pool");
+        let events = groundwork::events::Events::start(&db);
+        drop(events.subscribe(groundwork::session::cache::CHANNEL));
         TestApp {
             client,
             db,
             database_url,
             figment,
+            events,
             _dir: dir,
             _files: files,
         }
@@ -308,10 +314,41 @@ impl TestApp {
             .expect(sql)
     }
 
-    /// Run a statement against the database.
+    /// Run a statement against the database, then tell every app's
+    /// session cache (as an operator editing rows by hand must:
+    /// `SELECT pg_notify('gw_session', '*')`).
     pub async fn exec(&self, sql: &str) {
+        self.exec_unannounced(sql).await;
+        wait_until_listening(&self.events).await;
+        groundwork::session::clear_all(&self.db)
+            .await
+            .expect("publish");
+    }
+
+    /// Run a statement and tell no session cache about it.
+    pub async fn exec_unannounced(&self, sql: &str) {
         sqlx::query(sql).execute(&self.db.pool).await.expect(sql);
     }
+}
+
+/// Wait (up to 10 s) until `events` receives what other processes publish.
+pub async fn wait_until_listening(events: &groundwork::events::Events) {
+    for _ in 0..1000 {
+        if events.is_connected() {
+            return;
+        }
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the event listener did not connect");
+}
+
+/// Wait until the app behind `client` receives events from other processes.
+pub async fn app_listening(client: &Client) {
+    let events = client
+        .rocket()
+        .state::<groundwork::events::Events>()
+        .expect("the app manages its events");
+    wait_until_listening(events).await;
 }
 
 /// Encode form fields as `application/x-www-form-urlencoded`.
