@@ -9,6 +9,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod blog;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod contact;
@@ -77,6 +78,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(admin::stage())
         .attach(api::stage())
         .attach(notes::stage())
+        .attach(chat::stage())
         .attach(blog::stage())
         .attach(tasks::stage())
         .register("/", web::catchers())

@@ -13,6 +13,7 @@ use rocket::local::asynchronous::{Client, LocalRequest, LocalResponse};
 
 pub mod accounts;
 pub mod blog;
+pub mod chat;
 pub mod conduit;
 pub mod html;
 pub mod json_api;
