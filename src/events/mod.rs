@@ -209,8 +209,9 @@ fn hubs_where(pred: impl Fn(&Hub) -> bool) -> Vec<Arc<Hub>> {
 /// this waits (up to a second) until the message has come back through
 /// this process's own listener, so that Postgres has fanned it out to the
 /// other listeners too before the caller answers anyone, then 25 ms more
-/// for their listener tasks to run. Publishing is for rare events (a
-/// sign-out, a role change), so the wait costs little.
+/// for their listener tasks to run; only on a channel this process listens
+/// to (no echo comes back on another). Sign-outs and role changes are rare,
+/// so the wait costs little; a chat post pays about 25 ms of it.
 pub async fn publish(db: &DbPool, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
     if !valid_channel(channel) || payload.len() > MAX_PAYLOAD {
         return Err(sqlx::Error::Protocol(format!(
@@ -244,7 +245,9 @@ pub async fn publish(db: &DbPool, channel: &str, payload: &str) -> Result<(), sq
                 .execute(&db.pool)
                 .await?;
             if let (Some(hub), Some(echo)) = (&own, echo.as_mut()) {
-                if hub.connected.load(Ordering::Acquire) {
+                // Only a channel this process listens to comes back.
+                let listened = lock(&hub.channels).contains_key(channel);
+                if listened && hub.connected.load(Ordering::Acquire) {
                     let seen =
                         rocket::tokio::time::timeout(ECHO_WAIT, echo.wait_for(|s| *s >= seq));
                     if seen.await.is_err() {
