@@ -189,6 +189,30 @@ async fn the_last_owner_can_neither_leave_nor_step_down() {
 }
 
 #[rocket::async_test]
+async fn two_owners_demoting_each_other_at_once_leave_one() {
+    let app = spawn().await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
+    let (alice_id, bob_id) = (user_id(&app, "alice").await, user_id(&app, "bob").await);
+    for round in 0..5 {
+        let p = create_project(&alice, &format!("Club {round}")).await;
+        add_member(&alice, p, "bob", "owner").await;
+        let owners =
+            format!("SELECT COUNT(*) FROM task_members WHERE project_id = {p} AND role = 'owner'");
+        assert_eq!(app.scalar(&owners).await, 2);
+        let page = format!("/tasks/{p}/settings");
+        let demote_bob = format!("/tasks/{p}/members/{bob_id}/role");
+        let demote_alice = format!("/tasks/{p}/members/{alice_id}/role");
+        let fields = [("role", "editor")];
+        rocket::tokio::join!(
+            submit(&alice, &page, &demote_bob, &fields),
+            submit(&bob, &page, &demote_alice, &fields),
+        );
+        assert_eq!(app.scalar(&owners).await, 1, "round {round}");
+    }
+}
+
+#[rocket::async_test]
 async fn owners_rename_archive_and_delete_after_confirming() {
     let app = spawn().await;
     let alice = app.member("alice").await;
