@@ -1,4 +1,4 @@
-//! Commands besides serving: `migrate` and `create-admin`.
+//! Commands besides serving: `migrate`, `create-admin` and `backup`.
 
 use rocket::figment::providers::Serialized;
 use rocket::figment::Figment;
@@ -34,6 +34,37 @@ pub async fn migrate(figment: &Figment) -> Result<String, String> {
     let pool = open(figment).await?;
     pool.close().await;
     Ok("migrations applied".into())
+}
+
+/// Write a consistent copy of the SQLite database to `path` while the site
+/// runs: SQLite's `VACUUM INTO` reads one snapshot (WAL readers are never
+/// blocked, writers wait only for the copy's read transaction) and writes a
+/// compact, self-contained database file, which is restored by copying it
+/// back in place of the site's file while the site is stopped. Postgres has
+/// its own tool for this, `pg_dump` (docs/deployment.md).
+pub async fn backup(figment: &Figment, path: &std::path::Path) -> Result<String, String> {
+    if path.exists() {
+        return Err(format!(
+            "{} already exists: give a new file name (a backup never overwrites)",
+            path.display()
+        ));
+    }
+    let pool = open(figment).await?;
+    let result = match pool.backend {
+        db::Backend::Postgres => Err("this site runs on Postgres: back it up with pg_dump, e.g. `pg_dump --format=custom --file=groundwork.dump \"$DATABASE_URL\"` (docs/deployment.md)".to_string()),
+        db::Backend::Sqlite => {
+            let target = path.to_str().ok_or("the backup path must be valid UTF-8")?;
+            // A string literal, with quotes doubled: VACUUM INTO takes no
+            // bound parameter on every SQLite version.
+            let sql = format!("VACUUM INTO '{}'", target.replace('\'', "''"));
+            match sqlx::query(&sql).execute(&pool.pool).await {
+                Ok(_) => Ok(format!("backed up to {}", path.display())),
+                Err(e) => Err(format!("backup to {} failed: {e}", path.display())),
+            }
+        }
+    };
+    pool.close().await;
+    result
 }
 
 /// Create an admin account for `email`, or make the existing account with

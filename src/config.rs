@@ -53,6 +53,13 @@ pub struct AppConfig {
     /// Origins allowed to call the JSON API from a browser (CORS). Empty:
     /// none, and no CORS header is ever sent.
     pub cors_allowed_origins: Vec<String>,
+    /// Seconds `groundwork serve` keeps serving after SIGTERM, with
+    /// `/healthz` answering 503, before it closes its listener
+    /// (`web::drain`). 0: close at once.
+    pub drain_seconds: u64,
+    /// `text` (Rocket's readable lines) or `json` (one JSON object per
+    /// line, `logging.rs`), for `groundwork serve`.
+    pub log_format: String,
 }
 
 impl Default for AppConfig {
@@ -75,6 +82,8 @@ impl Default for AppConfig {
             hash_concurrency: 0,
             api_token_lifetime: 15 * 60,
             cors_allowed_origins: Vec::new(),
+            drain_seconds: 0,
+            log_format: "text".into(),
         }
     }
 }
@@ -129,6 +138,12 @@ impl AppConfig {
             || self.session_remember_timeout <= 0
         {
             return Err("session timeouts must be positive".into());
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(format!(
+                "log_format must be \"text\" or \"json\" (got {:?})",
+                self.log_format
+            ));
         }
         if self.api_token_lifetime <= 0 {
             return Err("api_token_lifetime must be positive".into());

@@ -113,9 +113,11 @@ impl rocket_db_pools::Pool for DbPool {
         self.pool.acquire().await
     }
 
-    async fn close(&self) {
-        self.pool.close().await;
-    }
+    /// Rocket calls this as soon as shutdown *begins*, while requests are
+    /// still in flight: closing here would fail them. The binary closes the
+    /// pool after the server has returned (`main.rs`), and a dropped pool
+    /// closes its connections anyway.
+    async fn close(&self) {}
 }
 
 /// Apply the migrations for the pool's backend.

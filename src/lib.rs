@@ -17,7 +17,9 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod logging;
 pub mod mail;
+pub mod metrics;
 pub mod notes;
 pub mod profile;
 pub mod session;
@@ -62,6 +64,11 @@ pub fn build(figment: Figment) -> Rocket<Build> {
                 log::error!("refusing to start: {problem}");
                 eprintln!("refusing to start: {problem}");
                 return Err(rocket);
+            }
+            if !has_key {
+                log::warn!(
+                    "no secret_key: a random one is used, so every session and API token ends when the process stops, and processes cannot share sessions. Set ROCKET_SECRET_KEY to the output of `head -c64 /dev/urandom | base64 -w0`"
+                );
             }
             Ok(rocket.manage(config))
         }))

@@ -22,6 +22,11 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the SQLite database to PATH while the site runs.
+    Backup {
+        /// Where to write the copy (a new file).
+        path: std::path::PathBuf,
+    },
     /// Create an admin account, or make an existing account an admin.
     CreateAdmin {
         /// The account's email address.
@@ -37,11 +42,9 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let figment = groundwork::config::figment();
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => match groundwork::build(figment).launch().await {
-            Ok(_) => Ok(String::new()),
-            Err(e) => Err(e.to_string()),
-        },
+        Command::Serve => serve(figment).await,
         Command::Migrate => groundwork::cli::migrate(&figment).await,
+        Command::Backup { path } => groundwork::cli::backup(&figment, &path).await,
         Command::CreateAdmin {
             email,
             password_stdin,
@@ -72,5 +75,27 @@ async fn main() -> ExitCode {
             eprintln!("groundwork: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Serve until SIGTERM or SIGINT, drain (`web::drain`), finish the requests
+/// in flight, and only then close the database pool.
+async fn serve(figment: rocket::figment::Figment) -> Result<String, String> {
+    if figment.extract_inner::<String>("log_format").as_deref() == Ok("json") {
+        let level = figment
+            .extract_inner::<String>("log_level")
+            .unwrap_or_else(|_| "normal".into());
+        groundwork::logging::init_json(&level);
+    }
+    let rocket = groundwork::build(groundwork::web::drain::serve_figment(figment))
+        .attach(groundwork::web::drain::on_signals());
+    match rocket.launch().await {
+        Ok(rocket) => {
+            if let Some(db) = <groundwork::db::Db as rocket_db_pools::Database>::fetch(&rocket) {
+                db.pool.close().await;
+            }
+            Ok(String::new())
+        }
+        Err(e) => Err(e.to_string()),
     }
 }

@@ -107,3 +107,12 @@ async fn takes_last_admin(
     .await?;
     Ok(others == 0)
 }
+
+/// How many enabled admins there are (the start-up warning when none).
+pub async fn count_enabled(db: &crate::db::DbPool) -> AppResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
+            .fetch_one(&db.pool)
+            .await?,
+    )
+}

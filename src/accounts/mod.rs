@@ -27,8 +27,12 @@ pub fn stage() -> AdHoc {
             .state::<AppConfig>()
             .map(|c| c.hash_concurrency)
             .unwrap_or(0);
+        let mut hasher = Hasher::new(concurrency);
+        if let Some(metrics) = rocket.state::<crate::metrics::Metrics>() {
+            hasher = hasher.measured(metrics);
+        }
         rocket
-            .manage(Hasher::new(concurrency))
+            .manage(hasher)
             .mount("/", routes::routes())
             .mount("/", email::routes())
             .mount("/", reset::routes())
@@ -43,6 +47,19 @@ pub fn stage() -> AdHoc {
                 };
                 reset::register_job(registry, (**db).clone(), cfg.base_url.clone());
                 Ok(rocket)
+            }))
+            .attach(AdHoc::on_liftoff("No admin yet?", |rocket| {
+                Box::pin(async move {
+                    let Some(db) = <crate::db::Db as rocket_db_pools::Database>::fetch(rocket)
+                    else {
+                        return;
+                    };
+                    if let Ok(0) = admins::count_enabled(db).await {
+                        log::warn!(
+                            "there is no admin account yet: contact messages are stored but mailed to nobody, and nobody can reach /admin. Create one with `echo PASSWORD | groundwork create-admin you@example.org --password-stdin`"
+                        );
+                    }
+                })
             }))
     })
 }

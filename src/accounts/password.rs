@@ -62,6 +62,26 @@ pub struct Verified {
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    /// Hashes waiting for a permit and being computed (`/metrics`).
+    waiting: prometheus_client::metrics::gauge::Gauge,
+    running: prometheus_client::metrics::gauge::Gauge,
+}
+
+/// One more on a gauge while it lives (also when a dropped request
+/// abandons the wait).
+struct Counted<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl<'a> Counted<'a> {
+    fn new(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        Counted(gauge)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
@@ -85,15 +105,30 @@ impl Hasher {
         };
         Hasher {
             permits: Arc::new(Semaphore::new(n)),
+            waiting: Default::default(),
+            running: Default::default(),
         }
     }
 
+    /// The same hasher, counting its queue in `metrics`.
+    pub fn measured(mut self, metrics: &crate::metrics::Metrics) -> Hasher {
+        self.waiting = metrics.gauge(
+            "password_hashes_waiting",
+            "Password hashes waiting for a free hashing thread",
+        );
+        self.running = metrics.gauge("password_hashes_running", "Password hashes being computed");
+        self
+    }
+
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+        let waiting = Counted::new(&self.waiting);
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
+        drop(waiting);
+        let _running = Counted::new(&self.running);
         rocket::tokio::task::spawn_blocking(f)
             .await
             .map_err(|e| AppError::Internal(format!("hashing task: {e}")))

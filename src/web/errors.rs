@@ -27,13 +27,19 @@ struct ErrorPage {
     status: u16,
     title: &'static str,
     message: String,
+    request_id: String,
 }
 
 impl<'r> Responder<'r, 'static> for AppError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
+        let request_id = super::request_id::of(req);
         if status.code >= 500 {
-            log::error!("{} {} failed: {self}", req.method(), req.uri().path());
+            log::error!(
+                "request {request_id}: {} {} failed: {self}",
+                req.method(),
+                req.uri().path()
+            );
         }
         let mut res = if wants_json(req) {
             let fields = match &self {
@@ -52,6 +58,7 @@ impl<'r> Responder<'r, 'static> for AppError {
                 status: status.code,
                 title: self.title(),
                 message: self.public_message(),
+                request_id: request_id.to_string(),
             };
             let html = askama::Template::render(&page).unwrap_or_else(|_| self.public_message());
             Response::build()

@@ -2,14 +2,17 @@
 //! address, rate limits, static files, the home page and the health check.
 
 mod ctx;
+pub mod drain;
 mod errors;
 mod headers;
 mod layout;
 pub mod markdown;
+pub mod metrics;
 mod net;
 mod nul;
 pub mod paging;
 pub mod ratelimit;
+pub mod request_id;
 pub mod text;
 
 pub use ctx::Ctx;
@@ -23,7 +26,7 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Flash, Redirect, Responder, Response};
 use rocket::serde::json::Json;
-use rocket::{get, routes};
+use rocket::{get, routes, State};
 use serde_json::{json, Value};
 
 use crate::db::Db;
@@ -119,9 +122,16 @@ fn home(layout: layout::PlainLayout) -> AppResult<Reply> {
     Reply::page(&HomePage { layout: layout.0 })
 }
 
-/// Liveness and database reachability, for load balancers.
+/// Liveness and database reachability, for load balancers; 503 while the
+/// process drains before it stops (see [`drain`]).
 #[get("/healthz")]
-async fn healthz(db: &Db) -> (Status, Json<Value>) {
+async fn healthz(db: &Db, draining: &State<drain::Draining>) -> (Status, Json<Value>) {
+    if draining.is_draining() {
+        return (
+            Status::ServiceUnavailable,
+            Json(json!({"status": "draining"})),
+        );
+    }
     match sqlx::query("SELECT 1").execute(&db.pool).await {
         Ok(_) => (Status::Ok, Json(json!({"status": "ok", "database": "ok"}))),
         Err(e) => {
@@ -167,9 +177,25 @@ fn favicon() -> Asset {
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Web", |rocket| async {
         rocket
+            .manage(drain::Draining::default())
+            .manage(crate::metrics::Metrics::new())
+            .attach(request_id::RequestIds)
+            .attach(metrics::RequestTimer)
+            .attach(AdHoc::try_on_ignite("Metrics settings", |rocket| async {
+                match metrics::config(rocket.figment()) {
+                    Ok(cfg) => Ok(rocket.manage(cfg)),
+                    Err(e) => {
+                        log::error!("{e}");
+                        Err(rocket)
+                    }
+                }
+            }))
             .attach(headers::SecurityHeaders)
             .attach(nul::RefuseNul)
-            .mount("/", routes![home, healthz, ping, stylesheet, favicon])
+            .mount(
+                "/",
+                routes![home, healthz, ping, stylesheet, favicon, metrics::metrics],
+            )
             .mount("/", nul::routes())
             .mount("/api", nul::routes())
     })

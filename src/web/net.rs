@@ -39,6 +39,16 @@ impl ClientIp {
     }
 }
 
+/// Whether the TCP peer is one of `trusted_proxies`.
+pub(super) fn from_trusted_proxy(req: &Request<'_>) -> bool {
+    let Some(peer) = req.remote().map(|r| r.ip().to_canonical()) else {
+        return false;
+    };
+    req.rocket()
+        .state::<AppConfig>()
+        .is_some_and(|c| c.trusted_proxies.iter().any(|t| t.to_canonical() == peer))
+}
+
 fn resolve(req: &Request<'_>) -> Option<IpAddr> {
     let peer = req.remote()?.ip();
     let trusted = req

@@ -118,7 +118,9 @@ fn random_suffix() -> String {
     format!("{n:016x}")
 }
 
-async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+/// A fresh database URL: a new Postgres database with `TEST_DATABASE_URL`,
+/// else an SQLite file in the returned temp dir.
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("test_{}", random_suffix());
