@@ -25,6 +25,7 @@ pub mod repo;
 mod routes;
 mod task_api;
 mod task_routes;
+mod todo_backend;
 mod views;
 pub mod zone;
 
@@ -122,6 +123,7 @@ pub fn stage() -> AdHoc {
             .mount("/", list::routes())
             .mount("/", preferences::routes())
             .mount("/", calendar::routes())
+            .mount("/", todo_backend::routes())
             .mount("/", api_routes()))
     })
 }

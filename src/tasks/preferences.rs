@@ -20,12 +20,13 @@ pub struct Settings {
     pub remind_due: i64,
     pub remind_assigned: i64,
     pub calendar_hash: Option<String>,
+    pub todo_hash: Option<String>,
 }
 
 /// The settings of `user_id` (all off when never saved).
 pub async fn of(db: &DbPool, user_id: i64) -> AppResult<Settings> {
     let row: Option<Settings> = sqlx::query_as(
-        "SELECT remind_due, remind_assigned, calendar_hash FROM task_user_settings \
+        "SELECT remind_due, remind_assigned, calendar_hash, todo_hash FROM task_user_settings \
          WHERE user_id = $1",
     )
     .bind(user_id)
@@ -61,6 +62,8 @@ pub struct PreferencesPage {
     pub settings: Settings,
     /// The calendar address just made (shown this once), if any.
     pub new_calendar: Option<String>,
+    /// The Todo-Backend address just made (shown this once), if any.
+    pub new_todo: Option<String>,
     /// The configured reminder hour, as "08:00".
     pub hour: String,
 }
@@ -76,6 +79,7 @@ async fn page(
         layout,
         settings: of(db, user_id).await?,
         new_calendar,
+        new_todo: None,
         hour: format!("{:02}:00", cfg.reminder_hour),
     })
 }
@@ -163,7 +167,24 @@ async fn revoke_calendar(
     ))
 }
 
+/// Turn the Todo-Backend list on under a new address (revoking the old
+/// one) and show it once.
+#[post("/tasks/preferences/todo-backend", data = "<_form>")]
+async fn new_todo(
+    db: &Db,
+    app: &State<AppConfig>,
+    cfg: &State<super::TasksConfig>,
+    user: CurrentUser,
+    layout: Layout,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
+    let url = super::todo_backend::enable(db, app, user.id).await?;
+    let mut p = page(db, cfg, layout, user.id, None).await?;
+    p.new_todo = Some(url);
+    Reply::page(&p)
+}
+
 /// The preferences routes.
 pub fn routes() -> Vec<Route> {
-    routes![show, save, new_calendar, revoke_calendar]
+    routes![show, save, new_calendar, revoke_calendar, new_todo]
 }
