@@ -11,6 +11,7 @@ pub mod register;
 pub mod repo;
 mod reset;
 mod routes;
+pub mod timezone;
 pub mod tokens;
 pub mod views;
 

@@ -20,6 +20,7 @@ struct Row {
     email_verified: i64,
     disabled: i64,
     created_at: i64,
+    time_zone: String,
     x_tag: Option<String>,
     s_id: Option<i64>,
     s_created_at: Option<i64>,
@@ -41,6 +42,8 @@ pub struct Linked {
 /// What the profile page shows of an account.
 pub struct Profile {
     pub user: User,
+    /// The member's time zone (an IANA name).
+    pub time_zone: String,
     /// Live sessions, most recently used first, each with its `reauth_at`.
     pub sessions: Vec<(SessionRow, i64)>,
     /// Linked providers, oldest first.
@@ -53,7 +56,7 @@ pub struct Profile {
 pub async fn load(db: &DbPool, user_id: i64) -> AppResult<Option<Profile>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT u.id, u.username, u.email, u.password_hash, u.role, u.display_name, u.bio, \
-                u.avatar_url, u.email_verified, u.disabled, u.created_at, x.tag AS x_tag, \
+                u.avatar_url, u.email_verified, u.disabled, u.created_at, u.time_zone, x.tag AS x_tag, \
                 x.id AS s_id, x.created_at AS s_created_at, x.last_seen_at AS s_last_seen_at, \
                 x.expires_at AS s_expires_at, x.user_agent AS s_user_agent, x.ip AS s_ip, \
                 x.kind AS s_kind, x.reauth_at AS s_reauth_at \
@@ -74,6 +77,7 @@ pub async fn load(db: &DbPool, user_id: i64) -> AppResult<Option<Profile>> {
     let Some(first) = rows.first() else {
         return Ok(None);
     };
+    let time_zone = first.time_zone.clone();
     let user = User {
         id: first.id,
         username: first.username.clone(),
@@ -121,6 +125,7 @@ pub async fn load(db: &DbPool, user_id: i64) -> AppResult<Option<Profile>> {
     let linked = linked.into_iter().map(|(_, l)| l).collect();
     Ok(Some(Profile {
         user,
+        time_zone,
         sessions,
         linked,
     }))

@@ -9,6 +9,7 @@ use crate::accounts::credentials::{self, Confirmation};
 use crate::accounts::model::{ConfirmForm, PasswordForm, ProfileForm};
 use crate::accounts::password::{self, Hasher};
 use crate::accounts::repo;
+use crate::accounts::timezone;
 use crate::auth::oauth::Providers;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -156,7 +157,44 @@ async fn delete_account(
     Reply::page_with(Status::UnprocessableEntity, &page)
 }
 
+/// The time-zone form.
+#[derive(Debug, Default, rocket::FromForm)]
+struct TimeZoneForm {
+    #[field(default = String::new())]
+    time_zone: String,
+}
+
+/// Choose the time zone dates and times are typed and shown in.
+#[post("/account/time-zone", data = "<form>")]
+async fn set_time_zone(
+    db: &Db,
+    providers: &State<Providers>,
+    layout: Layout,
+    me: CurrentUser,
+    form: CsrfForm<TimeZoneForm>,
+) -> AppResult<Reply> {
+    let CsrfForm(form) = form;
+    let name = form.time_zone.trim();
+    if timezone::parse(name).is_some() {
+        timezone::set(db, me.id, name).await?;
+        return Ok(Reply::success(
+            "/profile",
+            format!("Your time zone is now {name}."),
+        ));
+    }
+    let mut page = ProfilePage::load(db, providers, layout, &me).await?;
+    page.time_zone = name.chars().take(100).collect();
+    page.time_zone_error = Some("Choose a time zone from the list, such as Europe/Berlin.".into());
+    Reply::page_with(Status::UnprocessableEntity, &page)
+}
+
 /// The routes of this feature.
 pub fn routes() -> Vec<Route> {
-    routes![profile, update_profile, change_password, delete_account]
+    routes![
+        profile,
+        update_profile,
+        change_password,
+        delete_account,
+        set_time_zone
+    ]
 }

@@ -50,6 +50,10 @@ pub struct ProfilePage {
     /// For an account without a password: this session signed in at a
     /// provider recently enough to make sensitive changes.
     pub proved: bool,
+    /// The member's time zone, as chosen (or as just typed, when refused).
+    pub time_zone: String,
+    /// Why the time zone typed was refused.
+    pub time_zone_error: Option<String>,
 }
 
 impl ProfilePage {
@@ -63,6 +67,7 @@ impl ProfilePage {
         // One round trip: the user, their sessions and their providers.
         let super::repo::Profile {
             user,
+            time_zone,
             sessions,
             linked,
         } = super::repo::load(db, me.id)
@@ -115,7 +120,14 @@ impl ProfilePage {
             sessions,
             connections,
             proved,
+            time_zone,
+            time_zone_error: None,
         })
+    }
+
+    /// The time zones to choose from.
+    pub fn zones(&self) -> &'static [String] {
+        crate::accounts::timezone::names()
     }
 
     /// Whether the account has a password (accounts made through a

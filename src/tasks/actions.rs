@@ -14,7 +14,9 @@ use super::items::{self, Task};
 use super::model::{Role, TaskInput};
 use super::moves;
 use super::repo::{self, Member, MemberChange, Project};
+use super::zone::Localise;
 use super::TasksConfig;
+use crate::accounts::timezone;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::web::ratelimit::{self, Limit};
@@ -26,7 +28,8 @@ pub async fn project_for(db: &DbPool, project_id: i64, user_id: i64) -> AppResul
         .ok_or(AppError::NotFound)
 }
 
-/// The project and its task `task_id`, if `user_id` is a member; 404 otherwise.
+/// The project and its task `task_id`, if `user_id` is a member; 404
+/// otherwise. The task's due date and time are in the member's time zone.
 pub async fn task_for(
     db: &DbPool,
     project_id: i64,
@@ -34,9 +37,10 @@ pub async fn task_for(
     user_id: i64,
 ) -> AppResult<(Project, Task)> {
     let project = project_for(db, project_id, user_id).await?;
-    let task = items::get(db, project_id, task_id)
+    let mut task = items::get(db, project_id, task_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    task.localise(&timezone::of(db, user_id).await?);
     Ok((project, task))
 }
 

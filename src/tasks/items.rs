@@ -26,6 +26,8 @@ pub struct Task {
     pub assignee: Option<String>,
     pub due_date: Option<String>,
     pub due_time: Option<String>,
+    /// When a timed task is due (unix seconds); none for all-day or undated.
+    pub due_at: Option<i64>,
     pub priority: i64,
     pub version: i64,
     pub created_at: i64,
@@ -48,6 +50,7 @@ impl From<Task> for TaskJson {
             assignee: t.assignee,
             due_date: t.due_date,
             due_time: t.due_time,
+            due_at: t.due_at.and_then(rfc3339),
             priority: priority_name(t.priority),
             version: t.version,
             created_at: t.created_at,
@@ -58,8 +61,13 @@ impl From<Task> for TaskJson {
     }
 }
 
+/// Unix seconds as RFC 3339 in UTC (`2026-12-31T08:30:00Z`).
+fn rfc3339(at: i64) -> Option<String> {
+    jiff::Timestamp::from_second(at).ok().map(|t| t.to_string())
+}
+
 const SELECT: &str = "SELECT t.id, t.project_id, t.column_id, t.position, t.title, t.description, \
-     t.assignee_id, a.username AS assignee, t.due_date, t.due_time, t.priority, t.version, \
+     t.assignee_id, a.username AS assignee, t.due_date, t.due_time, t.due_at, t.priority, t.version, \
      t.created_at, t.updated_at, t.completed_at, t.completed_by, c.username AS completed_by_name \
      FROM tasks t LEFT JOIN users a ON a.id = t.assignee_id \
      LEFT JOIN users c ON c.id = t.completed_by";
@@ -220,8 +228,8 @@ pub async fn create(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO tasks (project_id, column_id, position, title, description, assignee_id, \
          due_date, due_time, priority, version, created_by, created_at, updated_at, \
-         completed_at, completed_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $11, $12, $13) RETURNING id",
+         completed_at, completed_by, due_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $11, $12, $13, $14) RETURNING id",
     )
     .bind(project_id)
     .bind(column.id)
@@ -236,9 +244,11 @@ pub async fn create(
     .bind(t)
     .bind(completed_at)
     .bind(completed_by)
+    .bind(task.due_at)
     .fetch_one(&mut *tx)
     .await?;
     log(&mut tx, id, user_id, "created", &column.name).await?;
+    super::reminders::task_changed(&mut tx, id, None, Some(user_id)).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -279,7 +289,7 @@ pub async fn update(
     };
     let done = sqlx::query(
         "UPDATE tasks SET title = $1, description = $2, assignee_id = $3, due_date = $4, \
-         due_time = $5, priority = $6, version = version + 1, updated_at = $7 \
+         due_time = $5, priority = $6, version = version + 1, updated_at = $7, due_at = $11 \
          WHERE id = $8 AND project_id = $9 AND version = $10",
     )
     .bind(&task.title)
@@ -292,6 +302,7 @@ pub async fn update(
     .bind(id)
     .bind(project_id)
     .bind(expected)
+    .bind(task.due_at)
     .execute(&mut *tx)
     .await?;
     if affected(&done) != 1 {
@@ -319,8 +330,14 @@ pub async fn update(
     let due_before = due_label(before.due_date.as_deref(), before.due_time.as_deref());
     let due_after = due_label(task.due_date.as_deref(), task.due_time.as_deref());
     if due_before != due_after {
-        log(&mut tx, id, user_id, "due", &due_after).await?;
+        // In UTC for a timed task: the line is read by members of every zone.
+        let shown = match task.due_at {
+            Some(_) => format!("{due_after} UTC"),
+            None => due_after,
+        };
+        log(&mut tx, id, user_id, "due", &shown).await?;
     }
+    super::reminders::task_changed(&mut tx, id, before.assignee_id, Some(user_id)).await?;
     if before.title != task.title
         || before.description != task.description
         || before.priority != task.priority
@@ -372,6 +389,7 @@ pub struct Assigned {
     pub title: String,
     pub due_date: Option<String>,
     pub due_time: Option<String>,
+    pub due_at: Option<i64>,
     pub priority: i64,
 }
 
@@ -379,7 +397,8 @@ pub struct Assigned {
 /// of (archived ones left out), soonest due first, undated last.
 pub async fn assigned_to(db: &DbPool, user_id: i64, limit: i64) -> AppResult<Vec<Assigned>> {
     Ok(sqlx::query_as(
-        "SELECT t.id, t.project_id, p.name AS project, t.title, t.due_date, t.due_time, t.priority \
+        "SELECT t.id, t.project_id, p.name AS project, t.title, t.due_date, t.due_time, t.due_at, \
+         t.priority \
          FROM tasks t JOIN task_members m ON m.project_id = t.project_id AND m.user_id = $1 \
          JOIN task_projects p ON p.id = t.project_id \
          WHERE t.assignee_id = $1 AND t.completed_at IS NULL AND p.archived = 0 \

@@ -146,6 +146,9 @@ pub struct TaskJson {
     pub assignee: Option<String>,
     pub due_date: Option<String>,
     pub due_time: Option<String>,
+    /// When a timed task is due, as an instant (RFC 3339, UTC); `due_date`
+    /// and `due_time` are that instant in the caller's time zone.
+    pub due_at: Option<String>,
     pub priority: &'static str,
     pub version: i64,
     pub created_at: i64,

@@ -9,6 +9,8 @@ use super::columns;
 use super::items::{self, Filter};
 use super::repo;
 use super::views::{ListPage, MineGroup, MinePage, MineView, ProjectView, TaskView};
+use super::zone::{self, localise_all};
+use crate::accounts::timezone;
 use crate::db::Db;
 use crate::error::AppResult;
 use crate::session::CurrentUser;
@@ -46,7 +48,8 @@ async fn list(
         assignee_id,
         q: q.clone(),
     };
-    let (tasks, total) = items::list(db, id, &query, paging.limit, paging.offset).await?;
+    let (mut tasks, total) = items::list(db, id, &query, paging.limit, paging.offset).await?;
+    localise_all(&mut tasks, &timezone::of(db, user.id).await?);
     let column = column_id.map(|c| c.to_string()).unwrap_or_default();
     let assignee = assignee_id.map(|a| a.to_string()).unwrap_or_default();
     let base = format!(
@@ -87,8 +90,12 @@ pub fn group_of(due: Option<&str>, today: time::Date) -> usize {
 
 #[get("/tasks/mine")]
 async fn mine(db: &Db, user: CurrentUser, layout: Layout) -> AppResult<Reply> {
-    let today = time::OffsetDateTime::now_utc().date();
-    let tasks = items::assigned_to(db, user.id, MINE_MAX).await?;
+    let tz = timezone::of(db, user.id).await?;
+    let today = zone::today(&tz);
+    let mut tasks = items::assigned_to(db, user.id, MINE_MAX).await?;
+    localise_all(&mut tasks, &tz);
+    // Timed tasks were ordered by their UTC date; in the member's zone
+    // the order of dates is the same, but "today" is theirs.
     let mut groups: Vec<MineGroup> = ["Overdue", "Today", "This week", "Later", "No due date"]
         .iter()
         .map(|title| MineGroup {
@@ -104,6 +111,7 @@ async fn mine(db: &Db, user: CurrentUser, layout: Layout) -> AppResult<Reply> {
     Reply::page(&MinePage {
         layout,
         groups,
+        zone: tz.iana_name().unwrap_or("UTC").to_string(),
         total,
         max: MINE_MAX as usize,
     })

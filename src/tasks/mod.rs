@@ -11,6 +11,7 @@
 
 mod actions;
 mod api;
+mod calendar;
 pub mod columns;
 pub mod comments;
 pub mod items;
@@ -18,11 +19,15 @@ pub mod json;
 mod list;
 pub mod model;
 pub mod moves;
+mod preferences;
+pub mod reminders;
 pub mod repo;
 mod routes;
 mod task_api;
 mod task_routes;
+mod todo_backend;
 mod views;
+pub mod zone;
 
 use rocket::fairing::AdHoc;
 use rocket::Route;
@@ -38,6 +43,9 @@ pub struct TasksConfig {
     pub tasks_per_hour: i64,
     /// Most tasks one board column shows (the list view pages through the rest).
     pub board_column_limit: i64,
+    /// The hour (0 to 23, in each member's time zone) of the morning
+    /// reminder on the day a task is due.
+    pub reminder_hour: i64,
 }
 
 impl Default for TasksConfig {
@@ -46,6 +54,7 @@ impl Default for TasksConfig {
             projects_per_hour: 20,
             tasks_per_hour: 600,
             board_column_limit: 100,
+            reminder_hour: 8,
         }
     }
 }
@@ -64,6 +73,9 @@ impl TasksConfig {
                  must be at least 1"
                     .into(),
             );
+        }
+        if !(0..=23).contains(&cfg.reminder_hour) {
+            return Err("tasks.reminder_hour must be an hour from 0 to 23".into());
         }
         Ok(cfg)
     }
@@ -87,11 +99,31 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
+        let hour = cfg.reminder_hour;
         Ok(rocket
+            .attach(AdHoc::try_on_ignite(
+                "Tasks reminders",
+                move |rocket| async move {
+                    // Nested, so it runs once the database is open.
+                    let (Some(app), Some(db), Some(registry)) = (
+                        rocket.state::<crate::config::AppConfig>(),
+                        <crate::db::Db as rocket_db_pools::Database>::fetch(&rocket),
+                        rocket.state::<crate::jobs::Registry>(),
+                    ) else {
+                        log::error!("the tasks stage needs the config, database and jobs stages");
+                        return Err(rocket);
+                    };
+                    reminders::register(registry, (**db).clone(), &app.base_url, hour);
+                    Ok(rocket)
+                },
+            ))
             .manage(cfg)
             .mount("/", routes::routes())
             .mount("/", task_routes::routes())
             .mount("/", list::routes())
+            .mount("/", preferences::routes())
+            .mount("/", calendar::routes())
+            .mount("/", todo_backend::routes())
             .mount("/", api_routes()))
     })
 }

@@ -99,6 +99,9 @@ pub struct TaskInput {
     pub due_date: Option<String>,
     /// `HH:MM`, only with a date.
     pub due_time: Option<String>,
+    /// The instant a timed task is due (unix seconds), once the date and
+    /// time were read in a time zone (`TaskInput::in_zone`).
+    pub due_at: Option<i64>,
     pub priority: i64,
 }
 
@@ -151,6 +154,7 @@ impl TaskInput {
                 assignee_id: f.assignee_id,
                 due_date,
                 due_time,
+                due_at: None,
                 priority,
             })
         } else {

@@ -113,6 +113,9 @@ pub async fn move_to(
     if reopening {
         log(&mut tx, task.id, user_id, "reopened", "").await?;
     }
+    if completing || reopening {
+        super::reminders::task_changed(&mut tx, task.id, task.assignee_id, None).await?;
+    }
     tx.commit().await?;
     Ok(true)
 }
@@ -136,6 +139,7 @@ pub async fn set_completed(db: &DbPool, task: &Task, done: bool, user_id: i64) -
     .await?;
     let kind = if done { "completed" } else { "reopened" };
     log(&mut tx, task.id, user_id, kind, "").await?;
+    super::reminders::task_changed(&mut tx, task.id, task.assignee_id, None).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -13,7 +13,9 @@ use super::repo::{self, MemberChange, Project};
 use super::views::{
     BoardPage, ColumnView, DeleteProjectPage, ProjectView, ProjectsPage, SettingsPage, TaskView,
 };
+use super::zone::localise_all;
 use super::TasksConfig;
+use crate::accounts::timezone;
 use crate::db::{Db, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::session::{CsrfForm, CurrentUser, NoFields};
@@ -77,9 +79,11 @@ async fn board(
 ) -> AppResult<Reply> {
     let project = project_for(db, id, user.id).await?;
     let all = columns::list(db, id).await?;
+    let tz = timezone::of(db, user.id).await?;
     let mut views = Vec::with_capacity(all.len());
     for (i, c) in all.iter().enumerate() {
-        let (tasks, count) = items::in_column(db, c.id, cfg.board_column_limit).await?;
+        let (mut tasks, count) = items::in_column(db, c.id, cfg.board_column_limit).await?;
+        localise_all(&mut tasks, &tz);
         views.push(ColumnView {
             more: count - tasks.len() as i64,
             id: c.id,

@@ -13,7 +13,9 @@ use super::columns;
 use super::items::{self, Filter, Saved};
 use super::json::{MoveRequest, TaskJson, TaskPage, TaskRequest};
 use super::model::{TaskFields, TaskInput, QUERY_MAX};
+use super::zone::{localise_all, Localise};
 use super::TasksConfig;
+use crate::accounts::timezone;
 use crate::api::json::JsonBody;
 use crate::api::{ApiRequest, ApiUser};
 use crate::db::{Db, DbPool};
@@ -72,7 +74,8 @@ async fn list(
         assignee_id,
         q: q.to_string(),
     };
-    let (tasks, total) = items::list(db, id, &filter, paging.limit, paging.offset).await?;
+    let (mut tasks, total) = items::list(db, id, &filter, paging.limit, paging.offset).await?;
+    localise_all(&mut tasks, &timezone::of(db, me.0.id).await?);
     Ok(Json(TaskPage {
         tasks: tasks.into_iter().map(Into::into).collect(),
         page: paging.page,
@@ -81,10 +84,12 @@ async fn list(
     }))
 }
 
-async fn saved(db: &DbPool, project_id: i64, id: i64) -> AppResult<TaskJson> {
-    let task = items::get(db, project_id, id)
+/// Task `id` as `user_id` sees it (in their time zone).
+async fn saved(db: &DbPool, project_id: i64, id: i64, user_id: i64) -> AppResult<TaskJson> {
+    let mut task = items::get(db, project_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    task.localise(&timezone::of(db, user_id).await?);
     Ok(task.into())
 }
 
@@ -100,6 +105,7 @@ async fn create(
     let project = project_for(db, id, me.0.id).await?;
     require(may_edit_tasks(&project))?;
     let JsonBody(b) = body;
+    let tz = timezone::of(db, me.0.id).await?;
     let task = TaskInput::validate(TaskFields {
         title: b.title.as_deref().unwrap_or(""),
         description: b.description.as_deref().unwrap_or(""),
@@ -108,6 +114,7 @@ async fn create(
         due_time: b.due_time.as_ref().and_then(|d| d.as_deref()).unwrap_or(""),
         priority: b.priority.as_deref().unwrap_or(""),
     })
+    .and_then(|t| t.in_zone(&tz))
     .map_err(AppError::Validation)?;
     let mut errors = FieldErrors::default();
     actions::check_assignee(db, id, &task, &mut errors).await?;
@@ -123,7 +130,7 @@ async fn create(
     errors.into_result()?;
     actions::count_task(db, cfg, me.0.id).await?;
     let tid = items::create(db, id, column, me.0.id, &task).await?;
-    Ok((Status::Created, Json(saved(db, id, tid).await?)))
+    Ok((Status::Created, Json(saved(db, id, tid, me.0.id).await?)))
 }
 
 #[get("/tasks/<id>/items/<task>", rank = 1)]
@@ -161,6 +168,7 @@ async fn update(
         Some(v) => v.clone().unwrap_or_default(),
         None => stored.clone().unwrap_or_default(),
     };
+    let tz = timezone::of(db, me.0.id).await?;
     let due_date = pick(&b.due_date, &current.due_date);
     let due_time = pick(&b.due_time, &current.due_time);
     let priority = b
@@ -175,21 +183,25 @@ async fn update(
         due_time: &due_time,
         priority: &priority,
     })
+    .and_then(|t| t.in_zone(&tz))
     .map_err(AppError::Validation)?;
     let mut errors = FieldErrors::default();
     actions::check_assignee(db, id, &input, &mut errors).await?;
     errors.into_result()?;
     match items::update(db, id, current.id, version, &input, me.0.id).await? {
-        Saved::Version(_) => Ok(Ok(Json(saved(db, id, current.id).await?))),
+        Saved::Version(_) => Ok(Ok(Json(saved(db, id, current.id, me.0.id).await?))),
         Saved::NotFound => Err(AppError::NotFound),
-        Saved::Conflict(stored) => Ok(Err(Custom(
-            Status::Conflict,
-            Json(json!({
-                "error": "conflict",
-                "message": "The task was changed since that version. Nothing was saved.",
-                "current": TaskJson::from(*stored),
-            })),
-        ))),
+        Saved::Conflict(mut stored) => {
+            stored.localise(&tz);
+            Ok(Err(Custom(
+                Status::Conflict,
+                Json(json!({
+                    "error": "conflict",
+                    "message": "The task was changed since that version. Nothing was saved.",
+                    "current": TaskJson::from(*stored),
+                })),
+            )))
+        }
     }
 }
 
@@ -219,7 +231,7 @@ async fn move_task(
         AppError::Validation(errors)
     })?;
     actions::move_task(db, &task, &to, b.before_id, me.0.id).await?;
-    Ok(Json(saved(db, id, task.id).await?))
+    Ok(Json(saved(db, id, task.id, me.0.id).await?))
 }
 
 #[post("/tasks/<id>/items/<task>/complete", rank = 1)]
@@ -233,7 +245,7 @@ async fn complete(
     let (project, task) = task_for(db, id, task, me.0.id).await?;
     require(may_edit_tasks(&project))?;
     actions::complete(db, &task, me.0.id).await?;
-    Ok(Json(saved(db, id, task.id).await?))
+    Ok(Json(saved(db, id, task.id, me.0.id).await?))
 }
 
 #[post("/tasks/<id>/items/<task>/reopen", rank = 1)]
@@ -247,7 +259,7 @@ async fn reopen(
     let (project, task) = task_for(db, id, task, me.0.id).await?;
     require(may_edit_tasks(&project))?;
     actions::reopen(db, &task, me.0.id).await?;
-    Ok(Json(saved(db, id, task.id).await?))
+    Ok(Json(saved(db, id, task.id, me.0.id).await?))
 }
 
 /// The tasks JSON routes.

@@ -17,7 +17,9 @@ use super::views::{
     form_of, ActivityView, CommentView, DeleteTaskPage, ProjectView, TaskFormPage, TaskPage,
     TaskView,
 };
+use super::zone::Localise;
 use super::TasksConfig;
+use crate::accounts::timezone;
 use crate::db::{Db, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::session::{CsrfForm, CurrentUser, NoFields};
@@ -80,7 +82,8 @@ async fn create(
         Ok(c) => all.iter().find(|k| k.id == c),
         Err(_) => all.first(),
     };
-    let (task, mut errors) = match form.validate() {
+    let tz = timezone::of(ctx.db, user.id).await?;
+    let (task, mut errors) = match form.validate().and_then(|t| t.in_zone(&tz)) {
         Ok(t) => (Some(t), FieldErrors::default()),
         Err(e) => (None, e),
     };
@@ -217,7 +220,8 @@ async fn save(
     let CsrfForm(form) = form;
     let (project, current) = task_for(ctx.db, id, task, user.id).await?;
     require(may_edit_tasks(&project))?;
-    let (input, mut errors) = match form.validate() {
+    let tz = timezone::of(ctx.db, user.id).await?;
+    let (input, mut errors) = match form.validate().and_then(|t| t.in_zone(&tz)) {
         Ok(t) => (Some(t), FieldErrors::default()),
         Err(e) => (None, e),
     };
@@ -237,7 +241,8 @@ async fn save(
             "Task saved.",
         )),
         Saved::NotFound => Err(AppError::NotFound),
-        Saved::Conflict(stored) => {
+        Saved::Conflict(mut stored) => {
+            stored.localise(&tz);
             let form = TaskForm {
                 version: stored.version,
                 ..form

@@ -347,6 +347,8 @@ pub struct MineGroup {
 pub struct MinePage {
     pub layout: Layout,
     pub groups: Vec<MineGroup>,
+    /// The member's time zone, which "today" is in.
+    pub zone: String,
     pub total: usize,
     pub max: usize,
 }
