@@ -124,7 +124,7 @@ fn badge(body: &str) -> Option<(i64, i64)> {
         let start = rest.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
         rest[start..].split('"').next().unwrap().parse().unwrap()
     };
-    Some((value("data-unread"), value("data-mentions")))
+    Some((value("data-nav-unread"), value("data-nav-mentions")))
 }
 
 #[rocket::async_test]
@@ -136,7 +136,9 @@ async fn the_navigation_badge_counts_unread_messages_on_every_page() {
     join(&bob, room).await;
     let (_, home) = page(&bob, "/notes").await;
     assert_eq!(badge(&home), Some((0, 0)));
-    assert!(home.contains("id=\"nav-chat-badge\" data-unread=\"0\" data-mentions=\"0\" hidden"));
+    assert!(
+        home.contains("id=\"nav-chat-badge\" data-nav-unread=\"0\" data-nav-mentions=\"0\" hidden")
+    );
 
     // Alice (another process) posts: bob's unrelated pages show it at once.
     post_message(&alice, room, "morning").await;

@@ -62,6 +62,11 @@ pub async fn open(
 ) -> AppResult<(i64, Option<i64>)> {
     let mut people: Vec<(i64, String)> = vec![(me.id, me.username.clone())];
     for name in names {
+        // Usernames are short and printable: anything else names nobody
+        // (and a NUL must never reach Postgres).
+        if name.contains('\0') || name.chars().count() > 64 {
+            return Err(invalid("No member has one of these usernames."));
+        }
         let Some(found) = repo::find_user(db, name).await? else {
             return Err(invalid(format!("No member has the username {name}.")));
         };

@@ -111,10 +111,10 @@
   function bumpNav(mentioned) {
     var nav = document.getElementById("nav-chat-badge");
     if (!nav) return;
-    var unread = Number(nav.getAttribute("data-unread")) + 1;
-    var mentions = Number(nav.getAttribute("data-mentions")) + (mentioned ? 1 : 0);
-    nav.setAttribute("data-unread", unread);
-    nav.setAttribute("data-mentions", mentions);
+    var unread = Number(nav.getAttribute("data-nav-unread")) + 1;
+    var mentions = Number(nav.getAttribute("data-nav-mentions")) + (mentioned ? 1 : 0);
+    nav.setAttribute("data-nav-unread", unread);
+    nav.setAttribute("data-nav-mentions", mentions);
     nav.firstChild.nodeValue = String(unread);
     if (mentions > 0 && !nav.classList.contains("nav-badge-mention")) {
       nav.classList.add("nav-badge-mention");
