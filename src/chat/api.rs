@@ -146,6 +146,7 @@ async fn remove_member(
     user_id: i64,
 ) -> AppResult<Status> {
     let access = rules::visible(db, me.0.id, id).await?;
+    rules::not_direct(&access)?;
     let allowed = if user_id == me.0.id {
         access.is_member()
     } else {
@@ -226,12 +227,14 @@ async fn send(
     rules::writable(&access)?;
     let text = validate_body(b.body.as_deref().unwrap_or(""), cfg.max_length)
         .map_err(AppError::Validation)?;
+    let reply_to = rules::reply_target(db, id, b.reply_to).await?;
     let limit = Limit {
         max: cfg.messages_per_minute,
         window: 60,
     };
     ratelimit::attempt(db, &format!("chat:post:{}", me.0.id), limit).await?;
-    let (message_id, event) = messages::post(db, id, me.0.id, &text, &mentions(&text)).await?;
+    let (message_id, event) =
+        messages::post(db, id, me.0.id, &text, &mentions(&text), reply_to).await?;
     announce(db, event).await;
     Ok((Status::Created, Json(stored(db, message_id).await?)))
 }

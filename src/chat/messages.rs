@@ -21,19 +21,35 @@ pub struct Message {
     pub created_at: i64,
     pub edited_at: i64,
     pub deleted_at: i64,
+    /// The message this one replies to (0: none), its author and body
+    /// (empty when it was deleted) and whether it was deleted.
+    pub reply_to: i64,
+    pub reply_author: String,
+    pub reply_body: String,
+    pub reply_deleted: i64,
 }
 
-const COLUMNS: &str = "x.id, x.room_id, x.user_id, u.username AS author, x.body, x.created_at, \
-                       x.edited_at, x.deleted_at";
+pub(super) const COLUMNS: &str =
+    "x.id, x.room_id, x.user_id, u.username AS author, x.body, x.created_at, \
+                       x.edited_at, x.deleted_at, x.reply_to, \
+                       COALESCE(pu.username, '') AS reply_author, \
+                       COALESCE(p.body, '') AS reply_body, \
+                       CASE WHEN x.reply_to > 0 AND (p.id IS NULL OR p.deleted_at <> 0) \
+                         THEN 1 ELSE 0 END AS reply_deleted";
+
+/// The messages with their authors, and the message each replies to.
+pub(super) const FROM: &str = "chat_messages x JOIN users u ON u.id = x.user_id \
+                    LEFT JOIN chat_messages p ON p.id = x.reply_to \
+                    LEFT JOIN users pu ON pu.id = p.user_id";
 
 /// Message `id` (in any room: the caller checks access to its room).
 pub async fn get(db: &DbPool, id: i64) -> AppResult<Option<Message>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM chat_messages x JOIN users u ON u.id = x.user_id WHERE x.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&db.pool)
-    .await?)
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM {FROM} WHERE x.id = $1"))
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
 }
 
 /// Messages by id, in id order (for the live stream).
@@ -43,7 +59,7 @@ pub async fn by_ids(db: &DbPool, ids: &[i64]) -> AppResult<Vec<Message>> {
     }
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM chat_messages x JOIN users u ON u.id = x.user_id \
+        "SELECT {COLUMNS} FROM {FROM} \
          WHERE x.id IN ({list}) ORDER BY x.id"
     ))
     .fetch_all(&db.pool)
@@ -73,7 +89,7 @@ pub struct Page {
 
 async fn older(db: &DbPool, room_id: i64, before: i64, limit: i64) -> AppResult<Vec<Message>> {
     let mut rows: Vec<Message> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM chat_messages x JOIN users u ON u.id = x.user_id \
+        "SELECT {COLUMNS} FROM {FROM} \
          WHERE x.room_id = $1 AND x.id < $2 ORDER BY x.id DESC LIMIT $3"
     ))
     .bind(room_id)
@@ -87,7 +103,7 @@ async fn older(db: &DbPool, room_id: i64, before: i64, limit: i64) -> AppResult<
 
 async fn newer(db: &DbPool, room_id: i64, after: i64, limit: i64) -> AppResult<Vec<Message>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM chat_messages x JOIN users u ON u.id = x.user_id \
+        "SELECT {COLUMNS} FROM {FROM} \
          WHERE x.room_id = $1 AND x.id > $2 ORDER BY x.id LIMIT $3"
     ))
     .bind(room_id)
@@ -190,24 +206,27 @@ async fn store_mentions(
     Ok(())
 }
 
-/// Post a message (its author's read position moves past it). Returns the
-/// message id and its event id.
+/// Post a message (its author's read position moves past it), replying to
+/// message `reply_to` (0: none; the caller checked it is in the room).
+/// Returns the message id and its event id.
 pub async fn post(
     db: &DbPool,
     room_id: i64,
     user_id: i64,
     body: &str,
     mentions: &[String],
+    reply_to: i64,
 ) -> AppResult<(i64, i64)> {
     let mut tx = begin_chat(db).await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO chat_messages (room_id, user_id, body, created_at) \
-         VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO chat_messages (room_id, user_id, body, created_at, reply_to) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(room_id)
     .bind(user_id)
     .bind(body)
     .bind(now())
+    .bind(reply_to)
     .fetch_one(&mut *tx)
     .await?;
     store_mentions(&mut tx, room_id, id, user_id, mentions).await?;

@@ -10,19 +10,28 @@
 //! streams replay), `views.rs` (templates).
 
 mod api;
+pub mod badge;
+pub mod digest;
+pub mod direct;
 pub mod journal;
 pub mod messages;
 pub mod model;
+pub mod notify;
 pub mod repo;
 mod rooms;
 mod routes;
 pub mod rules;
+pub mod search;
 mod stream;
 mod views;
+
+use std::sync::Arc;
 
 use rocket::fairing::AdHoc;
 use rocket::Route;
 use serde::{Deserialize, Serialize};
+
+use crate::web::NavBadgeHook;
 
 /// The `chat` table of the configuration, read by this stage alone.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -38,6 +47,13 @@ pub struct ChatConfig {
     /// Seconds between a stream's own reads of the database when nothing
     /// was announced (also how soon a stream notices its session ended).
     pub poll_secs: u64,
+    /// Seconds a mention waits, unread, before it may be mailed in a
+    /// digest (and the member must not have been seen for as long).
+    pub digest_delay_secs: i64,
+    /// Fewest seconds between two digests to one member.
+    pub digest_interval_secs: i64,
+    /// Seconds between two runs of the digest job.
+    pub digest_check_secs: i64,
 }
 
 impl Default for ChatConfig {
@@ -47,6 +63,9 @@ impl Default for ChatConfig {
             messages_per_minute: 30,
             heartbeat_secs: 15,
             poll_secs: 10,
+            digest_delay_secs: 900,
+            digest_interval_secs: 3600,
+            digest_check_secs: 60,
         }
     }
 }
@@ -64,10 +83,14 @@ impl ChatConfig {
             || cfg.messages_per_minute < 1
             || cfg.heartbeat_secs < 1
             || cfg.poll_secs < 1
+            || cfg.digest_delay_secs < 0
+            || cfg.digest_interval_secs < 0
+            || cfg.digest_check_secs < 1
         {
             return Err(
-                "chat.max_length must be 1 to 20000, and chat.messages_per_minute, \
-                 chat.heartbeat_secs and chat.poll_secs at least 1"
+                "chat.max_length must be 1 to 20000, chat.messages_per_minute, \
+                 chat.heartbeat_secs, chat.poll_secs and chat.digest_check_secs at least 1, \
+                 chat.digest_delay_secs and chat.digest_interval_secs not negative"
                     .into(),
             );
         }
@@ -77,7 +100,11 @@ impl ChatConfig {
 
 /// The JSON API routes of chat (the OpenAPI test checks each is documented).
 pub fn api_routes() -> Vec<Route> {
-    api::routes()
+    let mut routes = api::routes();
+    routes.extend(direct::api_routes());
+    routes.extend(search::api_routes());
+    routes.extend(notify::api_routes());
+    routes
 }
 
 /// The chat feature, as a Rocket stage. Needs the events stage
@@ -91,10 +118,27 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
+        let (Some(registry), Some(app)) = (
+            rocket.state::<crate::jobs::Registry>(),
+            rocket.state::<crate::config::AppConfig>(),
+        ) else {
+            log::error!("chat needs the jobs stage and the configuration first");
+            return Err(rocket);
+        };
+        digest::register(registry, &cfg, app.base_url.clone());
+        let badges = Arc::new(badge::BadgeCache::default());
         Ok(rocket
             .manage(cfg)
+            .manage(NavBadgeHook(Arc::new(badges.clone())))
+            .manage(badges)
             .attach(AdHoc::on_liftoff("Chat channel", |rocket| {
                 Box::pin(async move {
+                    if let (Some(events), Some(badges)) = (
+                        rocket.state::<crate::events::Events>(),
+                        rocket.state::<Arc<badge::BadgeCache>>(),
+                    ) {
+                        badges.listen(events);
+                    }
                     // Listen on the chat channel from the start, not only
                     // once a stream opens: on Postgres a publish waits for
                     // its own notification to come back, which it only does
@@ -106,6 +150,9 @@ pub fn stage() -> AdHoc {
             }))
             .mount("/", routes::routes())
             .mount("/", rooms::routes())
+            .mount("/", direct::routes())
+            .mount("/", search::routes())
+            .mount("/", notify::routes())
             .mount("/", stream::routes())
             .mount("/", api_routes()))
     })

@@ -81,6 +81,34 @@ impl RoomForm {
 pub struct MessageForm {
     #[field(default = String::new())]
     pub body: String,
+    /// The message this one replies to (0: none).
+    #[field(default = 0)]
+    pub reply_to: i64,
+}
+
+/// Longest quote of a replied-to message, in characters.
+pub const EXCERPT_MAX: usize = 100;
+
+/// The start of a message body on one line, for a reply's quote.
+pub fn excerpt(body: &str) -> String {
+    let line = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= EXCERPT_MAX {
+        return line;
+    }
+    let mut cut: String = line.chars().take(EXCERPT_MAX).collect();
+    cut.push('…');
+    cut
+}
+
+/// The message a reply quotes, as the JSON API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyJson {
+    pub id: i64,
+    /// Empty once deleted.
+    pub author: String,
+    /// The start of its text (empty once deleted).
+    pub excerpt: String,
+    pub deleted: bool,
 }
 
 /// A message body as stored: line endings normalised, surrounding blank
@@ -214,6 +242,11 @@ pub struct RoomJson {
     pub topic: String,
     pub private: bool,
     pub archived: bool,
+    /// A direct conversation (fixed members, no admins).
+    pub direct: bool,
+    /// The caller's notification choice: `all`, `mentions` or `none`
+    /// (empty for a non-member).
+    pub notify: String,
     /// Whether the caller is a member, and a room admin.
     pub member: bool,
     pub admin: bool,
@@ -235,6 +268,8 @@ pub struct MessageJson {
     pub created_at: i64,
     pub edited: bool,
     pub deleted: bool,
+    /// The message this one replies to.
+    pub reply_to: Option<ReplyJson>,
 }
 
 /// A room member as the JSON API shows it.
@@ -263,10 +298,12 @@ impl crate::api::json::Fields for RoomRequest {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct MessageRequest {
     pub body: Option<String>,
+    /// When posting: the id of the message (same room) this one replies to.
+    pub reply_to: Option<i64>,
 }
 
 impl crate::api::json::Fields for MessageRequest {
-    const FIELDS: &'static [&'static str] = &["body"];
+    const FIELDS: &'static [&'static str] = &["body", "reply_to"];
 }
 
 /// `POST /chat/rooms/{id}/members`.

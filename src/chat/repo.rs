@@ -16,13 +16,27 @@ pub struct Room {
     pub topic: String,
     pub private: i64,
     pub archived: i64,
+    /// `room` or `direct` (see `direct.rs`).
+    pub kind: String,
 }
 
+impl Room {
+    /// True for a direct conversation (fixed members, no admins).
+    pub fn is_direct(&self) -> bool {
+        self.kind == DIRECT
+    }
+}
+
+/// The kind of a direct conversation.
+pub const DIRECT: &str = "direct";
+
 /// A member's place in a room.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Membership {
     pub is_admin: bool,
     pub last_read_id: i64,
+    /// `all`, `mentions` or `none` (see `notify.rs`).
+    pub notify: String,
 }
 
 /// A room as one person may see it.
@@ -40,7 +54,7 @@ impl Access {
     }
     /// True for a room admin.
     pub fn is_admin(&self) -> bool {
-        self.member.is_some_and(|m| m.is_admin)
+        self.member.as_ref().is_some_and(|m| m.is_admin)
     }
 }
 
@@ -52,10 +66,19 @@ pub struct RoomSummary {
     pub topic: String,
     pub private: i64,
     pub archived: i64,
+    pub kind: String,
+    pub notify: String,
     pub is_admin: i64,
     pub last_read_id: i64,
     pub unread: i64,
     pub mentions: i64,
+}
+
+impl RoomSummary {
+    /// True for a direct conversation.
+    pub fn is_direct(&self) -> bool {
+        self.kind == DIRECT
+    }
 }
 
 impl From<RoomSummary> for RoomJson {
@@ -66,6 +89,8 @@ impl From<RoomSummary> for RoomJson {
             topic: r.topic,
             private: r.private != 0,
             archived: r.archived != 0,
+            direct: r.kind == DIRECT,
+            notify: r.notify,
             member: true,
             admin: r.is_admin != 0,
             unread: r.unread,
@@ -84,11 +109,16 @@ impl Access {
             topic: self.room.topic.clone(),
             private: self.room.private != 0,
             archived: self.room.archived != 0,
+            direct: self.room.is_direct(),
+            notify: self
+                .member
+                .as_ref()
+                .map_or_else(String::new, |m| m.notify.clone()),
             member: self.is_member(),
             admin: self.is_admin(),
             unread: 0,
             unread_mentions: 0,
-            last_read_id: self.member.map_or(0, |m| m.last_read_id),
+            last_read_id: self.member.as_ref().map_or(0, |m| m.last_read_id),
         }
     }
 }
@@ -96,9 +126,10 @@ impl Access {
 /// Room `room_id` as `user_id` may see it: None when it does not exist or
 /// is private and they are not a member.
 pub async fn access(db: &DbPool, user_id: i64, room_id: i64) -> AppResult<Option<Access>> {
-    let row: Option<(i64, String, String, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT r.id, r.name, r.topic, r.private, r.archived, \
-                COALESCE(m.is_admin, -1), COALESCE(m.last_read_id, 0) \
+    #[allow(clippy::type_complexity)]
+    let row: Option<(i64, String, String, i64, i64, String, i64, i64, String)> = sqlx::query_as(
+        "SELECT r.id, r.name, r.topic, r.private, r.archived, r.kind, \
+                COALESCE(m.is_admin, -1), COALESCE(m.last_read_id, 0), COALESCE(m.notify, '') \
          FROM chat_rooms r \
          LEFT JOIN chat_members m ON m.room_id = r.id AND m.user_id = $2 \
          WHERE r.id = $1",
@@ -107,12 +138,14 @@ pub async fn access(db: &DbPool, user_id: i64, room_id: i64) -> AppResult<Option
     .bind(user_id)
     .fetch_optional(&db.pool)
     .await?;
-    let Some((id, name, topic, private, archived, is_admin, last_read_id)) = row else {
+    let Some((id, name, topic, private, archived, kind, is_admin, last_read_id, notify)) = row
+    else {
         return Ok(None);
     };
     let member = (is_admin >= 0).then_some(Membership {
         is_admin: is_admin == 1,
         last_read_id,
+        notify,
     });
     if private != 0 && member.is_none() {
         return Ok(None);
@@ -123,6 +156,7 @@ pub async fn access(db: &DbPool, user_id: i64, room_id: i64) -> AppResult<Option
         topic,
         private,
         archived,
+        kind,
     };
     Ok(Some(Access { room, member }))
 }
@@ -132,7 +166,8 @@ pub async fn access(db: &DbPool, user_id: i64, room_id: i64) -> AppResult<Option
 /// messages mentioning them.
 pub async fn my_rooms(db: &DbPool, user_id: i64) -> AppResult<Vec<RoomSummary>> {
     Ok(sqlx::query_as(
-        "SELECT r.id, r.name, r.topic, r.private, r.archived, m.is_admin, m.last_read_id, \
+        "SELECT r.id, r.name, r.topic, r.private, r.archived, r.kind, m.notify, m.is_admin, \
+                m.last_read_id, \
            (SELECT COUNT(*) FROM chat_messages x WHERE x.room_id = r.id \
               AND x.id > m.last_read_id AND x.deleted_at = 0 AND x.user_id <> $1) AS unread, \
            (SELECT COUNT(*) FROM chat_mentions n JOIN chat_messages x ON x.id = n.message_id \
@@ -149,8 +184,8 @@ pub async fn my_rooms(db: &DbPool, user_id: i64) -> AppResult<Vec<RoomSummary>> 
 /// Open, unarchived rooms `user_id` has not joined, by name.
 pub async fn rooms_to_join(db: &DbPool, user_id: i64) -> AppResult<Vec<Room>> {
     Ok(sqlx::query_as(
-        "SELECT r.id, r.name, r.topic, r.private, r.archived FROM chat_rooms r \
-         WHERE r.private = 0 AND r.archived = 0 AND NOT EXISTS \
+        "SELECT r.id, r.name, r.topic, r.private, r.archived, r.kind FROM chat_rooms r \
+         WHERE r.private = 0 AND r.archived = 0 AND r.kind = 'room' AND NOT EXISTS \
            (SELECT 1 FROM chat_members m WHERE m.room_id = r.id AND m.user_id = $1) \
          ORDER BY lower(r.name) LIMIT 200",
     )
@@ -325,7 +360,7 @@ pub async fn find_user(db: &DbPool, username: &str) -> AppResult<Option<(i64, St
 /// Move `user_id`'s read position in a room forward to `upto` (never back,
 /// never past the newest message).
 pub async fn mark_read(db: &DbPool, room_id: i64, user_id: i64, upto: i64) -> AppResult<()> {
-    sqlx::query(
+    let moved = sqlx::query(
         "UPDATE chat_members SET last_read_id = \
            (SELECT COALESCE(MAX(id), 0) FROM chat_messages WHERE room_id = $1 AND id <= $3) \
          WHERE room_id = $1 AND user_id = $2 AND last_read_id < $3",
@@ -335,13 +370,16 @@ pub async fn mark_read(db: &DbPool, room_id: i64, user_id: i64, upto: i64) -> Ap
     .bind(upto)
     .execute(&db.pool)
     .await?;
+    if crate::db::affected(&moved) > 0 {
+        super::badge::changed(db, &[], &[user_id]).await;
+    }
     Ok(())
 }
 
 /// Rooms `me` shares with `other`, by name.
 pub async fn shared_rooms(db: &DbPool, me: i64, other: i64) -> AppResult<Vec<Room>> {
     Ok(sqlx::query_as(
-        "SELECT r.id, r.name, r.topic, r.private, r.archived FROM chat_rooms r \
+        "SELECT r.id, r.name, r.topic, r.private, r.archived, r.kind FROM chat_rooms r \
          JOIN chat_members a ON a.room_id = r.id AND a.user_id = $1 \
          JOIN chat_members b ON b.room_id = r.id AND b.user_id = $2 \
          ORDER BY lower(r.name)",

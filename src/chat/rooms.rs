@@ -30,6 +30,7 @@ async fn join(db: &Db, user: CurrentUser, id: i64, _form: CsrfForm<NoFields>) ->
 #[post("/chat/rooms/<id>/leave", data = "<_form>")]
 async fn leave(db: &Db, user: CurrentUser, id: i64, _form: CsrfForm<NoFields>) -> AppResult<Reply> {
     let access = rules::member(db, user.id, id).await?;
+    rules::not_direct(&access)?;
     match repo::remove_member(db, id, user.id).await? {
         Some(event) => {
             announce(db, event).await;

@@ -6,11 +6,11 @@ use rocket::http::{ContentType, Status};
 use rocket::{get, post, routes, FromForm, Route, State};
 
 use super::messages::{self, Cursor};
-use super::model::{mentions, validate_body, MessageForm, RoomForm};
+use super::model::{mentions, validate_body, MessageForm, ReplyJson, RoomForm};
 use super::repo::{self, Access};
 use super::rules::{self, announce};
 use super::views::{
-    DeletePage, EditPage, IndexPage, MessageView, PersonPage, RoomFormPage, RoomPage, Viewer,
+    quote, DeletePage, EditPage, IndexPage, MessageView, PersonPage, RoomFormPage, RoomPage, Viewer,
 };
 use super::ChatConfig;
 use crate::db::Db;
@@ -80,6 +80,8 @@ pub struct History {
     before: Option<i64>,
     after: Option<i64>,
     around: Option<i64>,
+    /// The message the message box replies to (`Reply` links).
+    reply: Option<i64>,
 }
 
 impl History {
@@ -101,6 +103,18 @@ struct RoomView {
     errors: FieldErrors,
 }
 
+/// The quote above the message box when `form.reply_to` names a message
+/// of this room.
+async fn replying(db: &Db, room_id: i64, reply_to: i64) -> AppResult<Option<ReplyJson>> {
+    if reply_to == 0 {
+        return Ok(None);
+    }
+    Ok(messages::get(db, reply_to)
+        .await?
+        .filter(|m| m.room_id == room_id)
+        .map(|m| quote(&m)))
+}
+
 /// Render a room at a cursor; a member's read position moves up to the
 /// newest message shown.
 async fn render_room(
@@ -118,6 +132,7 @@ async fn render_room(
         errors,
     } = view;
     let page = messages::page(db, access.room.id, cursor, PAGE_SIZE).await?;
+    let replying = replying(db, access.room.id, form.reply_to).await?;
     if let (true, Some(last)) = (access.is_member(), page.messages.last()) {
         repo::mark_read(db, access.room.id, user.id, last.id).await?;
     }
@@ -143,13 +158,18 @@ async fn render_room(
             layout,
             is_member: access.is_member(),
             is_admin: access.is_admin(),
+            room: access.room.clone(),
             older: page.has_older.then(|| ids.first().copied()).flatten(),
             newer: page.has_newer.then(|| ids.last().copied()).flatten(),
-            room: access.room,
             messages: views,
             form,
             errors,
             max_length: cfg.max_length,
+            replying,
+            notify: access
+                .member
+                .as_ref()
+                .map_or_else(String::new, |m| m.notify.clone()),
         },
     )
 }
@@ -167,7 +187,10 @@ async fn room(
     let view = RoomView {
         access,
         cursor: history.cursor(),
-        form: MessageForm::default(),
+        form: MessageForm {
+            reply_to: history.reply.unwrap_or(0),
+            ..MessageForm::default()
+        },
         errors: FieldErrors::default(),
     };
     render_room(db, cfg, &user, layout, view, Status::Ok).await
@@ -185,9 +208,15 @@ async fn post_message(
     let CsrfForm(form) = form;
     let access = rules::member(db, user.id, id).await?;
     rules::writable(&access)?;
-    let body = match validate_body(&form.body, cfg.max_length) {
-        Ok(body) => body,
-        Err(errors) => {
+    let checked = match validate_body(&form.body, cfg.max_length) {
+        Ok(body) => rules::reply_target(db, id, Some(form.reply_to))
+            .await
+            .map(|reply_to| (body, reply_to)),
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    let (body, reply_to) = match checked {
+        Ok(checked) => checked,
+        Err(AppError::Validation(errors)) => {
             let view = RoomView {
                 access,
                 cursor: Cursor::Latest,
@@ -197,13 +226,15 @@ async fn post_message(
             let status = Status::UnprocessableEntity;
             return render_room(db, cfg, &user, layout, view, status).await;
         }
+        Err(e) => return Err(e),
     };
     let limit = Limit {
         max: cfg.messages_per_minute,
         window: 60,
     };
     ratelimit::attempt(db, &format!("chat:post:{}", user.id), limit).await?;
-    let (message_id, event) = messages::post(db, id, user.id, &body, &mentions(&body)).await?;
+    let (message_id, event) =
+        messages::post(db, id, user.id, &body, &mentions(&body), reply_to).await?;
     announce(db, event).await;
     Ok(Reply::to(format!("/chat/rooms/{id}#m{message_id}")))
 }
@@ -249,6 +280,7 @@ async fn edit(
         layout,
         form: MessageForm {
             body: m.body.clone(),
+            ..MessageForm::default()
         },
         message: MessageView::of(&m, &mentioned, viewer, None),
         room_id: m.room_id,

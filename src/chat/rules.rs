@@ -47,6 +47,30 @@ pub fn writable(access: &Access) -> AppResult<()> {
     Ok(())
 }
 
+/// The message a new one in `room_id` replies to: 0 for none; a
+/// validation error unless it is a message of the same room.
+pub async fn reply_target(db: &DbPool, room_id: i64, reply_to: Option<i64>) -> AppResult<i64> {
+    let Some(id) = reply_to.filter(|id| *id != 0) else {
+        return Ok(0);
+    };
+    match messages::get(db, id).await? {
+        Some(m) if m.room_id == room_id => Ok(id),
+        _ => {
+            let mut errors = crate::error::FieldErrors::default();
+            errors.add("reply_to", "Reply to a message of this room.");
+            Err(AppError::Validation(errors))
+        }
+    }
+}
+
+/// Refuse changing who is in a direct conversation (fixed at creation).
+pub fn not_direct(access: &Access) -> AppResult<()> {
+    if access.room.is_direct() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
 /// Message `id` and its room, if `user_id` may see that room.
 pub async fn message(db: &DbPool, user_id: i64, id: i64) -> AppResult<(Message, Access)> {
     let m = messages::get(db, id).await?.ok_or(AppError::NotFound)?;
@@ -79,5 +103,20 @@ pub fn may_delete(user_id: i64, m: &Message, access: &Access) -> AppResult<()> {
 pub async fn announce(db: &DbPool, id: i64) {
     if let Err(e) = crate::events::publish(db, CHANNEL, &id.to_string()).await {
         log::warn!("chat event {id} not announced: {e}");
+    }
+    // And the navigation badges of the room's members (and of whoever
+    // joined or left it) may have changed.
+    let row: Result<Option<(i64, i64)>, sqlx::Error> =
+        sqlx::query_as("SELECT room_id, user_id FROM chat_events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await;
+    match row {
+        Ok(Some((room, user))) => {
+            let users: &[i64] = if user > 0 { &[user] } else { &[] };
+            super::badge::changed(db, &[room], users).await;
+        }
+        Ok(None) => {}
+        Err(e) => log::warn!("chat event {id}: {e}"),
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use askama::Template;
 
 use super::messages::Message;
-use super::model::{link_mentions, MessageForm, MessageJson, RoomForm};
+use super::model::{excerpt, link_mentions, MessageForm, MessageJson, ReplyJson, RoomForm};
 use super::repo::{Member, Room, RoomSummary};
 use crate::error::FieldErrors;
 use crate::web::markdown::render_markdown;
@@ -25,6 +25,40 @@ pub struct MessageView {
     pub may_delete: bool,
     /// The message a permalink asked for.
     pub focused: bool,
+    /// The message this one replies to.
+    pub reply: Option<ReplyJson>,
+}
+
+/// The quote of the message `m` replies to (None: not a reply).
+pub fn reply_of(m: &Message) -> Option<ReplyJson> {
+    if m.reply_to == 0 {
+        return None;
+    }
+    let deleted = m.reply_deleted != 0;
+    Some(ReplyJson {
+        id: m.reply_to,
+        author: if deleted {
+            String::new()
+        } else {
+            m.reply_author.clone()
+        },
+        excerpt: if deleted {
+            String::new()
+        } else {
+            excerpt(&m.reply_body)
+        },
+        deleted,
+    })
+}
+
+/// The quote of `m` itself, for the message box of a reply to it.
+pub fn quote(m: &Message) -> ReplyJson {
+    ReplyJson {
+        id: m.id,
+        author: m.author.clone(),
+        excerpt: excerpt(&m.body),
+        deleted: m.deleted_at != 0,
+    }
 }
 
 /// The body of `m` as safe HTML (empty once deleted).
@@ -50,6 +84,7 @@ pub fn message_json(m: &Message, mentioned: &[String]) -> MessageJson {
         created_at: m.created_at,
         edited: m.edited_at != 0,
         deleted: m.deleted_at != 0,
+        reply_to: reply_of(m),
     }
 }
 
@@ -81,6 +116,7 @@ impl MessageView {
             may_edit: live && own,
             may_delete: live && (own || viewer.room_admin),
             focused: focus == Some(m.id),
+            reply: reply_of(m),
         }
     }
 }
@@ -108,6 +144,10 @@ pub struct RoomPage {
     pub form: MessageForm,
     pub errors: FieldErrors,
     pub max_length: usize,
+    /// The message the message box replies to.
+    pub replying: Option<ReplyJson>,
+    /// The member's notification choice (empty for a non-member).
+    pub notify: String,
 }
 
 /// `/chat/new` and the room settings.
@@ -163,4 +203,37 @@ pub struct PersonPage {
     pub username: String,
     pub is_me: bool,
     pub shared: Vec<Room>,
+}
+
+/// `/chat/direct`: open a direct conversation.
+#[derive(Template)]
+#[template(path = "chat/direct.html")]
+pub struct DirectPage {
+    pub layout: Layout,
+    pub usernames: String,
+    pub errors: FieldErrors,
+}
+
+/// A search result as the page shows it.
+pub struct SearchHit {
+    pub id: i64,
+    pub room_id: i64,
+    pub room_name: String,
+    pub author: String,
+    pub created: String,
+    pub excerpt: String,
+}
+
+/// `/chat/search`: within a room (`room`) or across the member's rooms.
+#[derive(Template)]
+#[template(path = "chat/search.html")]
+pub struct SearchPage {
+    pub layout: Layout,
+    pub q: String,
+    /// Whether the text had anything to search for.
+    pub searched: bool,
+    pub room: Option<Room>,
+    pub hits: Vec<SearchHit>,
+    /// The cursor of the next (older) page.
+    pub older: Option<i64>,
 }

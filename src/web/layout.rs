@@ -1,6 +1,7 @@
 //! The data every page's base layout needs.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
 
@@ -26,6 +27,28 @@ impl From<CurrentUser> for NavUser {
     }
 }
 
+/// What the navigation shows beside an app's link for the signed-in
+/// person: how many unread items, and how many of them mention them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NavBadge {
+    pub unread: i64,
+    pub mentions: i64,
+}
+
+/// The hook through which an app (chat) gives the navigation its badge
+/// without the web layer knowing the app: the app puts a [`NavBadgeHook`]
+/// in managed state. Called for every signed-in page, so an
+/// implementation must answer from memory nearly always (chat keeps a
+/// per-member cache invalidated through `src/events`); None shows no badge.
+#[rocket::async_trait]
+pub trait NavBadgeSource: Send + Sync + 'static {
+    /// The badge of `user_id`, for this request.
+    async fn badge(&self, req: &Request<'_>, user_id: i64) -> Option<NavBadge>;
+}
+
+/// The registered badge source (managed state; at most one).
+pub struct NavBadgeHook(pub Arc<dyn NavBadgeSource>);
+
 /// A one-time message carried across a redirect.
 #[derive(Debug, Clone)]
 pub struct FlashView {
@@ -41,6 +64,8 @@ pub struct Layout {
     pub user: Option<NavUser>,
     pub csrf: String,
     pub flash: Option<FlashView>,
+    /// The chat badge of the navigation (None: nothing to show or ask).
+    pub badge: Option<NavBadge>,
 }
 
 fn flash_view(f: FlashMessage<'_>) -> FlashView {
@@ -60,7 +85,12 @@ impl<'r> FromRequest<'r> for Layout {
     type Error = Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
-        let user = session::current_user(req).await.map(NavUser::from);
+        let current = session::current_user(req).await;
+        let badge = match (&current, req.rocket().state::<NavBadgeHook>()) {
+            (Some(u), Some(hook)) => hook.0.badge(req, u.id).await,
+            _ => None,
+        };
+        let user = current.map(NavUser::from);
         // A GET page binds a token for its forms; other methods reuse the
         // one the form was sent with and never set a cookie.
         let csrf = if req.method().supports_payload() {
@@ -74,7 +104,12 @@ impl<'r> FromRequest<'r> for Layout {
             .succeeded()
             .flatten()
             .map(flash_view);
-        Outcome::Success(Layout { user, csrf, flash })
+        Outcome::Success(Layout {
+            user,
+            csrf,
+            flash,
+            badge,
+        })
     }
 }
 
@@ -102,6 +137,7 @@ impl<'r> FromRequest<'r> for PlainLayout {
             user: None,
             csrf: csrf::existing(req).unwrap_or_default(),
             flash,
+            badge: None,
         }))
     }
 }
@@ -113,5 +149,6 @@ pub fn layout_for_error(req: &Request<'_>) -> Layout {
         user: session::cached_user(req).map(NavUser::from),
         csrf: csrf::existing(req).unwrap_or_default(),
         flash: None,
+        badge: None,
     }
 }

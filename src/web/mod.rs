@@ -17,7 +17,7 @@ pub mod text;
 
 pub use ctx::Ctx;
 pub use errors::catchers;
-pub use layout::{layout_for_error, Layout, NavUser};
+pub use layout::{layout_for_error, Layout, NavBadge, NavBadgeHook, NavBadgeSource, NavUser};
 pub use net::{ClientIp, UserAgent};
 
 use askama::Template;

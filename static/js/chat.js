@@ -54,6 +54,14 @@
       meta.appendChild(el("span", "muted chat-edited", "(edited)"));
     }
     li.appendChild(meta);
+    if (m.reply_to) {
+      var q = el("p", "chat-quote");
+      var link = el("a", "", m.reply_to.deleted ? "Reply to a message that was deleted"
+        : "Reply to " + m.reply_to.author + ": \u201c" + m.reply_to.excerpt + "\u201d");
+      link.href = "/chat/rooms/" + m.room_id + "?around=" + m.reply_to.id + "#m" + m.reply_to.id;
+      q.appendChild(link);
+      li.appendChild(q);
+    }
     if (m.deleted) {
       var p = el("p", "muted chat-deleted");
       p.appendChild(el("em", "", "This message was deleted."));
@@ -98,6 +106,23 @@
     badge.textContent = label(n);
   }
 
+  // The navigation badge (every page renders it; it counts what the
+  // server counted at page load, then messages seen live here).
+  function bumpNav(mentioned) {
+    var nav = document.getElementById("nav-chat-badge");
+    if (!nav) return;
+    var unread = Number(nav.getAttribute("data-nav-unread")) + 1;
+    var mentions = Number(nav.getAttribute("data-nav-mentions")) + (mentioned ? 1 : 0);
+    nav.setAttribute("data-nav-unread", unread);
+    nav.setAttribute("data-nav-mentions", mentions);
+    nav.firstChild.nodeValue = String(unread);
+    if (mentions > 0 && !nav.classList.contains("nav-badge-mention")) {
+      nav.classList.add("nav-badge-mention");
+      nav.appendChild(document.createTextNode(" @"));
+    }
+    nav.hidden = false;
+  }
+
   var source = new EventSource("/chat/events");
 
   source.addEventListener("message", function (e) {
@@ -118,6 +143,7 @@
           return "@ " + n + " mention" + (n === 1 ? "" : "s");
         });
       }
+      if (!me || d.message.author !== me.textContent.trim()) bumpNav(mentioned);
     }
   });
 
@@ -147,17 +173,25 @@
       if (!box || !box.value.trim()) return;
       ev.preventDefault();
       var button = compose.querySelector("button[type=submit]");
+      var reply = compose.querySelector("input[name=reply_to]");
+      var fields = { csrf_token: csrf, body: box.value };
+      if (reply) fields.reply_to = reply.value;
       button.disabled = true;
       fetch(compose.action, {
         method: "POST",
         credentials: "same-origin",
         redirect: "manual",
         headers: { "Content-Type": "application/x-www-form-urlencoded" },
-        body: formBody({ csrf_token: csrf, body: box.value })
+        body: formBody(fields)
       }).then(function (res) {
         button.disabled = false;
         if (res.type === "opaqueredirect" || res.ok) {
           box.value = "";
+          if (reply) {
+            reply.remove();
+            var quote = document.getElementById("chat-replying");
+            if (quote) quote.remove();
+          }
           box.focus();
         } else {
           compose.submit();

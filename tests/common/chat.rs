@@ -201,3 +201,32 @@ pub async fn page(client: &Client, uri: &str) -> (Status, String) {
     let r = get(client, uri).await;
     (r.status, r.body)
 }
+
+/// Open (or find) a direct conversation with `usernames` (comma-separated)
+/// through the form; its room id.
+pub async fn open_direct(client: &Client, usernames: &str) -> i64 {
+    let r = submit(
+        client,
+        "/chat/direct",
+        "/chat/direct",
+        &[("usernames", usernames)],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    r.location()
+        .expect("redirect to the conversation")
+        .trim_start_matches("/chat/rooms/")
+        .parse()
+        .expect("a room id")
+}
+
+/// Post a reply to message `to` through the room's form; the response.
+pub async fn post_reply(client: &Client, room: i64, body: &str, to: i64) -> super::Resp {
+    submit(
+        client,
+        &format!("/chat/rooms/{room}?reply={to}"),
+        &format!("/chat/rooms/{room}/messages"),
+        &[("body", body), ("reply_to", &to.to_string())],
+    )
+    .await
+}
