@@ -10,6 +10,7 @@
 //! streams replay), `views.rs` (templates).
 
 mod api;
+mod dispatch;
 pub mod journal;
 pub mod messages;
 pub mod model;
@@ -38,6 +39,11 @@ pub struct ChatConfig {
     /// Seconds between a stream's own reads of the database when nothing
     /// was announced (also how soon a stream notices its session ended).
     pub poll_secs: u64,
+    /// Live streams (`/chat/events`) one member may have open at once, per
+    /// process (429 beyond).
+    pub streams_per_member: usize,
+    /// Live streams one process serves at once (429 beyond).
+    pub max_streams: usize,
 }
 
 impl Default for ChatConfig {
@@ -47,6 +53,8 @@ impl Default for ChatConfig {
             messages_per_minute: 30,
             heartbeat_secs: 15,
             poll_secs: 10,
+            streams_per_member: 10,
+            max_streams: 10_000,
         }
     }
 }
@@ -64,10 +72,13 @@ impl ChatConfig {
             || cfg.messages_per_minute < 1
             || cfg.heartbeat_secs < 1
             || cfg.poll_secs < 1
+            || cfg.streams_per_member < 1
+            || cfg.max_streams < 1
         {
             return Err(
                 "chat.max_length must be 1 to 20000, and chat.messages_per_minute, \
-                 chat.heartbeat_secs and chat.poll_secs at least 1"
+                 chat.heartbeat_secs, chat.poll_secs, chat.streams_per_member and \
+                 chat.max_streams at least 1"
                     .into(),
             );
         }
@@ -91,16 +102,25 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
+        let dispatcher = dispatch::Dispatcher::new(cfg.streams_per_member, cfg.max_streams);
+        let poll = std::time::Duration::from_secs(cfg.poll_secs);
         Ok(rocket
             .manage(cfg)
-            .attach(AdHoc::on_liftoff("Chat channel", |rocket| {
+            .manage(dispatcher.clone())
+            .attach(AdHoc::on_liftoff("Chat dispatcher", move |rocket| {
                 Box::pin(async move {
-                    // Listen on the chat channel from the start, not only
-                    // once a stream opens: on Postgres a publish waits for
-                    // its own notification to come back, which it only does
-                    // on a channel this process listens to.
-                    if let Some(events) = rocket.state::<crate::events::Events>() {
+                    // The dispatcher listens on the chat channel from the
+                    // start, not only once a stream opens: on Postgres a
+                    // publish waits for its own notification to come back,
+                    // which it only does on a channel this process listens
+                    // to.
+                    let events = rocket.state::<crate::events::Events>().cloned();
+                    let db = <crate::db::Db as rocket_db_pools::Database>::fetch(rocket)
+                        .map(|db| (**db).clone());
+                    if let (Some(events), Some(db)) = (events, db) {
                         drop(events.subscribe(rules::CHANNEL));
+                        let shutdown = rocket.shutdown();
+                        rocket::tokio::spawn(dispatcher.run(db, events, poll, shutdown));
                     }
                 })
             }))
