@@ -204,7 +204,7 @@ fn split_top_level(list: &str) -> Vec<String> {
 /// A new, empty Postgres database next to the one `admin_url` names.
 async fn fresh_postgres(admin_url: &str) -> (String, String) {
     use rand::Rng;
-    let name = format!("test_schema_{:016x}", rand::thread_rng().gen::<u64>());
+    let name = format!("test_{:016x}", rand::thread_rng().gen::<u64>());
     (create_postgres_database(admin_url, &name).await, name)
 }
 

@@ -5,42 +5,21 @@
 //
 //   GROUNDWORK_BIN=target/release/groundwork node --test tests/browser/
 //
-// GROUNDWORK_BIN defaults to $CARGO_TARGET_DIR/release/groundwork (or
-// target/release/groundwork). Screenshots go to tests/browser/screenshots-tmp/;
-// with UPDATE_SCREENSHOTS=1 they replace the ones in docs/screenshots/ that
-// the README shows. Playwright's own browser download does not work here and
-// is never used: the browser is /usr/bin/chromium (apt-get install chromium).
+// harness.mjs says how the binary and the browser are found, and where the
+// screenshots go.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..', '..');
-const targetDir = process.env.CARGO_TARGET_DIR
-  ? resolve(root, process.env.CARGO_TARGET_DIR)
-  : join(root, 'target');
-const binary = process.env.GROUNDWORK_BIN
-  ? resolve(process.env.GROUNDWORK_BIN) // relative to the current directory
-  : join(targetDir, 'release', 'groundwork');
-const shotDir = process.env.UPDATE_SCREENSHOTS === '1'
-  ? join(root, 'docs', 'screenshots')
-  : join(here, 'screenshots-tmp');
+import {
+  checkA11y, expectStatus, flash, launchBrowser, shot, startSite, watchedContext,
+} from './harness.mjs';
 
 const username = `ada_${randomBytes(3).toString('hex')}`;
 const email = `${username}@example.org`;
 const password = 'a garden of forking paths';
 
-let server;
-let serverLog = '';
-let work;
+let site;
 let base;
 let browser;
 let context; // the person's browser
@@ -48,73 +27,6 @@ let page;
 /** Everything a page reported that should not happen: console errors,
  * uncaught exceptions and Content-Security-Policy violations. */
 const problems = [];
-/** Pages that are meant to answer with an error status (a form shown again
- * with its errors answers 422): Chromium logs those as console errors too. */
-const expectedStatus = new Map(); // url -> status
-
-function isExpectedStatus(msg) {
-  const m = /the server responded with a status of (\d{3})/.exec(msg.text());
-  return m !== null && expectedStatus.get(msg.location().url) === Number(m[1]);
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function waitForHealth(url, ms) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (server.exitCode !== null) {
-      throw new Error(`the server exited with ${server.exitCode}:\n${serverLog}`);
-    }
-    try {
-      const r = await fetch(`${url}/healthz`);
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`no /healthz within ${ms} ms:\n${serverLog}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** A browser context that records console errors and CSP violations. */
-async function watchedContext(label, sink = problems) {
-  const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-  // Injected through the DevTools protocol, so the page's CSP does not block it.
-  await ctx.exposeBinding('__reportCspViolation', ({ page: p }, text) => {
-    sink.push(`${label}: CSP violation on ${p.url()}: ${text}`);
-  });
-  await ctx.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-    });
-  });
-  ctx.on('page', (p) => watchPage(p, label, sink));
-  return ctx;
-}
-
-function watchPage(p, label, sink) {
-  p.on('console', (msg) => {
-    if (msg.type() === 'error' && !isExpectedStatus(msg)) sink.push(`${label}: console error on ${p.url()}: ${msg.text()}`);
-  });
-  p.on('pageerror', (err) => sink.push(`${label}: uncaught exception on ${p.url()}: ${err.message}`));
-}
-
-async function shot(p, name) {
-  await p.screenshot({ path: join(shotDir, `${name}.png`), fullPage: true });
-}
-
-async function flash(p) {
-  return (await p.locator('.flash').first().textContent())?.trim();
-}
 
 async function signIn(p, who = email, secret = password) {
   await p.goto(`${base}/login`);
@@ -124,55 +36,22 @@ async function signIn(p, who = email, secret = password) {
 }
 
 before(async () => {
-  assert.ok(existsSync(binary), `no binary at ${binary}: run cargo build --release first`);
-  mkdirSync(shotDir, { recursive: true });
-  work = mkdtempSync(join(tmpdir(), 'groundwork-browser-'));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(binary, ['serve'], {
-    cwd: root, // so Rocket.toml's release profile applies
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      ROCKET_PROFILE: 'release',
-      ROCKET_SECRET_KEY: randomBytes(64).toString('base64'),
-      ROCKET_ADDRESS: '127.0.0.1',
-      ROCKET_PORT: String(port),
-      ROCKET_BASE_URL: base,
-      ROCKET_LOG_LEVEL: 'normal',
-      ROCKET_CLI_COLORS: 'false',
-      DATABASE_URL: `sqlite://${join(work, 'browser.db')}?mode=rwc`,
-      // No SMTP server: mail goes to .eml files, here in the temp folder.
-      ROCKET_MAIL: `{outbox_dir="${join(work, 'mail')}"}`,
-    },
-  });
-  server.stdout.on('data', (d) => { serverLog += d; });
-  server.stderr.on('data', (d) => { serverLog += d; });
-  await waitForHealth(base, 30_000);
-
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    // launch() gives every run a new, empty temporary --user-data-dir.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  context = await watchedContext('browser 1');
+  site = await startSite();
+  base = site.base;
+  browser = await launchBrowser();
+  context = await watchedContext(browser, 'browser 1', problems);
   page = await context.newPage();
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
-  if (work) rmSync(work, { recursive: true, force: true });
+  await site?.stop();
 });
 
 describe('a new visitor', () => {
   it('notices CSP violations (the watcher itself works)', async () => {
     const seen = [];
-    const probe = await watchedContext('probe', seen);
+    const probe = await watchedContext(browser, 'probe', seen);
     const p = await probe.newPage();
     await p.goto(`${base}/`);
     // An inline script, as an injected attack would add: CSP must refuse it.
@@ -194,6 +73,7 @@ describe('a new visitor', () => {
     await assert.doesNotReject(page.getByRole('heading', { level: 1 }).waitFor());
     assert.match(await page.locator('h1').textContent(), /home on the web/i);
     await shot(page, 'home');
+    await checkA11y(page);
   });
 
   it('is told what is wrong with a bad sign-up, input kept', async () => {
@@ -202,7 +82,7 @@ describe('a new visitor', () => {
     await page.getByLabel('Username').fill('a!');
     await page.getByLabel('Email').fill('not-an-email');
     await page.getByLabel('Password').fill('password');
-    expectedStatus.set(`${base}/signup`, 422);
+    expectStatus(`${base}/signup`, 422);
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.locator('.field-error').first().waitFor();
     const errors = await page.locator('.field-error').allTextContents();
@@ -240,6 +120,7 @@ describe('a new visitor', () => {
   it('signs in', async () => {
     await page.goto(`${base}/login`);
     await shot(page, 'login');
+    await checkA11y(page);
     await signIn(page);
     assert.equal(await flash(page), `Signed in as ${username}.`);
     await page.locator('.nav-user').click();
@@ -266,7 +147,7 @@ describe('a new visitor', () => {
   });
 
   it('sees its sessions and signs out every other one', async () => {
-    const other = await watchedContext('browser 2');
+    const other = await watchedContext(browser, 'browser 2', problems);
     const otherPage = await other.newPage();
     await signIn(otherPage);
     await otherPage.goto(`${base}/profile`);
@@ -278,6 +159,7 @@ describe('a new visitor', () => {
     assert.equal(await page.locator('.current-session').count(), 1);
     assert.match(await page.locator('.current-session').textContent(), /this device/);
     await shot(page, 'profile');
+    await checkA11y(page);
 
     await Promise.all([
       page.waitForURL(`${base}/profile`),
@@ -308,7 +190,7 @@ describe('a member on the blog', () => {
     await page.getByRole('link', { name: 'Write an article' }).click();
     await page.waitForURL(`${base}/blog/new`);
 
-    expectedStatus.set(`${base}/blog`, 422); // the form shown again, from POST /blog
+    expectStatus(`${base}/blog`, 422); // the form shown again, from POST /blog
     await page.getByRole('button', { name: 'Publish' }).click();
     await page.locator('.field-error').first().waitFor();
     assert.equal(page.url(), `${base}/blog`);
@@ -391,6 +273,7 @@ describe('a member on the blog', () => {
     const sidebar = page.getByRole('complementary', { name: 'Popular tags' });
     assert.deepEqual((await sidebar.locator('.tag').allTextContents()).sort(), ['#rust', '#web']);
     await shot(page, 'blog-list');
+    await checkA11y(page);
 
     await listed.getByRole('link', { name: username }).click();
     await page.waitForURL(`${base}/blog/author/${username}`);
@@ -400,6 +283,7 @@ describe('a member on the blog', () => {
     await listed.getByRole('link', { name: title }).click();
     await page.waitForURL(articleUrl());
     await shot(page, 'blog-article');
+    await checkA11y(page);
   });
 });
 
