@@ -89,11 +89,17 @@ pub async fn connect(config: &DbConfig) -> Result<DbPool, sqlx::Error> {
     }
     let pool = options.connect(&config.url).await?;
     static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    // Random high bits per process: the events listener drops notifications
+    // carrying its own instance as its own echo, so two processes on one
+    // database must never share one (a bare counter gave both "1", and each
+    // ignored the other's announcements).
+    static PROCESS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let process = *PROCESS.get_or_init(|| u64::from(rand::random::<u32>()) << 32);
     Ok(DbPool {
         pool,
         backend,
         url: config.url.as_str().into(),
-        instance: INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        instance: process | INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     })
 }
 

@@ -240,3 +240,132 @@ async fn shutdown_ends_open_streams() {
         "the stream ends at shutdown"
     );
 }
+
+/// Open `/chat/events` and return only the status and body when it is
+/// refused.
+async fn refused(client: &rocket::local::asynchronous::Client) -> (Status, String, Option<String>) {
+    let r = client.get("/chat/events").dispatch().await;
+    let status = r.status();
+    let retry = r.headers().get_one("Retry-After").map(str::to_string);
+    (status, r.into_string().await.unwrap_or_default(), retry)
+}
+
+#[rocket::async_test]
+async fn a_member_may_hold_only_so_many_streams_and_a_closed_one_frees_its_slot() {
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("signups_per_address_per_hour", 100))
+            .merge(("chat.messages_per_minute", 10_000))
+            .merge(("chat.streams_per_member", 2))
+    })
+    .await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
+    let room = create_room(&alice, "Busy", false).await;
+    join(&bob, room).await;
+
+    let mut first = open_stream(&bob, None).await;
+    let second = open_stream(&bob, None).await;
+    let (status, body, retry) = refused(&bob).await;
+    assert_eq!(status, Status::TooManyRequests, "{body}");
+    assert!(body.contains("too_many_streams"), "{body}");
+    assert!(
+        body.contains("You already have 2 live chat connections open"),
+        "{body}"
+    );
+    assert_eq!(retry.as_deref(), Some("30"));
+    // Another member is not affected by bob's streams.
+    let mut alices = open_stream(&alice, None).await;
+
+    // Closing one frees its slot at once.
+    drop(second);
+    let mut third = open_stream(&bob, None).await;
+    // And the open ones all still deliver, once each.
+    let id = post_message(&alice, room, "to every tab").await;
+    for s in [&mut first, &mut third, &mut alices] {
+        let got = s.drain(QUIET).await;
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].json()["message"]["id"], id);
+    }
+}
+
+#[rocket::async_test]
+async fn a_process_serves_only_so_many_streams_in_all() {
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("signups_per_address_per_hour", 100))
+            .merge(("chat.max_streams", 2))
+    })
+    .await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
+    let carol = app.member("carol").await;
+    // Each member's browser is an app process of its own in the tests:
+    // fill bob's with two streams.
+    let _a = open_stream(&bob, None).await;
+    let _b = open_stream(&bob, None).await;
+    let (status, body, _) = refused(&bob).await;
+    assert_eq!(status, Status::TooManyRequests, "{body}");
+    assert!(
+        body.contains("as many live chat connections as it can take"),
+        "{body}"
+    );
+    // Other processes have their own count.
+    let _c = open_stream(&carol, None).await;
+    let _d = open_stream(&alice, None).await;
+}
+
+#[rocket::async_test]
+async fn many_streams_in_one_process_each_receive_every_message_once_in_order() {
+    let app = spawn().await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
+    let carol = app.member("carol").await;
+    let room = create_room(&alice, "Crowd", false).await;
+    let quiet = create_room(&alice, "Quiet", true).await;
+    join(&bob, room).await;
+    join(&carol, room).await;
+    app_listening(&bob).await;
+    // Bob's process: several tabs of bob's; carol in hers.
+    let mut tabs = Vec::new();
+    for _ in 0..5 {
+        tabs.push(open_stream(&bob, None).await);
+    }
+    let mut carols = open_stream(&carol, None).await;
+    let mut posted = Vec::new();
+    for i in 0..20 {
+        posted.push(post_message(&alice, room, &format!("crowd {i}")).await);
+        post_message(&alice, quiet, &format!("private {i}")).await;
+    }
+    for s in tabs.iter_mut().chain(std::iter::once(&mut carols)) {
+        let got = s.drain(QUIET).await;
+        let ids: Vec<i64> = got
+            .iter()
+            .map(|e| e.json()["message"]["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, posted, "every message of the room, once, in order");
+    }
+}
+
+#[rocket::async_test]
+async fn a_stream_that_does_not_read_for_a_long_while_still_gets_everything_once() {
+    let app = spawn().await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
+    let room = create_room(&alice, "Flood", false).await;
+    join(&bob, room).await;
+    app_listening(&bob).await;
+    let mut stream = open_stream(&bob, None).await;
+    // More than a stream's queue holds (256), none of it read meanwhile:
+    // the dispatcher cuts the stream off and it catches up from the
+    // database.
+    let mut posted = Vec::new();
+    for i in 0..300 {
+        posted.push(post_message(&alice, room, &format!("flood {i}")).await);
+    }
+    let got = stream.drain(Duration::from_secs(3)).await;
+    let ids: Vec<i64> = got
+        .iter()
+        .map(|e| e.json()["message"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), posted.len());
+    assert_eq!(ids, posted, "all of them, once, in order");
+}

@@ -85,24 +85,80 @@ pub struct EventRow {
     pub user_id: i64,
 }
 
-/// Events after `after` that `user_id` may see now: those of rooms they
-/// belong to at this moment, and the join or leave events about
-/// themselves (so a removed member learns of it, and nothing more).
-pub async fn events_after(
+/// Events after `after`, up to `upto` included, that `user_id` may see
+/// now: those of rooms they belong to at this moment, and the join or leave
+/// events about themselves (so a removed member learns of it, and nothing
+/// more). A stream replays with this what it missed before it joined the
+/// process's dispatcher, which sends it everything after `upto`.
+pub async fn events_between(
     db: &DbPool,
     user_id: i64,
     after: i64,
+    upto: i64,
     limit: i64,
 ) -> AppResult<Vec<EventRow>> {
     Ok(sqlx::query_as(
         "SELECT e.id, e.room_id, e.kind, e.message_id, e.user_id FROM chat_events e \
-         WHERE e.id > $2 AND (e.user_id = $1 OR EXISTS \
+         WHERE e.id > $2 AND e.id <= $3 AND (e.user_id = $1 OR EXISTS \
            (SELECT 1 FROM chat_members m WHERE m.room_id = e.room_id AND m.user_id = $1)) \
-         ORDER BY e.id LIMIT $3",
+         ORDER BY e.id LIMIT $4",
     )
     .bind(user_id)
     .bind(after)
+    .bind(upto)
     .bind(limit)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Every event after `after`, in order, whoever may see it: what the
+/// process's dispatcher reads once and fans out to its streams.
+pub async fn all_after(db: &DbPool, after: i64, limit: i64) -> AppResult<Vec<EventRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, room_id, kind, message_id, user_id FROM chat_events \
+         WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// The members of these rooms at this moment, as `(room_id, user_id)`.
+pub async fn members_of(db: &DbPool, rooms: &[i64]) -> AppResult<Vec<(i64, i64)>> {
+    if rooms.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids are integers we read from the database: safe to inline.
+    let list = rooms
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(sqlx::query_as(&format!(
+        "SELECT room_id, user_id FROM chat_members WHERE room_id IN ({list})"
+    ))
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Of these sessions, the ones still live (not signed out, not expired,
+/// the account still enabled): the dispatcher checks every open stream's
+/// session with one query.
+pub async fn live_sessions(db: &DbPool, sessions: &[i64]) -> AppResult<Vec<i64>> {
+    if sessions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = sessions
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id IN ({list}) AND s.expires_at > $1 AND u.disabled = 0"
+    ))
+    .bind(now())
     .fetch_all(&db.pool)
     .await?)
 }

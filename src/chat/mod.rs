@@ -13,6 +13,7 @@ mod api;
 pub mod badge;
 pub mod digest;
 pub mod direct;
+mod dispatch;
 pub mod journal;
 pub mod messages;
 pub mod model;
@@ -54,6 +55,11 @@ pub struct ChatConfig {
     pub digest_interval_secs: i64,
     /// Seconds between two runs of the digest job.
     pub digest_check_secs: i64,
+    /// Live streams (`/chat/events`) one member may have open at once, per
+    /// process (429 beyond).
+    pub streams_per_member: usize,
+    /// Live streams one process serves at once (429 beyond).
+    pub max_streams: usize,
 }
 
 impl Default for ChatConfig {
@@ -66,6 +72,8 @@ impl Default for ChatConfig {
             digest_delay_secs: 900,
             digest_interval_secs: 3600,
             digest_check_secs: 60,
+            streams_per_member: 10,
+            max_streams: 10_000,
         }
     }
 }
@@ -86,10 +94,13 @@ impl ChatConfig {
             || cfg.digest_delay_secs < 0
             || cfg.digest_interval_secs < 0
             || cfg.digest_check_secs < 1
+            || cfg.streams_per_member < 1
+            || cfg.max_streams < 1
         {
             return Err(
                 "chat.max_length must be 1 to 20000, chat.messages_per_minute, \
-                 chat.heartbeat_secs, chat.poll_secs and chat.digest_check_secs at least 1, \
+                 chat.heartbeat_secs, chat.poll_secs, chat.digest_check_secs, \
+                 chat.streams_per_member and chat.max_streams at least 1, \
                  chat.digest_delay_secs and chat.digest_interval_secs not negative"
                     .into(),
             );
@@ -118,33 +129,20 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
-        let (Some(registry), Some(app)) = (
-            rocket.state::<crate::jobs::Registry>(),
-            rocket.state::<crate::config::AppConfig>(),
-        ) else {
-            log::error!("chat needs the jobs stage and the configuration first");
-            return Err(rocket);
-        };
-        digest::register(registry, &cfg, app.base_url.clone());
-        let badges = Arc::new(badge::BadgeCache::default());
-        Ok(rocket
-            .manage(cfg)
-            .manage(NavBadgeHook(Arc::new(badges.clone())))
-            .manage(badges)
-            .attach(AdHoc::on_liftoff("Chat channel", |rocket| {
-                Box::pin(async move {
-                    if let (Some(events), Some(badges)) = (
-                        rocket.state::<crate::events::Events>(),
-                        rocket.state::<Arc<badge::BadgeCache>>(),
-                    ) {
-                        badges.listen(events);
-                    }
-                    // Listen on the chat channel from the start, not only
-                    // once a stream opens: on Postgres a publish waits for
-                    // its own notification to come back, which it only does
-                    // on a channel this process listens to.
-                    if let Some(events) = rocket.state::<crate::events::Events>() {
+            || cfg.digest_delay_secs < 0
+            || cfg.digest_interval_secs < 0
+            || cfg.digest_check_secs < 1
+            || cfg.streams_per_member < 1
+            || cfg.max_streams < 1
+        {
+            return Err(
+                "chat.max_length must be 1 to 20000, chat.messages_per_minute, \
+                 chat.heartbeat_secs, chat.poll_secs, chat.digest_check_secs, \
+                 chat.streams_per_member and chat.max_streams at least 1, \
+                 chat.digest_delay_secs and chat.digest_interval_secs not negative"
                         drop(events.subscribe(rules::CHANNEL));
+                        let shutdown = rocket.shutdown();
+                        rocket::tokio::spawn(dispatcher.run(db, events, poll, shutdown));
                     }
                 })
             }))

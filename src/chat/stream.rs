@@ -6,42 +6,36 @@
 //! - A client that reconnects with `Last-Event-ID` is sent exactly the
 //!   rows after that id it may see, in order, read from the database:
 //!   whichever process it reconnects to, nothing is missed or repeated.
-//! - Announcements (`src/events`, channel `chat`) only wake the stream;
-//!   what it sends is always read from the database with the member's
-//!   rooms of *this moment*, so a removed member stops receiving at once.
-//!   It also reads every `poll_secs` on its own, and at once after the
-//!   events listener reconnects, so a lost announcement costs a delay,
-//!   never an event.
+//! - New events come from the process's dispatcher (`dispatch.rs`), which
+//!   reads each once and hands it to the streams whose member may see it
+//!   now, so a removed member stops receiving at once. The stream replays
+//!   from the database only what came before it registered, and again if
+//!   it fell too far behind.
+//! - At most `chat.streams_per_member` streams per member and
+//!   `chat.max_streams` in all per process: beyond, 429 with a message.
 //! - Heartbeats (SSE comments) keep proxies from closing an idle stream;
 //!   `X-Accel-Buffering: no` stops nginx buffering it; the stream ends at
 //!   Rocket's shutdown, and within `poll_secs` of the end of the session
 //!   it was opened with (sign-out, expiry, a disabled account).
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use rocket::http::Header;
+use rocket::http::{ContentType, Header, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::stream::{Event, EventStream};
 use rocket::response::{self, Responder};
 use rocket::tokio::select;
-use rocket::tokio::sync::broadcast::error::RecvError;
-use rocket::tokio::time::sleep;
 use rocket::{get, routes, Route, Shutdown, State};
 use serde_json::json;
 
-use super::journal::{self, EventRow};
-use super::messages;
-use super::rules::CHANNEL;
-use super::views::message_json;
+use super::dispatch::{prepare, Dispatcher, Opened, Prepared, Refused, BATCH};
+use super::journal;
 use super::ChatConfig;
 use crate::api::ApiUser;
-use crate::db::{now, Db, DbPool};
+use crate::db::{Db, DbPool};
 use crate::error::AppResult;
-use crate::events::Events;
 use crate::session::CurrentUser;
-
-/// Most events read from the database at once.
-const BATCH: i64 = 200;
 
 /// Who opened the stream: a browser session (cookie) or a bearer token.
 pub struct Listener(CurrentUser);
@@ -87,130 +81,126 @@ impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for Unbuffered<R> {
     }
 }
 
-/// Whether the session a stream was opened with is still live (not
-/// signed out, not expired, the account still enabled).
-async fn session_live(db: &DbPool, session_id: i64) -> AppResult<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id = $1 AND s.expires_at > $2 AND u.disabled = 0",
-    )
-    .bind(session_id)
-    .bind(now())
-    .fetch_one(&db.pool)
-    .await?;
-    Ok(n > 0)
+/// 429: the member (or this process) has as many streams open as allowed.
+pub struct TooManyStreams(Refused);
+
+impl<'r> Responder<'r, 'static> for TooManyStreams {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        let message = match self.0 {
+            Refused::Member(n) => format!(
+                "You already have {n} live chat connections open (the most allowed). \
+                 Close another chat tab or window and reload this one."
+            ),
+            Refused::Process(_) => "This server has as many live chat connections as it can take. \
+                 Please try again in a minute."
+                .to_string(),
+        };
+        let body = json!({"error": "too_many_streams", "message": message}).to_string();
+        rocket::Response::build()
+            .status(Status::TooManyRequests)
+            .header(ContentType::JSON)
+            .header(Header::new("Retry-After", "30"))
+            .sized_body(body.len(), std::io::Cursor::new(body))
+            .ok()
+    }
 }
 
-/// The SSE events for a batch of rows: the message ones carry the
-/// message as it is now (a later edit or deletion shows in the replay).
-async fn to_events(db: &DbPool, rows: &[EventRow]) -> AppResult<Vec<Event>> {
-    let ids: Vec<i64> = rows
-        .iter()
-        .filter(|r| r.message_id > 0)
-        .map(|r| r.message_id)
-        .collect();
-    let found = messages::by_ids(db, &ids).await?;
-    let mentions = messages::mentions_of(db, &ids).await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let message = found
-                .iter()
-                .find(|m| m.id == r.message_id)
-                .map(|m| message_json(m, mentions.get(&m.id).map_or(&[], Vec::as_slice)));
-            let data = json!({
-                "room_id": r.room_id,
-                "kind": r.kind,
-                "user_id": r.user_id,
-                "message": message,
-            });
-            Event::json(&data)
-                .id(r.id.to_string())
-                .event(r.kind.clone())
-        })
-        .collect())
+fn sse(p: &Prepared) -> Event {
+    Event::data(p.data.clone())
+        .id(p.id.to_string())
+        .event(p.kind.clone())
+}
+
+/// What `user_id` may see now of the events after `after` up to `upto`, in
+/// order: the replay before the dispatcher's events take over.
+async fn replay(db: &DbPool, user_id: i64, after: i64, upto: i64) -> AppResult<Vec<Arc<Prepared>>> {
+    let rows = journal::events_between(db, user_id, after, upto, BATCH).await?;
+    prepare(db, &rows).await
 }
 
 #[get("/chat/events")]
 async fn events(
     db: &Db,
     cfg: &State<ChatConfig>,
-    hub: &State<Events>,
+    dispatcher: &State<Dispatcher>,
     who: Listener,
     last: LastEventId,
     mut shutdown: Shutdown,
-) -> AppResult<Unbuffered<EventStream![Event + 'static]>> {
+) -> AppResult<Result<Unbuffered<EventStream![Event + 'static]>, TooManyStreams>> {
     let db: DbPool = (**db).clone();
     let me = who.0;
-    // Subscribe before reading, so nothing committed from here on is missed.
-    let mut rx = hub.subscribe(CHANNEL);
+    let dispatcher = dispatcher.inner().clone();
+    let Opened {
+        slot,
+        mut rx,
+        position,
+    } = match dispatcher.open(&db, me.id, me.session_id).await? {
+        Ok(opened) => opened,
+        Err(refused) => return Ok(Err(TooManyStreams(refused))),
+    };
+    // Without Last-Event-ID a stream starts at the newest event committed
+    // (the dispatcher may not have read it yet: what it then hands over up
+    // to there is skipped).
     let mut cursor = match last.0 {
         Some(id) => id,
         None => journal::last_event_id(&db).await?,
     };
-    let poll = Duration::from_secs(cfg.poll_secs);
+    let mut upto = position;
     let heartbeat = Duration::from_secs(cfg.heartbeat_secs);
     let retry = Duration::from_secs(2);
-    let hub = hub.inner().clone();
-    let mut checked = Instant::now();
     let stream = EventStream! {
+        // Held for as long as the stream runs: its place in the limits.
+        let slot = slot;
         yield Event::comment("connected").with_retry(retry);
         loop {
-            // Send everything after the cursor this member may see now.
-            loop {
-                let rows = match journal::events_after(&db, me.id, cursor, BATCH).await {
-                    Ok(rows) => rows,
+            // What came before the dispatcher took over (or while this
+            // stream was cut off for falling behind), from the database.
+            while cursor < upto {
+                let batch = match replay(&db, me.id, cursor, upto).await {
+                    Ok(batch) => batch,
                     Err(e) => {
                         log::warn!("chat stream of user {}: {e}", me.id);
                         return;
                     }
                 };
-                let Some(last) = rows.last() else { break };
-                cursor = last.id;
-                let full = rows.len() as i64 == BATCH;
-                match to_events(&db, &rows).await {
-                    Ok(events) => {
-                        for event in events {
-                            yield event;
-                        }
-                    }
-                    Err(e) => {
-                        log::warn!("chat stream of user {}: {e}", me.id);
-                        return;
-                    }
+                let full = batch.len() as i64 == BATCH;
+                for p in &batch {
+                    cursor = p.id;
+                    yield sse(p);
                 }
                 if !full {
                     break;
                 }
             }
-            let wait = if hub.is_connected() { poll } else { poll.min(Duration::from_secs(1)) };
-            select! {
-                _ = &mut shutdown => return,
-                received = rx.recv() => {
-                    if let Err(RecvError::Closed) = received {
-                        return;
+            cursor = cursor.max(upto);
+            // Then what the dispatcher hands over, skipping what was sent.
+            loop {
+                let handed = select! {
+                    _ = &mut shutdown => return,
+                    handed = rx.recv() => handed,
+                };
+                let Some(batch) = handed else { break };
+                for p in batch.iter() {
+                    if p.id > cursor {
+                        cursor = p.id;
+                        yield sse(p);
                     }
                 }
-                _ = sleep(wait) => {}
             }
-            if checked.elapsed() < poll {
-                continue;
-            }
-            checked = Instant::now();
-            match session_live(&db, me.session_id).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    yield Event::data("signed out").event("end");
-                    return;
+            // Cut off: too far behind (catch up), or the session ended.
+            match dispatcher.resync(&slot) {
+                Some((again, position)) => {
+                    rx = again;
+                    upto = position;
                 }
-                Err(e) => {
-                    log::warn!("chat stream of user {}: {e}", me.id);
+                None => {
+                    yield Event::data("signed out").event("end");
                     return;
                 }
             }
         }
     };
-    Ok(Unbuffered(stream.heartbeat(heartbeat)))
+    Ok(Ok(Unbuffered(stream.heartbeat(heartbeat))))
 }
 
 /// The stream route.

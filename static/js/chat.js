@@ -165,6 +165,19 @@
   });
   source.addEventListener("end", function () { source.close(); });
 
+  // The browser retries a dropped stream by itself; it gives up only when
+  // the server refuses it (429: too many chat tabs open). Say so, once.
+  source.addEventListener("error", function () {
+    if (source.readyState !== EventSource.CLOSED || document.getElementById("chat-live-off")) return;
+    var note = el("p", "flash flash-info chat-live-off",
+      "Live updates are off in this tab (too many chat tabs open, or the server is busy). " +
+      "The page still works: use Refresh, or reload once another tab is closed.");
+    note.id = "chat-live-off";
+    note.setAttribute("role", "status");
+    var main = document.querySelector("main") || document.body;
+    main.insertBefore(note, main.firstChild);
+  });
+
   // Post without a reload; on any trouble, the form posts the ordinary way.
   var compose = document.getElementById("chat-compose");
   if (compose) {
