@@ -7,17 +7,25 @@
 //! (JSON), `model.rs` (input and validation), `json.rs` (API bodies and
 //! answers), `actions.rs` (who may do what, and the changes pages and API
 //! share), `repo.rs` (projects and members), `columns.rs`, `items.rs`,
-//! `moves.rs` and `comments.rs` (SQL), `views.rs` (templates).
+//! `moves.rs` and `comments.rs` (SQL), `views.rs` (templates); labels
+//! (`labels.rs`), checklists (`checklist.rs`), what cards show of both
+//! (`cards.rs`) and their page forms (`card_routes.rs`); the list's
+//! filters, sort orders and paging (`query.rs`).
 
 mod actions;
 mod api;
+mod card_routes;
+pub mod cards;
+pub mod checklist;
 pub mod columns;
 pub mod comments;
 pub mod items;
 pub mod json;
+pub mod labels;
 mod list;
 pub mod model;
 pub mod moves;
+pub mod query;
 pub mod repo;
 mod routes;
 mod task_api;
@@ -74,6 +82,8 @@ pub fn api_routes() -> Vec<Route> {
     let mut all = api::routes();
     all.extend(task_api::routes());
     all.extend(comments::api_routes());
+    all.extend(labels::api_routes());
+    all.extend(checklist::api_routes());
     all
 }
 
@@ -92,6 +102,7 @@ pub fn stage() -> AdHoc {
             .mount("/", routes::routes())
             .mount("/", task_routes::routes())
             .mount("/", list::routes())
+            .mount("/", card_routes::routes())
             .mount("/", api_routes()))
     })
 }
