@@ -7,6 +7,8 @@
 //! Paging is bounded: no page starts deeper than [`MAX_DEPTH`] rows, so the
 //! slowest page costs the same as that one (narrow the filters for more).
 
+use sqlx::{FromRow, Row};
+
 use super::items::{Task, SELECT};
 use crate::db::{like_pattern, DbPool};
 use crate::error::{AppResult, FieldErrors};
@@ -281,14 +283,18 @@ pub async fn list(
     } else {
         ""
     };
+    // One scan: the page and, on each row, how many match in all. Only a
+    // page past the end (no rows) needs the count on its own.
     let list_sql = format!(
-        "{SELECT}{join} WHERE {filter_sql} ORDER BY {} LIMIT ${} OFFSET ${}",
+        "SELECT COUNT(*) OVER () AS total_rows, {}{join} WHERE {filter_sql} ORDER BY {} \
+         LIMIT ${} OFFSET ${}",
+        &SELECT["SELECT ".len()..],
         order_by(query.sort, query.desc),
         n + 1,
         n + 2
     );
     let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    let mut rows = sqlx::query_as::<_, Task>(&list_sql);
+    let mut rows = sqlx::query(&list_sql);
     for a in &args {
         match a {
             Arg::Int(i) => {
@@ -301,12 +307,17 @@ pub async fn list(
             }
         }
     }
-    let total = count.fetch_one(&db.pool).await?;
-    let tasks = rows
-        .bind(limit)
-        .bind(offset.clamp(0, MAX_DEPTH))
-        .fetch_all(&db.pool)
-        .await?;
+    let offset = offset.clamp(0, MAX_DEPTH);
+    let found = rows.bind(limit).bind(offset).fetch_all(&db.pool).await?;
+    let total = match found.first() {
+        Some(row) => row.try_get::<i64, _>("total_rows")?,
+        None if offset == 0 => 0,
+        None => count.fetch_one(&db.pool).await?,
+    };
+    let tasks = found
+        .iter()
+        .map(Task::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((tasks, total))
 }
 
