@@ -7,29 +7,21 @@
 //! `cargo run --release --example notes-search -- postgres://postgres@127.0.0.1:5432/postgres`
 //! (Postgres: a fresh `bench_notes_*` database is created and dropped.)
 
-use std::time::{Duration, Instant};
+#[path = "common.rs"]
+mod common;
 
-use groundwork::db::{self, DbConfig, DbPool};
+use std::time::Instant;
+
+use common::{report, BenchDb};
+use groundwork::db::DbPool;
 use groundwork::notes::search::{self, ListQuery};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sqlx::Connection;
 
 const USERS: i64 = 100;
 const NOTES: i64 = 100_000;
 const VOCABULARY: usize = 5_000;
 const SEARCHES: usize = 2_000;
-
-fn config(url: &str) -> DbConfig {
-    DbConfig {
-        url: url.to_string(),
-        min_connections: None,
-        max_connections: 4,
-        connect_timeout: 10,
-        idle_timeout: None,
-        extensions: None,
-    }
-}
 
 /// Pronounceable made-up words, so the full-text parsers see ordinary words.
 fn vocabulary(rng: &mut StdRng) -> Vec<String> {
@@ -134,11 +126,6 @@ async fn fill(pool: &DbPool, rng: &mut StdRng, words: &[String]) {
     );
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
 async fn run(pool: &DbPool, rng: &mut StdRng, words: &[String]) {
     let kinds = [
         "one common word",
@@ -175,22 +162,10 @@ async fn run(pool: &DbPool, rng: &mut StdRng, words: &[String]) {
             let (_notes, _total) = search::list(pool, user, &query).await.expect("search");
             times.push(t.elapsed());
         }
-        times.sort();
-        println!(
-            "  {kind:<18} p50 {:6.2} ms   p99 {:6.2} ms",
-            percentile(&times, 0.5),
-            percentile(&times, 0.99)
-        );
+        report(kind, &mut times);
         all.extend(times);
     }
-    all.sort();
-    println!(
-        "  {:<18} p50 {:6.2} ms   p99 {:6.2} ms   ({} searches)",
-        "ALL",
-        percentile(&all, 0.5),
-        percentile(&all, 0.99),
-        all.len()
-    );
+    report("ALL", &mut all);
 }
 
 #[rocket::main]
@@ -198,45 +173,14 @@ async fn main() {
     let target = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
     let mut rng = StdRng::seed_from_u64(7);
     let words = vocabulary(&mut rng);
-    let _dir;
-    let mut drop_db = None;
-    let url = if target == "sqlite" {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        );
-        _dir = dir;
-        url
-    } else {
-        let name = format!("bench_notes_{}", std::process::id());
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&target)
-            .await
-            .expect("connect");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        let base = &target[..target.rfind('/').expect("a database path")];
-        drop_db = Some((target.clone(), name.clone()));
-        format!("{base}/{name}")
-    };
-    let pool = db::connect(&config(&url)).await.expect("connect");
-    db::migrate(&pool).await.expect("migrate");
+    let bench = BenchDb::open(&target, "bench_notes", 4).await;
+    let pool = &bench.pool;
     println!("backend: {:?}", pool.backend);
-    fill(&pool, &mut rng, &words).await;
+    fill(pool, &mut rng, &words).await;
     // One warm-up pass, then the measured one.
     println!("warm-up:");
-    run(&pool, &mut rng, &words).await;
+    run(pool, &mut rng, &words).await;
     println!("measured:");
-    run(&pool, &mut rng, &words).await;
-    pool.close().await;
-    if let Some((admin, name)) = drop_db {
-        if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-            let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await;
-        }
-    }
+    run(pool, &mut rng, &words).await;
+    bench.close().await;
 }

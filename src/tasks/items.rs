@@ -7,7 +7,7 @@ use sqlx::AnyConnection;
 use super::columns::Column;
 use super::json::TaskJson;
 use super::model::{priority_name, TaskInput};
-use crate::db::{affected, begin_write, like_pattern, now, DbPool};
+use crate::db::{affected, begin_write, now, DbPool};
 use crate::error::AppResult;
 
 /// The gap left between neighbouring tasks.
@@ -66,7 +66,9 @@ fn rfc3339(at: i64) -> Option<String> {
     jiff::Timestamp::from_second(at).ok().map(|t| t.to_string())
 }
 
-const SELECT: &str = "SELECT t.id, t.project_id, t.column_id, t.position, t.title, t.description, \
+/// The columns of a [`Task`] and the joins they need (`t` is the task).
+pub(super) const SELECT: &str =
+    "SELECT t.id, t.project_id, t.column_id, t.position, t.title, t.description, \
      t.assignee_id, a.username AS assignee, t.due_date, t.due_time, t.due_at, t.priority, t.version, \
      t.created_at, t.updated_at, t.completed_at, t.completed_by, c.username AS completed_by_name \
      FROM tasks t LEFT JOIN users a ON a.id = t.assignee_id \
@@ -103,73 +105,6 @@ pub async fn in_column(db: &DbPool, column_id: i64, limit: i64) -> AppResult<(Ve
         .fetch_one(&db.pool)
         .await?;
     Ok((tasks, count))
-}
-
-/// What a task list is narrowed to.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub column_id: Option<i64>,
-    pub assignee_id: Option<i64>,
-    /// Words searched for in the title and description.
-    pub q: String,
-}
-
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
-/// The project's tasks matching `filter`, by column then position, and how many match.
-pub async fn list(
-    db: &DbPool,
-    project_id: i64,
-    filter: &Filter,
-    limit: i64,
-    offset: i64,
-) -> AppResult<(Vec<Task>, i64)> {
-    let mut clauses = vec!["t.project_id = $1".to_string()];
-    let mut args = vec![Arg::Int(project_id)];
-    if let Some(c) = filter.column_id {
-        args.push(Arg::Int(c));
-        clauses.push(format!("t.column_id = ${}", args.len()));
-    }
-    if let Some(a) = filter.assignee_id {
-        args.push(Arg::Int(a));
-        clauses.push(format!("t.assignee_id = ${}", args.len()));
-    }
-    if !filter.q.trim().is_empty() {
-        args.push(Arg::Text(like_pattern(&filter.q)));
-        let n = args.len();
-        clauses.push(format!(
-            "(LOWER(t.title) LIKE ${n} ESCAPE '\\' OR LOWER(t.description) LIKE ${n} ESCAPE '\\')"
-        ));
-    }
-    let filter_sql = clauses.join(" AND ");
-    let count_sql = format!("SELECT COUNT(*) FROM tasks t WHERE {filter_sql}");
-    let n = args.len();
-    let list_sql = format!(
-        "{SELECT} JOIN task_columns k ON k.id = t.column_id WHERE {filter_sql} \
-         ORDER BY k.position, t.position, t.id LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
-    );
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    let mut rows = sqlx::query_as::<_, Task>(&list_sql);
-    for a in &args {
-        match a {
-            Arg::Int(i) => {
-                count = count.bind(*i);
-                rows = rows.bind(*i);
-            }
-            Arg::Text(s) => {
-                count = count.bind(s.clone());
-                rows = rows.bind(s.clone());
-            }
-        }
-    }
-    let total = count.fetch_one(&db.pool).await?;
-    let tasks = rows.bind(limit).bind(offset).fetch_all(&db.pool).await?;
-    Ok((tasks, total))
 }
 
 /// Write an activity line for a task.

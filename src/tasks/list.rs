@@ -1,31 +1,41 @@
-//! The list view of a project's tasks (filtered by column, assignee and
-//! words in the title or description, in board order, paged), and "My
-//! tasks": what is assigned to me across projects, by when it is due.
+//! The list view of a project's tasks (filtered, sorted and paged as
+//! `query.rs` says), and "My tasks": what is assigned to me across
+//! projects, by when it is due.
 
 use rocket::{get, routes, FromForm, Route};
 
 use super::actions::project_for;
+use super::cards;
 use super::columns;
-use super::items::{self, Filter};
+use super::items;
+use super::labels;
+use super::query::{self, Params, MAX_DEPTH};
 use super::repo;
-use super::views::{ListPage, MineGroup, MinePage, MineView, ProjectView, TaskView};
+use super::views::{ListForm, ListPage, MineGroup, MinePage, MineView, ProjectView, TaskView};
 use super::zone::{self, localise_all};
 use crate::accounts::timezone;
 use crate::db::Db;
-use crate::error::AppResult;
+use crate::error::{AppResult, FieldErrors};
 use crate::session::CurrentUser;
 use crate::web::paging::{Pager, Paging};
-use crate::web::{enc, Layout, Reply};
+use crate::web::{Layout, Reply};
 
 /// Tasks per page of the list.
 pub const PAGE_SIZE: i64 = 50;
 
-/// The list's filters as sent; anything unreadable means "any".
+/// The list's filters and order as sent; anything unreadable means "any"
+/// (and is said above the list).
 #[derive(Debug, Default, FromForm)]
 struct ListFilter<'r> {
     column: Option<&'r str>,
     assignee: Option<&'r str>,
+    label: Option<&'r str>,
+    due_before: Option<&'r str>,
+    due_after: Option<&'r str>,
+    overdue: Option<&'r str>,
     q: Option<&'r str>,
+    sort: Option<&'r str>,
+    dir: Option<&'r str>,
     page: Option<&'r str>,
 }
 
@@ -38,34 +48,41 @@ async fn list(
     filter: ListFilter<'_>,
 ) -> AppResult<Reply> {
     let project = project_for(db, id, user.id).await?;
-    let column_id = filter.column.and_then(|c| c.trim().parse::<i64>().ok());
-    let assignee_id = filter.assignee.and_then(|a| a.trim().parse::<i64>().ok());
-    let q: String = filter.q.unwrap_or("").chars().take(200).collect();
+    let mut errors = FieldErrors::default();
+    let query = Params {
+        column_id: filter.column,
+        assignee_id: filter.assignee,
+        label_id: filter.label,
+        due_before: filter.due_before,
+        due_after: filter.due_after,
+        overdue: filter.overdue,
+        q: filter.q,
+        sort: filter.sort,
+        dir: filter.dir,
+    }
+    .query(&mut errors);
     let page = filter.page.and_then(|p| p.trim().parse::<i64>().ok());
+    // Bounded paging: the deepest page starts at MAX_DEPTH.
+    let page = page.map(|p| p.clamp(1, MAX_DEPTH / PAGE_SIZE + 1));
     let paging = Paging::page(page, PAGE_SIZE);
-    let query = Filter {
-        column_id,
-        assignee_id,
-        q: q.clone(),
-    };
-    let (mut tasks, total) = items::list(db, id, &query, paging.limit, paging.offset).await?;
+    let (mut tasks, total) = query::list(db, id, &query, paging.limit, paging.offset).await?;
     localise_all(&mut tasks, &timezone::of(db, user.id).await?);
-    let column = column_id.map(|c| c.to_string()).unwrap_or_default();
-    let assignee = assignee_id.map(|a| a.to_string()).unwrap_or_default();
-    let base = format!(
-        "/tasks/{id}/list?column={column}&assignee={assignee}&q={}",
-        enc(&q)
-    );
+    let form = ListForm::of(&query);
+    let base = format!("/tasks/{id}/list?{}", form.query_string());
+    let ids: Vec<i64> = tasks.iter().map(|t| t.id).collect();
+    let mut pager = Pager::new(base, paging, total);
+    pager.pages = pager.pages.min(MAX_DEPTH / PAGE_SIZE + 1);
     Reply::page(&ListPage {
         layout,
         project: ProjectView::from(&project),
         tasks: tasks.iter().map(TaskView::summary).collect(),
         columns: columns::list(db, id).await?,
         members: repo::members(db, id).await?,
-        column,
-        assignee,
-        q,
-        pager: Pager::new(base, paging, total),
+        labels: labels::list(db, id).await?,
+        extras: cards::load(db, &ids).await?,
+        form,
+        errors,
+        pager,
     })
 }
 

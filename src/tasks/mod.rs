@@ -7,20 +7,28 @@
 //! (JSON), `model.rs` (input and validation), `json.rs` (API bodies and
 //! answers), `actions.rs` (who may do what, and the changes pages and API
 //! share), `repo.rs` (projects and members), `columns.rs`, `items.rs`,
-//! `moves.rs` and `comments.rs` (SQL), `views.rs` (templates).
+//! `moves.rs` and `comments.rs` (SQL), `views.rs` (templates); labels
+//! (`labels.rs`), checklists (`checklist.rs`), what cards show of both
+//! (`cards.rs`) and their page forms (`card_routes.rs`); the list's
+//! filters, sort orders and paging (`query.rs`).
 
 mod actions;
 mod api;
 mod calendar;
+mod card_routes;
+pub mod cards;
+pub mod checklist;
 pub mod columns;
 pub mod comments;
 pub mod items;
 pub mod json;
+pub mod labels;
 mod list;
 pub mod model;
 pub mod moves;
 mod preferences;
 pub mod reminders;
+pub mod query;
 pub mod repo;
 mod routes;
 mod task_api;
@@ -86,6 +94,8 @@ pub fn api_routes() -> Vec<Route> {
     let mut all = api::routes();
     all.extend(task_api::routes());
     all.extend(comments::api_routes());
+    all.extend(labels::api_routes());
+    all.extend(checklist::api_routes());
     all
 }
 
@@ -124,6 +134,7 @@ pub fn stage() -> AdHoc {
             .mount("/", preferences::routes())
             .mount("/", calendar::routes())
             .mount("/", todo_backend::routes())
+            .mount("/", card_routes::routes())
             .mount("/", api_routes()))
     })
 }

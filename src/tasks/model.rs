@@ -280,6 +280,9 @@ pub struct MoveForm {
     pub column: String,
     #[field(default = String::new())]
     pub to: String,
+    /// The task to stand before (drag and drop); the end of the column when empty.
+    #[field(default = String::new())]
+    pub before: String,
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@ use rocket::http::Status;
 use rocket::{get, post, routes, Route, State};
 
 use super::actions::{self, may_manage, project_for, require};
+use super::cards;
 use super::columns::{self, Removed};
 use super::items;
 use super::model::{parse_role, validate_name, ColumnForm, MemberForm, NameForm, RoleForm};
+use super::query;
 use super::repo::{self, MemberChange, Project};
 use super::views::{
     BoardPage, ColumnView, DeleteProjectPage, ProjectView, ProjectsPage, SettingsPage, TaskView,
@@ -95,11 +97,16 @@ async fn board(
             right: all.get(i + 1).map(|r| r.name.clone()),
         });
     }
+    let ids: Vec<i64> = views
+        .iter()
+        .flat_map(|c| c.tasks.iter().map(|t| t.id))
+        .collect();
     Reply::page(&BoardPage {
         layout,
         project: ProjectView::from(&project),
         targets: all.iter().map(|c| (c.id, c.name.clone())).collect(),
         columns: views,
+        extras: cards::load(db, &ids).await?,
     })
 }
 
@@ -180,7 +187,7 @@ async fn archive(
 async fn confirm_delete(db: &Db, user: CurrentUser, layout: Layout, id: i64) -> AppResult<Reply> {
     let project = project_for(db, id, user.id).await?;
     require(may_manage(&project))?;
-    let (_, tasks) = items::list(db, id, &Default::default(), 1, 0).await?;
+    let (_, tasks) = query::list(db, id, &Default::default(), 1, 0).await?;
     Reply::page(&DeleteProjectPage {
         layout,
         project: ProjectView::from(&project),

@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 
 use super::actions::{self, may_edit_tasks, project_for, require, task_for};
 use super::columns;
-use super::items::{self, Filter, Saved};
+use super::items::{self, Saved};
 use super::json::{MoveRequest, TaskJson, TaskPage, TaskRequest};
-use super::model::{TaskFields, TaskInput, QUERY_MAX};
+use super::model::{TaskFields, TaskInput};
+use super::query::{self, Params, MAX_DEPTH};
 use super::zone::{localise_all, Localise};
 use super::TasksConfig;
 use crate::accounts::timezone;
@@ -25,26 +26,20 @@ use crate::web::paging::PageQuery;
 /// Most tasks one page of `GET /tasks/{project}/items` holds.
 const PER_PAGE_MAX: i64 = 100;
 
-/// The filters of `GET /tasks/{project}/items`, as sent.
+/// The filters, order and page of `GET /tasks/{project}/items`, as sent.
 #[derive(Debug, Default, rocket::FromForm)]
 struct ListQuery<'r> {
     column_id: Option<&'r str>,
     assignee_id: Option<&'r str>,
+    label_id: Option<&'r str>,
+    due_before: Option<&'r str>,
+    due_after: Option<&'r str>,
+    overdue: Option<&'r str>,
     q: Option<&'r str>,
+    sort: Option<&'r str>,
+    dir: Option<&'r str>,
     page: Option<&'r str>,
     per_page: Option<&'r str>,
-}
-
-/// An optional id from a query string, or a field error.
-fn id_param(value: Option<&str>, field: &'static str, errors: &mut FieldErrors) -> Option<i64> {
-    let v = value?.trim();
-    match v.parse::<i64>() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            errors.add(field, "Use a whole number.");
-            None
-        }
-    }
 }
 
 #[get("/tasks/<id>/items?<filter..>", rank = 1)]
@@ -61,20 +56,27 @@ async fn list(
         per_page: filter.per_page,
     };
     let paging = paging.paging(20, PER_PAGE_MAX, &mut errors);
-    let column_id = id_param(filter.column_id, "column_id", &mut errors);
-    let assignee_id = id_param(filter.assignee_id, "assignee_id", &mut errors);
-    let q = filter.q.unwrap_or("");
-    if q.chars().count() > QUERY_MAX {
-        errors.add("q", format!("Use at most {QUERY_MAX} characters."));
+    if paging.offset > MAX_DEPTH {
+        errors.add(
+            "page",
+            format!("Pages reach {MAX_DEPTH} tasks deep: narrow the filters to see more."),
+        );
     }
+    let query = Params {
+        column_id: filter.column_id,
+        assignee_id: filter.assignee_id,
+        label_id: filter.label_id,
+        due_before: filter.due_before,
+        due_after: filter.due_after,
+        overdue: filter.overdue,
+        q: filter.q,
+        sort: filter.sort,
+        dir: filter.dir,
+    }
+    .query(&mut errors);
     project_for(db, id, me.0.id).await?;
     errors.into_result()?;
-    let filter = Filter {
-        column_id,
-        assignee_id,
-        q: q.to_string(),
-    };
-    let (mut tasks, total) = items::list(db, id, &filter, paging.limit, paging.offset).await?;
+    let (mut tasks, total) = query::list(db, id, &query, paging.limit, paging.offset).await?;
     localise_all(&mut tasks, &timezone::of(db, me.0.id).await?);
     Ok(Json(TaskPage {
         tasks: tasks.into_iter().map(Into::into).collect(),

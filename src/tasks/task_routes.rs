@@ -8,6 +8,7 @@ use rocket::http::Status;
 use rocket::{get, post, routes, Route, State};
 
 use super::actions::{self, may_edit_tasks, project_for, require, task_for};
+use super::cards;
 use super::columns;
 use super::comments::{self, CommentForm};
 use super::items::{self, Saved, Task};
@@ -110,7 +111,7 @@ async fn create(
 }
 
 /// The task's page, with the comment form's text and message.
-async fn task_page(
+pub(super) async fn task_page(
     db: &DbPool,
     layout: Layout,
     project: &Project,
@@ -149,6 +150,7 @@ async fn task_page(
             .collect(),
         comment,
         comment_error,
+        extras: cards::for_task(db, project.id, task.id).await?,
     })
 }
 
@@ -263,7 +265,8 @@ async fn save(
 }
 
 /// Move a task from the board or its page, without JavaScript: to the
-/// column chosen in the select, or one column left or right.
+/// column chosen in the select, or one column left or right. Drag and drop
+/// (`static/js/tasks-board.js`) submits this same form, adding `before`.
 #[post("/tasks/<id>/items/<task>/move", data = "<form>", rank = 2)]
 async fn move_task(
     ctx: Ctx<'_>,
@@ -290,7 +293,17 @@ async fn move_task(
             "Choose a column to move the task to.",
         ));
     };
-    actions::move_task(ctx.db, &task, &target, None, user.id).await?;
+    let before = form.before.trim().parse::<i64>().ok();
+    match actions::move_task(ctx.db, &task, &target, before, user.id).await {
+        Ok(()) => {}
+        Err(AppError::Validation(_)) => {
+            return Ok(Reply::failure(
+                board,
+                "Drop the task before a task of the column you move it to.",
+            ))
+        }
+        Err(e) => return Err(e),
+    }
     Ok(Reply::success(
         board,
         format!("“{}” moved to {}.", task.title, target.name),

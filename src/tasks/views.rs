@@ -3,16 +3,19 @@
 use askama::Template;
 
 use super::actions::{may_edit_tasks, may_manage};
+use super::cards::{Extras, TaskExtras};
 use super::columns::Column;
 use super::comments::Comment;
 use super::items::{due_label, Activity, Assigned, Task};
+use super::labels::Label;
 use super::model::{priority_name, MemberForm, TaskForm, PRIORITIES};
+use super::query::{Assignee, ListQuery};
 use super::repo::{Member, Project};
 use crate::error::FieldErrors;
 use crate::web::markdown::render_markdown;
 use crate::web::paging::Pager;
 use crate::web::text::format_time;
-use crate::web::Layout;
+use crate::web::{enc, Layout};
 
 /// A project as the pages show it, with what the viewer may do.
 pub struct ProjectView {
@@ -113,6 +116,8 @@ pub struct BoardPage {
     pub columns: Vec<ColumnView>,
     /// Every column's id and name, for the "Move to" selects.
     pub targets: Vec<(i64, String)>,
+    /// Each card's labels and checklist progress.
+    pub extras: Extras,
 }
 
 /// `/tasks/<project>/settings`: name, members and columns.
@@ -228,6 +233,7 @@ impl From<&Activity> for ActivityView {
             "due" => format!("set the due date to {}", a.detail),
             "completed" => "completed it".into(),
             "reopened" => "reopened it".into(),
+            "labels" => format!("changed the labels: {}", a.detail),
             _ => "edited it".into(),
         };
         ActivityView {
@@ -259,6 +265,8 @@ pub struct TaskPage {
     /// The comment form's text, and what is wrong with it.
     pub comment: String,
     pub comment_error: Option<String>,
+    /// Its labels and checklist, with their forms.
+    pub extras: TaskExtras,
 }
 
 /// A comment as the task page shows it.
@@ -282,7 +290,7 @@ impl From<&Comment> for CommentView {
     }
 }
 
-/// `/tasks/<project>/list`: the project's tasks, filtered and paged.
+/// `/tasks/<project>/list`: the project's tasks, filtered, sorted and paged.
 #[derive(Template)]
 #[template(path = "tasks/list.html")]
 pub struct ListPage {
@@ -291,11 +299,79 @@ pub struct ListPage {
     pub tasks: Vec<TaskView>,
     pub columns: Vec<Column>,
     pub members: Vec<Member>,
-    /// The filters as chosen ("" for any).
+    pub labels: Vec<Label>,
+    /// Each row's labels and checklist progress.
+    pub extras: Extras,
+    /// The filters and order as chosen.
+    pub form: ListForm,
+    /// What could not be read in the address (ignored).
+    pub errors: FieldErrors,
+    pub pager: Pager,
+}
+
+impl ListPage {
+    /// The sort orders, for the select: value and label.
+    pub fn sorts(&self) -> [(&'static str, &'static str); 6] {
+        [
+            ("board", "Board order"),
+            ("due", "Due date"),
+            ("priority", "Priority"),
+            ("created", "Created"),
+            ("updated", "Last changed"),
+            ("title", "Title"),
+        ]
+    }
+}
+
+/// The list's filter form as chosen ("" for any), and its query string.
+#[derive(Debug, Clone, Default)]
+pub struct ListForm {
     pub column: String,
     pub assignee: String,
+    pub label: String,
+    pub due_before: String,
+    pub due_after: String,
+    pub overdue: bool,
     pub q: String,
-    pub pager: Pager,
+    pub sort: &'static str,
+    pub desc: bool,
+}
+
+impl ListForm {
+    /// The form showing `q`.
+    pub fn of(q: &ListQuery) -> ListForm {
+        ListForm {
+            column: q.column_id.map(|c| c.to_string()).unwrap_or_default(),
+            assignee: match q.assignee {
+                Some(Assignee::Member(a)) => a.to_string(),
+                Some(Assignee::Nobody) => "none".into(),
+                None => String::new(),
+            },
+            label: q.label_id.map(|l| l.to_string()).unwrap_or_default(),
+            due_before: q.due_before.clone().unwrap_or_default(),
+            due_after: q.due_after.clone().unwrap_or_default(),
+            overdue: q.overdue,
+            q: q.q.clone(),
+            sort: q.sort.as_str(),
+            desc: q.desc,
+        }
+    }
+
+    /// The query string of this form, without `page`.
+    pub fn query_string(&self) -> String {
+        format!(
+            "column={}&assignee={}&label={}&due_after={}&due_before={}&overdue={}&q={}&sort={}&dir={}",
+            self.column,
+            enc(&self.assignee),
+            self.label,
+            self.due_after,
+            self.due_before,
+            if self.overdue { "1" } else { "" },
+            enc(&self.q),
+            self.sort,
+            if self.desc { "desc" } else { "asc" }
+        )
+    }
 }
 
 /// `/tasks/<project>/items/<task>/delete`: the confirmation step.

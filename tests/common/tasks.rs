@@ -84,3 +84,40 @@ pub async fn token_of(client: &Client, username: &str) -> String {
     assert_eq!(r.status, Status::Ok, "{}", r.body);
     r.json()["token"].as_str().expect("a token").to_string()
 }
+
+/// Post a form with the CSRF token of `client`'s session (read from
+/// `/tasks`), whatever page it is on.
+pub async fn post_with_token(
+    client: &Client,
+    action: &str,
+    fields: &[(&'static str, String)],
+) -> super::Resp {
+    let token = super::get(client, "/tasks").await.csrf();
+    let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+    all.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+    super::post_raw(client, action, &all, &[]).await
+}
+
+/// One JSON API call with a bearer token, and an optional JSON body.
+pub async fn api_call(
+    client: &Client,
+    token: &str,
+    method: Method,
+    uri: &str,
+    body: Option<&str>,
+) -> super::Resp {
+    let mut req = ApiRequest::new(client, method, uri).token(token);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    req.send().await
+}
+
+/// The user id of `username`.
+pub async fn user_id_of(app: &TestApp, username: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("user")
+}

@@ -1,0 +1,345 @@
+//! The task list's filters, sort orders and paging, shared by the list page
+//! and `GET /tasks/{project}/items`: by column (status), assignee (or
+//! nobody), label, due before/after (inclusive), overdue (open and due
+//! before today), and words in the title or description; sorted by board
+//! order, due date, priority, creation, last change or title, either way,
+//! with the task id as the tie-breaker so pages never repeat or skip a row.
+//! Paging is bounded: no page starts deeper than [`MAX_DEPTH`] rows, so the
+//! slowest page costs the same as that one (narrow the filters for more).
+
+use sqlx::{FromRow, Row};
+
+use super::items::{Task, SELECT};
+use crate::db::{like_pattern, DbPool};
+use crate::error::{AppResult, FieldErrors};
+
+/// The deepest row a page may start at.
+pub const MAX_DEPTH: i64 = 5_000;
+
+/// Whose tasks the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    Member(i64),
+    Nobody,
+}
+
+/// How the list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Column by column, in card order.
+    #[default]
+    Board,
+    Due,
+    Priority,
+    Created,
+    Updated,
+    Title,
+}
+
+/// The sort names the list and the API accept.
+pub const SORTS: [&str; 6] = ["board", "due", "priority", "created", "updated", "title"];
+
+impl Sort {
+    /// The sort named `name` ("" is board order).
+    pub fn parse(name: &str) -> Option<Sort> {
+        Some(match name.trim() {
+            "" | "board" => Sort::Board,
+            "due" => Sort::Due,
+            "priority" => Sort::Priority,
+            "created" => Sort::Created,
+            "updated" => Sort::Updated,
+            "title" => Sort::Title,
+            _ => return None,
+        })
+    }
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        SORTS[self as usize]
+    }
+}
+
+/// What a task list is narrowed to, and its order.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub column_id: Option<i64>,
+    pub assignee: Option<Assignee>,
+    pub label_id: Option<i64>,
+    /// YYYY-MM-DD, inclusive.
+    pub due_before: Option<String>,
+    pub due_after: Option<String>,
+    /// Open and due before `today`.
+    pub overdue: bool,
+    /// Words searched for in the title and description.
+    pub q: String,
+    pub sort: Sort,
+    pub desc: bool,
+    /// Today's date (YYYY-MM-DD) for `overdue`.
+    pub today: String,
+}
+
+/// A YYYY-MM-DD date from a query string, or a field error.
+pub fn date_param(value: &str, field: &'static str, errors: &mut FieldErrors) -> Option<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(v, &format) {
+        Ok(d) => Some(d.format(&format).unwrap_or_default()),
+        Err(_) => {
+            errors.add(field, "Use a date as YYYY-MM-DD.");
+            None
+        }
+    }
+}
+
+/// Today in UTC as YYYY-MM-DD.
+pub fn today_utc() -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::now_utc()
+        .date()
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// The list's parameters as sent (the API's names; the page maps its own).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Params<'a> {
+    pub column_id: Option<&'a str>,
+    /// A member's id, or "none" for unassigned tasks.
+    pub assignee_id: Option<&'a str>,
+    pub label_id: Option<&'a str>,
+    pub due_before: Option<&'a str>,
+    pub due_after: Option<&'a str>,
+    /// "1" or "true".
+    pub overdue: Option<&'a str>,
+    pub q: Option<&'a str>,
+    pub sort: Option<&'a str>,
+    /// "asc" or "desc".
+    pub dir: Option<&'a str>,
+}
+
+/// Longest search text, in characters.
+pub const Q_MAX: usize = super::model::QUERY_MAX;
+
+/// An optional id from a query string ("" is none), or a field error.
+fn id_param(value: Option<&str>, field: &'static str, errors: &mut FieldErrors) -> Option<i64> {
+    let v = value?.trim();
+    if v.is_empty() {
+        return None;
+    }
+    match v.parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errors.add(field, "Use a whole number.");
+            None
+        }
+    }
+}
+
+impl Params<'_> {
+    /// The query these ask for, with a field error for each value that
+    /// cannot be read (the value then counts as not sent).
+    pub fn query(&self, errors: &mut FieldErrors) -> ListQuery {
+        let assignee = match self.assignee_id.map(str::trim) {
+            Some("none") => Some(Assignee::Nobody),
+            other => id_param(other, "assignee_id", errors).map(Assignee::Member),
+        };
+        let overdue = match self.overdue.map(str::trim).unwrap_or("") {
+            "" | "0" | "false" => false,
+            "1" | "true" | "on" => true,
+            _ => {
+                errors.add("overdue", "Use true or false.");
+                false
+            }
+        };
+        let q = self.q.unwrap_or("");
+        if q.chars().count() > Q_MAX {
+            errors.add("q", format!("Use at most {Q_MAX} characters."));
+        }
+        let sort = Sort::parse(self.sort.unwrap_or("")).unwrap_or_else(|| {
+            errors.add("sort", format!("Sort by one of: {}.", SORTS.join(", ")));
+            Sort::Board
+        });
+        let desc = match self.dir.map(str::trim).unwrap_or("") {
+            "" | "asc" => false,
+            "desc" => true,
+            _ => {
+                errors.add("dir", "Use asc or desc.");
+                false
+            }
+        };
+        ListQuery {
+            column_id: id_param(self.column_id, "column_id", errors),
+            assignee,
+            label_id: id_param(self.label_id, "label_id", errors),
+            due_before: date_param(self.due_before.unwrap_or(""), "due_before", errors),
+            due_after: date_param(self.due_after.unwrap_or(""), "due_after", errors),
+            overdue,
+            q: q.chars().take(Q_MAX).collect(),
+            sort,
+            desc,
+            today: today_utc(),
+        }
+    }
+}
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Add a condition with one argument (`clause` gets its placeholder number).
+fn add(clauses: &mut Vec<String>, args: &mut Vec<Arg>, a: Arg, clause: impl Fn(usize) -> String) {
+    args.push(a);
+    clauses.push(clause(args.len()));
+}
+
+/// The ORDER BY of a sort.
+fn order_by(sort: Sort, desc: bool) -> String {
+    let d = if desc { "DESC" } else { "ASC" };
+    match sort {
+        Sort::Board => format!("k.position {d}, t.position {d}, t.id {d}"),
+        // Undated tasks come last either way.
+        Sort::Due => format!(
+            "CASE WHEN t.due_date IS NULL THEN 1 ELSE 0 END, t.due_date {d}, \
+             CASE WHEN t.due_time IS NULL THEN 0 ELSE 1 END {d}, t.due_time {d}, t.id {d}"
+        ),
+        Sort::Priority => format!("t.priority {d}, t.id {d}"),
+        Sort::Created => format!("t.created_at {d}, t.id {d}"),
+        Sort::Updated => format!("t.updated_at {d}, t.id {d}"),
+        Sort::Title => format!("LOWER(t.title) {d}, t.id {d}"),
+    }
+}
+
+/// The project's tasks matching `query`, in its order, and how many match.
+/// `offset` beyond [`MAX_DEPTH`] reads as [`MAX_DEPTH`].
+pub async fn list(
+    db: &DbPool,
+    project_id: i64,
+    query: &ListQuery,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<Task>, i64)> {
+    let mut clauses = vec!["t.project_id = $1".to_string()];
+    let mut args = vec![Arg::Int(project_id)];
+    if let Some(c) = query.column_id {
+        add(&mut clauses, &mut args, Arg::Int(c), |n| {
+            format!("t.column_id = ${n}")
+        });
+    }
+    match query.assignee {
+        Some(Assignee::Member(a)) => {
+            add(&mut clauses, &mut args, Arg::Int(a), |n| {
+                format!("t.assignee_id = ${n}")
+            });
+        }
+        Some(Assignee::Nobody) => clauses.push("t.assignee_id IS NULL".into()),
+        None => {}
+    }
+    if let Some(l) = query.label_id {
+        add(&mut clauses, &mut args, Arg::Int(l), |n| {
+            format!(
+                "EXISTS (SELECT 1 FROM task_label_links x WHERE x.task_id = t.id AND x.label_id = ${n})"
+            )
+        });
+    }
+    if let Some(d) = &query.due_before {
+        add(&mut clauses, &mut args, Arg::Text(d.clone()), |n| {
+            format!("t.due_date <= ${n}")
+        });
+    }
+    if let Some(d) = &query.due_after {
+        add(&mut clauses, &mut args, Arg::Text(d.clone()), |n| {
+            format!("t.due_date >= ${n}")
+        });
+    }
+    if query.overdue {
+        add(
+            &mut clauses,
+            &mut args,
+            Arg::Text(query.today.clone()),
+            |n| format!("t.due_date < ${n} AND t.completed_at IS NULL"),
+        );
+    }
+    if !query.q.trim().is_empty() {
+        add(
+            &mut clauses,
+            &mut args,
+            Arg::Text(like_pattern(&query.q)),
+            |n| {
+                format!(
+                "(LOWER(t.title) LIKE ${n} ESCAPE '\\' OR LOWER(t.description) LIKE ${n} ESCAPE '\\')"
+            )
+            },
+        );
+    }
+    let filter_sql = clauses.join(" AND ");
+    let count_sql = format!("SELECT COUNT(*) FROM tasks t WHERE {filter_sql}");
+    let n = args.len();
+    let join = if query.sort == Sort::Board {
+        " JOIN task_columns k ON k.id = t.column_id"
+    } else {
+        ""
+    };
+    // One scan: the page and, on each row, how many match in all. Only a
+    // page past the end (no rows) needs the count on its own.
+    let list_sql = format!(
+        "SELECT COUNT(*) OVER () AS total_rows, {}{join} WHERE {filter_sql} ORDER BY {} \
+         LIMIT ${} OFFSET ${}",
+        &SELECT["SELECT ".len()..],
+        order_by(query.sort, query.desc),
+        n + 1,
+        n + 2
+    );
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    let mut rows = sqlx::query(&list_sql);
+    for a in &args {
+        match a {
+            Arg::Int(i) => {
+                count = count.bind(*i);
+                rows = rows.bind(*i);
+            }
+            Arg::Text(s) => {
+                count = count.bind(s.clone());
+                rows = rows.bind(s.clone());
+            }
+        }
+    }
+    let offset = offset.clamp(0, MAX_DEPTH);
+    let found = rows.bind(limit).bind(offset).fetch_all(&db.pool).await?;
+    let total = match found.first() {
+        Some(row) => row.try_get::<i64, _>("total_rows")?,
+        None if offset == 0 => 0,
+        None => count.fetch_one(&db.pool).await?,
+    };
+    let tasks = found
+        .iter()
+        .map(Task::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((tasks, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_parse_by_name_and_dates_are_checked() {
+        for name in SORTS {
+            assert_eq!(Sort::parse(name).unwrap().as_str(), name);
+        }
+        assert_eq!(Sort::parse(""), Some(Sort::Board));
+        assert_eq!(Sort::parse("random"), None);
+        let mut errors = FieldErrors::default();
+        assert_eq!(
+            date_param("2026-12-07", "due_before", &mut errors).as_deref(),
+            Some("2026-12-07")
+        );
+        assert_eq!(date_param("", "due_before", &mut errors), None);
+        assert!(errors.is_empty());
+        assert_eq!(date_param("2026-13-01", "due_before", &mut errors), None);
+        assert!(errors.get("due_before").is_some());
+    }
+}
