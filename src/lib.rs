@@ -21,6 +21,7 @@ pub mod mail;
 pub mod notes;
 pub mod profile;
 pub mod session;
+pub mod shop;
 pub mod tasks;
 pub mod web;
 
@@ -81,5 +82,6 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(chat::stage())
         .attach(blog::stage())
         .attach(tasks::stage())
+        .attach(shop::stage())
         .register("/", web::catchers())
 }
