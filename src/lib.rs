@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod notes;
 pub mod profile;
 pub mod session;
+pub mod shop;
 pub mod tasks;
 pub mod web;
 
@@ -88,5 +89,6 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(chat::stage())
         .attach(blog::stage())
         .attach(tasks::stage())
+        .attach(shop::stage())
         .register("/", web::catchers())
 }

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod csrf;
 mod device;
 mod guards;
+pub mod hooks;
 pub mod role;
 mod store;
 
@@ -15,6 +16,7 @@ pub use cache::{clear_all, user_changed, SessionCache};
 pub use csrf::{check as check_csrf, rotate as rotate_csrf, CsrfForm, NoFields, CSRF_FIELD};
 pub use device::Device;
 pub use guards::{cached_user, current_user, signed_in, AdminUser, CurrentUser};
+pub use hooks::SignInHooks;
 pub use role::Role;
 pub use store::{
     end_all_for_user, end_current, end_one, hash_token, list_for_user, proved_at, random_token,
@@ -26,35 +28,37 @@ pub use store::{
 pub fn stage() -> rocket::fairing::AdHoc {
     use rocket::fairing::AdHoc;
     AdHoc::on_ignite("Sessions", |rocket| async {
-        rocket.attach(AdHoc::try_on_ignite("Session cache", |rocket| async {
-            let (Some(events), Some(cfg)) = (
-                rocket.state::<crate::events::Events>().cloned(),
-                rocket.state::<crate::config::AppConfig>(),
-            ) else {
-                return Err(rocket);
-            };
-            let cache = SessionCache::new(
-                events,
-                cfg.session_cache_entries,
-                std::time::Duration::from_secs(cfg.session_cache_seconds),
-            );
-            Ok(rocket
-                .manage(cache)
-                .attach(AdHoc::on_liftoff("Last seen writer", |rocket| {
-                    Box::pin(async move {
-                        let (Some(db), Some(cache)) = (
-                            <crate::db::Db as rocket_db_pools::Database>::fetch(rocket),
-                            rocket.state::<SessionCache>(),
-                        ) else {
-                            return;
-                        };
-                        rocket::tokio::spawn(cache::write_seen_until(
-                            (**db).clone(),
-                            cache.seen_handle(),
-                            rocket.shutdown(),
-                        ));
-                    })
-                })))
-        }))
+        rocket
+            .manage(SignInHooks::default())
+            .attach(AdHoc::try_on_ignite("Session cache", |rocket| async {
+                let (Some(events), Some(cfg)) = (
+                    rocket.state::<crate::events::Events>().cloned(),
+                    rocket.state::<crate::config::AppConfig>(),
+                ) else {
+                    return Err(rocket);
+                };
+                let cache = SessionCache::new(
+                    events,
+                    cfg.session_cache_entries,
+                    std::time::Duration::from_secs(cfg.session_cache_seconds),
+                );
+                Ok(rocket
+                    .manage(cache)
+                    .attach(AdHoc::on_liftoff("Last seen writer", |rocket| {
+                        Box::pin(async move {
+                            let (Some(db), Some(cache)) = (
+                                <crate::db::Db as rocket_db_pools::Database>::fetch(rocket),
+                                rocket.state::<SessionCache>(),
+                            ) else {
+                                return;
+                            };
+                            rocket::tokio::spawn(cache::write_seen_until(
+                                (**db).clone(),
+                                cache.seen_handle(),
+                                rocket.shutdown(),
+                            ));
+                        })
+                    })))
+            }))
     })
 }

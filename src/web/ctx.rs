@@ -10,7 +10,7 @@ use crate::config::AppConfig;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, GuardError};
 use crate::mail::Wakeup;
-use crate::session::{self, NewSession};
+use crate::session::{self, NewSession, SignInHooks};
 
 /// The database, the settings, the cookies, who is calling from where, and
 /// the mail worker's doorbell.
@@ -21,6 +21,8 @@ pub struct Ctx<'r> {
     pub ip: ClientIp,
     pub ua: UserAgent,
     pub wakeup: &'r Wakeup,
+    /// What features want done at sign-in (the shop's cart merge).
+    pub hooks: &'r SignInHooks,
 }
 
 #[rocket::async_trait]
@@ -29,10 +31,11 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let rocket = req.rocket();
-        let (Some(db), Some(cfg), Some(wakeup)) = (
+        let (Some(db), Some(cfg), Some(wakeup), Some(hooks)) = (
             rocket.state::<Db>(),
             rocket.state::<AppConfig>(),
             rocket.state::<Wakeup>(),
+            rocket.state::<SignInHooks>(),
         ) else {
             let error = AppError::Internal("the application state is incomplete".into());
             return Outcome::Error((GuardError::stash(req, error), ()));
@@ -47,6 +50,7 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
             ip: ip.unwrap_or(ClientIp(None)),
             ua: ua.unwrap_or(UserAgent(String::new())),
             wakeup,
+            hooks,
         })
     }
 }
@@ -62,6 +66,8 @@ impl Ctx<'_> {
             user_agent: &self.ua.0,
             ip: &ip,
         };
-        session::start(self.db, self.cfg, self.cookies, new).await
+        session::start(self.db, self.cfg, self.cookies, new).await?;
+        self.hooks.run(self.db, self.cookies, user_id).await;
+        Ok(())
     }
 }
