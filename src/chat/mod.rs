@@ -129,17 +129,39 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
-            || cfg.digest_delay_secs < 0
-            || cfg.digest_interval_secs < 0
-            || cfg.digest_check_secs < 1
-            || cfg.streams_per_member < 1
-            || cfg.max_streams < 1
-        {
-            return Err(
-                "chat.max_length must be 1 to 20000, chat.messages_per_minute, \
-                 chat.heartbeat_secs, chat.poll_secs, chat.digest_check_secs, \
-                 chat.streams_per_member and chat.max_streams at least 1, \
-                 chat.digest_delay_secs and chat.digest_interval_secs not negative"
+        let (Some(registry), Some(app)) = (
+            rocket.state::<crate::jobs::Registry>(),
+            rocket.state::<crate::config::AppConfig>(),
+        ) else {
+            log::error!("chat needs the jobs stage and the configuration first");
+            return Err(rocket);
+        };
+        digest::register(registry, &cfg, app.base_url.clone());
+        let badges = Arc::new(badge::BadgeCache::default());
+        let dispatcher = dispatch::Dispatcher::new(cfg.streams_per_member, cfg.max_streams);
+        let poll = std::time::Duration::from_secs(cfg.poll_secs);
+        Ok(rocket
+            .manage(cfg)
+            .manage(dispatcher.clone())
+            .manage(NavBadgeHook(Arc::new(badges.clone())))
+            .manage(badges)
+            .attach(AdHoc::on_liftoff("Chat dispatcher", move |rocket| {
+                Box::pin(async move {
+                    if let (Some(events), Some(badges)) = (
+                        rocket.state::<crate::events::Events>(),
+                        rocket.state::<Arc<badge::BadgeCache>>(),
+                    ) {
+                        badges.listen(events);
+                    }
+                    // The dispatcher listens on the chat channel from the
+                    // start, not only once a stream opens: on Postgres a
+                    // publish waits for its own notification to come back,
+                    // which it only does on a channel this process listens
+                    // to.
+                    let events = rocket.state::<crate::events::Events>().cloned();
+                    let db = <crate::db::Db as rocket_db_pools::Database>::fetch(rocket)
+                        .map(|db| (**db).clone());
+                    if let (Some(events), Some(db)) = (events, db) {
                         drop(events.subscribe(rules::CHANNEL));
                         let shutdown = rocket.shutdown();
                         rocket::tokio::spawn(dispatcher.run(db, events, poll, shutdown));
