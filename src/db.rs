@@ -204,6 +204,24 @@ pub fn is_busy(e: &sqlx::Error) -> bool {
     matches!(d.code().as_deref(), Some("40001" | "40P01" | "55P03"))
 }
 
+/// Whether the database server itself is away: the connection was ended
+/// (an administrator, a restart, a crash: SQLSTATE class 08 and 57P), the
+/// server is out of connections (53300), or it refuses connections to the
+/// database for now (55000 "not currently accepting connections"). Such an
+/// error answers 503, never 500: the request can be tried again once the
+/// server is back, and the pool replaces the broken connection.
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return false;
+    };
+    match d.code().as_deref() {
+        Some(code) if code.starts_with("08") || code.starts_with("57P") => true,
+        Some("53300") => true,
+        Some("55000") => d.message().contains("accepting connections"),
+        _ => false,
+    }
+}
+
 /// Whether an error is a unique-constraint violation.
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())

@@ -81,6 +81,7 @@ impl From<sqlx::Error> for AppError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => AppError::Unavailable(e.to_string()),
             ref busy if crate::db::is_busy(busy) => AppError::Unavailable(e.to_string()),
+            ref away if crate::db::is_unreachable(away) => AppError::Unavailable(e.to_string()),
             other => AppError::Internal(format!("database: {other}")),
         }
     }
