@@ -18,8 +18,8 @@ CREATE TABLE task_user_settings (
     user_id BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     remind_due INTEGER NOT NULL DEFAULT 0,
     remind_assigned INTEGER NOT NULL DEFAULT 0,
-    calendar_hash TEXT UNIQUE,
-    todo_hash TEXT UNIQUE,
+    calendar_hash TEXT,
+    todo_hash TEXT,
     inbox_project_id BIGINT REFERENCES task_projects (id) ON DELETE SET NULL
 );
 
@@ -32,6 +32,12 @@ CREATE TABLE task_reminders_sent (
     user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     kind TEXT NOT NULL,
     occasion TEXT NOT NULL,
-    sent_at BIGINT NOT NULL,
-    UNIQUE (task_id, user_id, kind, occasion)
+    sent_at BIGINT NOT NULL
 );
+
+-- Named unique indexes rather than inline UNIQUE, the same on both
+-- databases (tests/database.rs compares the schemas).
+CREATE UNIQUE INDEX task_user_settings_calendar_hash_key ON task_user_settings (calendar_hash);
+CREATE UNIQUE INDEX task_user_settings_todo_hash_key ON task_user_settings (todo_hash);
+CREATE UNIQUE INDEX task_reminders_sent_task_id_user_id_kind_occasion_key
+    ON task_reminders_sent (task_id, user_id, kind, occasion);
