@@ -11,11 +11,13 @@
 //! (catalogue, cart and checkout pages), `admin.rs` (`/admin/shop`),
 //! `api.rs` (JSON), `views.rs` (templates).
 
+mod addresses;
 mod admin;
 mod api;
 pub mod cart;
 pub mod catalogue;
 mod chart;
+mod expiry;
 mod images;
 pub mod model;
 pub mod money;
@@ -145,7 +147,7 @@ pub fn stage() -> AdHoc {
             log::error!("the shop stage needs the jobs and session stages attached before it");
             return Err(rocket);
         };
-        orders::register_jobs(registry);
+        expiry::register_jobs(registry);
         hooks.register("shop cart merge", |db, cookies, user_id| {
             Box::pin(cart::merge_at_sign_in(db, cookies, user_id))
         });

@@ -1,17 +1,18 @@
 //! Orders: placing one (stock reserved in the order's own transaction, so
 //! stock k is sold at most k times across every app process), moving it
 //! through the state machine (`state.rs`) with a record of who and when,
-//! the expiry job, and the customer's mails.
+//! and the customer's mails. The expiry job is in `expiry.rs`, saved
+//! addresses in `addresses.rs`.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{AnyConnection, Connection};
+use sqlx::AnyConnection;
 
 use super::model::AddressForm;
 use super::state::{may_transition, refusal, releases_stock, OrderState};
 use super::{ShippingMethod, Shop};
 use crate::db::{begin_write, is_unique_violation, now, DbPool};
 use crate::error::{AppError, AppResult};
-use crate::jobs::{self, JobError, NewJob, Policy, Registry};
+use crate::jobs::{self, NewJob};
 use crate::mail::{self, MailContent};
 use crate::mail_templates;
 
@@ -228,7 +229,7 @@ pub async fn place(db: &DbPool, shop: &Shop, c: &Checkout<'_>) -> AppResult<Plac
         "Order placed.",
     )
     .await?;
-    let job = NewJob::new(EXPIRE_KIND, &ExpireJob { order_id: id })?
+    let job = NewJob::new(EXPIRE_KIND, &super::expiry::ExpireJob { order_id: id })?
         .at(expires_at)
         .unique(&format!("{EXPIRE_KIND}:{id}"));
     jobs::enqueue(&mut tx, &job).await?;
@@ -450,53 +451,6 @@ pub async fn mark_paid(
     transition(db, base_url, shop, id, &change).await
 }
 
-/// The expiry job's input.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ExpireJob {
-    pub order_id: i64,
-}
-
-const EXPIRE_POLICY: Policy = Policy {
-    max_attempts: 10,
-    retry_base: 10.0,
-    retry_max: 600.0,
-};
-
-/// Register the expiry job: an order still waiting for payment when its
-/// time is up expires and its stock is released; any other state means it
-/// was paid or cancelled meanwhile, and the job does nothing.
-pub fn register_jobs(registry: &Registry) {
-    registry.register(EXPIRE_KIND, EXPIRE_POLICY, |conn, job| {
-        Box::pin(async move {
-            let input: ExpireJob = serde_json::from_str(&job.payload)
-                .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
-            let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
-            let mut tx = if sqlite {
-                conn.begin_with("BEGIN IMMEDIATE").await?
-            } else {
-                conn.begin().await?
-            };
-            let state: Option<String> =
-                sqlx::query_scalar("SELECT state FROM shop_orders WHERE id = $1")
-                    .bind(input.order_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if state.as_deref() != Some(OrderState::PendingPayment.as_str()) {
-                return Ok(());
-            }
-            let change = Change {
-                to: OrderState::Expired,
-                actor: "system",
-                note: "Not paid in time; stock released.",
-                tracking: None,
-            };
-            apply(&mut tx, "", None, input.order_id, &change).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-    });
-}
-
 /// "Your order is paid" and "your order is on its way".
 pub struct OrderMail {
     pub kind: &'static str,
@@ -517,73 +471,6 @@ impl MailContent for OrderMail {
     fn render(&self) -> Result<(String, String), askama::Error> {
         self.render_pair()
     }
-}
-
-/// Save an address for `user_id` (at most 10 are kept; the same address
-/// twice is stored once).
-pub async fn save_address(db: &DbPool, user_id: i64, a: &AddressForm) -> AppResult<()> {
-    let have: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM shop_addresses WHERE user_id = $1 AND name = $2 AND line1 = $3 \
-         AND line2 = $4 AND city = $5 AND postcode = $6 AND country = $7",
-    )
-    .bind(user_id)
-    .bind(&a.name)
-    .bind(&a.line1)
-    .bind(&a.line2)
-    .bind(&a.city)
-    .bind(&a.postcode)
-    .bind(&a.country)
-    .fetch_one(&db.pool)
-    .await?;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shop_addresses WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(&db.pool)
-        .await?;
-    if have > 0 || total >= 10 {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO shop_addresses (user_id, name, line1, line2, city, postcode, country, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(user_id)
-    .bind(&a.name)
-    .bind(&a.line1)
-    .bind(&a.line2)
-    .bind(&a.city)
-    .bind(&a.postcode)
-    .bind(&a.country)
-    .bind(now())
-    .execute(&db.pool)
-    .await?;
-    Ok(())
-}
-
-/// The member's saved addresses, newest first.
-pub async fn addresses(db: &DbPool, user_id: i64) -> AppResult<Vec<(i64, AddressForm)>> {
-    let rows: Vec<(i64, String, String, String, String, String, String)> = sqlx::query_as(
-        "SELECT id, name, line1, line2, city, postcode, country FROM shop_addresses \
-         WHERE user_id = $1 ORDER BY id DESC",
-    )
-    .bind(user_id)
-    .fetch_all(&db.pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, line1, line2, city, postcode, country)| {
-            (
-                id,
-                AddressForm {
-                    name,
-                    line1,
-                    line2,
-                    city,
-                    postcode,
-                    country,
-                },
-            )
-        })
-        .collect())
 }
 
 /// The order checkout token `token` placed for `user_id`, if any.

@@ -6,6 +6,7 @@ use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::{get, post, routes, Route, State};
 
+use super::addresses;
 use super::cart::{self, Owner};
 use super::catalogue::{self, ListQuery};
 use super::model::{quantity, AddressForm, QUERY_MAX};
@@ -191,7 +192,7 @@ async fn checkout_page(
     errors: FieldErrors,
     problem: Option<String>,
 ) -> AppResult<CheckoutPage> {
-    let saved = orders::addresses(ctx.db, user.id).await?;
+    let saved = addresses::addresses(ctx.db, user.id).await?;
     let address = match (address.name.is_empty(), saved.first()) {
         (true, Some((_, a))) => a.clone(),
         _ => address,
@@ -279,7 +280,7 @@ async fn place(
     if let Some(id) = orders::by_checkout_token(ctx.db, me.id, &form.token).await? {
         return Ok(Reply::to(format!("/shop/orders/{id}")));
     }
-    let saved = orders::addresses(ctx.db, me.id).await?;
+    let saved = addresses::addresses(ctx.db, me.id).await?;
     let chosen = form
         .address_id
         .and_then(|id| saved.iter().find(|(s, _)| *s == id).map(|(_, a)| a.clone()));
@@ -315,7 +316,7 @@ async fn place(
         return Reply::page_with(Status::UnprocessableEntity, &page);
     };
     if form.save_address {
-        orders::save_address(ctx.db, me.id, &address).await?;
+        addresses::save_address(ctx.db, me.id, &address).await?;
     }
     let wants: Vec<Want> = lines
         .iter()
