@@ -65,6 +65,9 @@ pub struct Db(DbPool);
 /// Connection settings, the same keys rocket_db_pools documents.
 pub type DbConfig = rocket_db_pools::Config;
 
+/// A pooled connection idle for longer than this is pinged before use.
+const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
+
 /// Open a pool: WAL and a busy timeout on SQLite, a short acquire timeout so
 /// an unreachable database answers 503 quickly instead of hanging.
 pub async fn connect(config: &DbConfig) -> Result<DbPool, sqlx::Error> {
@@ -74,7 +77,26 @@ pub async fn connect(config: &DbConfig) -> Result<DbPool, sqlx::Error> {
         .max_connections(config.max_connections as u32)
         .min_connections(config.min_connections.unwrap_or(0))
         .acquire_timeout(Duration::from_secs(config.connect_timeout))
-        .idle_timeout(config.idle_timeout.map(Duration::from_secs));
+        .idle_timeout(config.idle_timeout.map(Duration::from_secs))
+        // sqlx pings every connection it hands out, which on a busy site
+        // is a second round trip for each query (on SQLite, two more
+        // hand-offs to the connection's worker thread): bench/RESULTS.md
+        // measured a lone `SELECT 1` page at a quarter of a page without
+        // one. A connection used within the last half second is known to
+        // work; only one that sat idle longer is pinged first (HikariCP's
+        // "alive bypass window"), so a connection a database restart
+        // killed meanwhile is replaced instead of failing a request. One
+        // that breaks during a request is dropped by sqlx's check when it
+        // is returned.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        });
     if backend == Backend::Sqlite {
         options = options.after_connect(|conn, _meta| {
             Box::pin(async move {
