@@ -176,6 +176,72 @@ async fn my_tasks_groups_by_today_in_the_members_zone() {
     assert!(section(&page.body, ">This week <span"), "{}", page.body);
 }
 
+#[rocket::async_test]
+async fn overdue_is_past_due_on_the_members_clock_not_utcs() {
+    let app = spawn().await;
+    let ada = app.member("ada").await;
+    set_zone(&ada, "Pacific/Kiritimati").await;
+    let now = time::OffsetDateTime::now_utc();
+    let kiritimati = |d: time::Duration| now + time::Duration::hours(14) + d;
+    let hm = |t: time::OffsetDateTime| format!("{:02}:{:02}", t.hour(), t.minute());
+    let p = create_project(&ada, "Home").await;
+    // Yesterday in Kiritimati (UTC+14). Pago Pago (UTC-11) is 25 hours
+    // behind, so there it is today or tomorrow: never overdue. UTC's
+    // today is one of the two, so a UTC "today" fails one of the checks.
+    let yesterday = kiritimati(time::Duration::days(-1)).date().to_string();
+    create_task(
+        &ada,
+        p,
+        &[("title", "Water plants"), ("due_date", &yesterday)],
+    )
+    .await;
+    // An instant two minutes ago is past due everywhere, ten minutes ahead
+    // nowhere, whatever date either falls on in UTC.
+    let past = kiritimati(time::Duration::minutes(-2));
+    let soon = kiritimati(time::Duration::minutes(10));
+    for (title, at) in [("Call the bank", past), ("Call the vet", soon)] {
+        create_task(
+            &ada,
+            p,
+            &[
+                ("title", title),
+                ("due_date", &at.date().to_string()),
+                ("due_time", &hm(at)),
+            ],
+        )
+        .await;
+    }
+    let overdue = |body: &str| -> Vec<&str> {
+        ["Water plants", "Call the bank", "Call the vet"]
+            .into_iter()
+            .filter(|t| body.contains(t))
+            .collect()
+    };
+    let page = get(&ada, &format!("/tasks/{p}/list?overdue=1")).await;
+    assert_eq!(page.status, Status::Ok);
+    assert_eq!(overdue(&page.body), ["Water plants", "Call the bank"]);
+    set_zone(&ada, "Pacific/Pago_Pago").await;
+    let page = get(&ada, &format!("/tasks/{p}/list?overdue=1")).await;
+    assert_eq!(overdue(&page.body), ["Call the bank"], "{}", page.body);
+    // The API reads the same filter in the caller's zone.
+    let token = token_of(&ada, "ada").await;
+    let r = app
+        .api(Method::Get, &format!("/tasks/{p}/items?overdue=true"))
+        .token(&token)
+        .send()
+        .await;
+    assert_eq!(r.status, Status::Ok, "{}", r.body);
+    assert_eq!(overdue(&r.body), ["Call the bank"], "{}", r.body);
+    // "Due before" a day is the member's day: the call falls on Pago
+    // Pago's date of that instant (UTC's date may be the next one).
+    let pago = (now - time::Duration::hours(11) - time::Duration::minutes(2)).date();
+    let page = get(&ada, &format!("/tasks/{p}/list?due_before={pago}")).await;
+    assert!(page.body.contains("Call the bank"), "{}", page.body);
+    let day_before = pago - time::Duration::days(1);
+    let page = get(&ada, &format!("/tasks/{p}/list?due_before={day_before}")).await;
+    assert!(!page.body.contains("Call the bank"), "{}", page.body);
+}
+
 async fn opt_in(client: &Client, due: bool, assigned: bool) {
     let mut fields = vec![];
     if due {

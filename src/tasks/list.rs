@@ -49,6 +49,7 @@ async fn list(
 ) -> AppResult<Reply> {
     let project = project_for(db, id, user.id).await?;
     let mut errors = FieldErrors::default();
+    let tz = timezone::of(db, user.id).await?;
     let query = Params {
         column_id: filter.column,
         assignee_id: filter.assignee,
@@ -60,13 +61,13 @@ async fn list(
         sort: filter.sort,
         dir: filter.dir,
     }
-    .query(&mut errors);
+    .query(&tz, &mut errors);
     let page = filter.page.and_then(|p| p.trim().parse::<i64>().ok());
     // Bounded paging: the deepest page starts at MAX_DEPTH.
     let page = page.map(|p| p.clamp(1, MAX_DEPTH / PAGE_SIZE + 1));
     let paging = Paging::page(page, PAGE_SIZE);
     let (mut tasks, total) = query::list(db, id, &query, paging.limit, paging.offset).await?;
-    localise_all(&mut tasks, &timezone::of(db, user.id).await?);
+    localise_all(&mut tasks, &tz);
     let form = ListForm::of(&query);
     let base = format!("/tasks/{id}/list?{}", form.query_string());
     let ids: Vec<i64> = tasks.iter().map(|t| t.id).collect();

@@ -1,15 +1,19 @@
 //! The task list's filters, sort orders and paging, shared by the list page
 //! and `GET /tasks/{project}/items`: by column (status), assignee (or
-//! nobody), label, due before/after (inclusive), overdue (open and due
-//! before today), and words in the title or description; sorted by board
+//! nobody), label, due before/after (inclusive, days in the member's time
+//! zone), overdue (open and past due, as the member's clock sees it), and
+//! words in the title or description; sorted by board
 //! order, due date, priority, creation, last change or title, either way,
 //! with the task id as the tie-breaker so pages never repeat or skip a row.
 //! Paging is bounded: no page starts deeper than [`MAX_DEPTH`] rows, so the
 //! slowest page costs the same as that one (narrow the filters for more).
 
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
+
+use jiff::tz::TimeZone;
 
 use super::items::{Task, SELECT};
+use super::zone;
 use crate::db::{like_pattern, DbPool};
 use crate::error::{AppResult, FieldErrors};
 
@@ -65,17 +69,25 @@ pub struct ListQuery {
     pub column_id: Option<i64>,
     pub assignee: Option<Assignee>,
     pub label_id: Option<i64>,
-    /// YYYY-MM-DD, inclusive.
+    /// YYYY-MM-DD, inclusive, in the member's time zone.
     pub due_before: Option<String>,
     pub due_after: Option<String>,
-    /// Open and due before `today`.
+    /// Open and past due: an all-day task due before `today`, a timed one
+    /// due before `now`.
     pub overdue: bool,
     /// Words searched for in the title and description.
     pub q: String,
     pub sort: Sort,
     pub desc: bool,
-    /// Today's date (YYYY-MM-DD) for `overdue`.
+    /// Today's date (YYYY-MM-DD) in the member's time zone, for `overdue`.
     pub today: String,
+    /// Now, in unix seconds, for `overdue`.
+    pub now: i64,
+    /// Where `due_before`'s day ends and `due_after`'s begins in the
+    /// member's time zone: a task due at a time is stored as an instant
+    /// (its `due_date` is the UTC date), so it is compared with these.
+    pub due_before_end: Option<i64>,
+    pub due_after_start: Option<i64>,
 }
 
 /// A YYYY-MM-DD date from a query string, or a field error.
@@ -94,13 +106,11 @@ pub fn date_param(value: &str, field: &'static str, errors: &mut FieldErrors) ->
     }
 }
 
-/// Today in UTC as YYYY-MM-DD.
-pub fn today_utc() -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::OffsetDateTime::now_utc()
-        .date()
-        .format(&format)
-        .unwrap_or_default()
+/// The instant `date`'s day (YYYY-MM-DD) begins in `tz`, `days` later.
+fn day_start(date: &str, days: i64, tz: &TimeZone) -> Option<i64> {
+    let d: jiff::civil::Date = date.parse().ok()?;
+    let d = d.checked_add(jiff::Span::new().days(days)).ok()?;
+    zone::instant(&d.to_string(), "00:00", tz)
 }
 
 /// The list's parameters as sent (the API's names; the page maps its own).
@@ -141,7 +151,8 @@ fn id_param(value: Option<&str>, field: &'static str, errors: &mut FieldErrors) 
 impl Params<'_> {
     /// The query these ask for, with a field error for each value that
     /// cannot be read (the value then counts as not sent).
-    pub fn query(&self, errors: &mut FieldErrors) -> ListQuery {
+    /// Dates are days in `tz`, the member's time zone.
+    pub fn query(&self, tz: &TimeZone, errors: &mut FieldErrors) -> ListQuery {
         let assignee = match self.assignee_id.map(str::trim) {
             Some("none") => Some(Assignee::Nobody),
             other => id_param(other, "assignee_id", errors).map(Assignee::Member),
@@ -170,17 +181,22 @@ impl Params<'_> {
                 false
             }
         };
+        let due_before = date_param(self.due_before.unwrap_or(""), "due_before", errors);
+        let due_after = date_param(self.due_after.unwrap_or(""), "due_after", errors);
         ListQuery {
             column_id: id_param(self.column_id, "column_id", errors),
             assignee,
             label_id: id_param(self.label_id, "label_id", errors),
-            due_before: date_param(self.due_before.unwrap_or(""), "due_before", errors),
-            due_after: date_param(self.due_after.unwrap_or(""), "due_after", errors),
+            due_before_end: due_before.as_deref().and_then(|d| day_start(d, 1, tz)),
+            due_after_start: due_after.as_deref().and_then(|d| day_start(d, 0, tz)),
+            due_before,
+            due_after,
             overdue,
             q: q.chars().take(Q_MAX).collect(),
             sort,
             desc,
-            today: today_utc(),
+            today: zone::today(tz).to_string(),
+            now: crate::db::now(),
         }
     }
 }
@@ -194,6 +210,26 @@ enum Arg {
 fn add(clauses: &mut Vec<String>, args: &mut Vec<Arg>, a: Arg, clause: impl Fn(usize) -> String) {
     args.push(a);
     clauses.push(clause(args.len()));
+}
+
+/// Add a condition on a task's due day: `timed` compares a task due at a
+/// time (its instant `due_at` with the first argument), `all_day` one due
+/// on a plain date (`due_date` with the second).
+fn add_due(
+    clauses: &mut Vec<String>,
+    args: &mut Vec<Arg>,
+    instant: i64,
+    date: &str,
+    timed: &str,
+    all_day: &str,
+) {
+    args.push(Arg::Int(instant));
+    args.push(Arg::Text(date.to_string()));
+    let (i, d) = (args.len() - 1, args.len());
+    clauses.push(format!(
+        "((t.due_at IS NOT NULL AND t.due_at {timed} ${i}) \
+         OR (t.due_at IS NULL AND t.due_date {all_day} ${d}))"
+    ));
 }
 
 /// The ORDER BY of a sort.
@@ -245,23 +281,15 @@ pub async fn list(
             )
         });
     }
-    if let Some(d) = &query.due_before {
-        add(&mut clauses, &mut args, Arg::Text(d.clone()), |n| {
-            format!("t.due_date <= ${n}")
-        });
+    if let (Some(d), Some(end)) = (&query.due_before, query.due_before_end) {
+        add_due(&mut clauses, &mut args, end, d, "<", "<=");
     }
-    if let Some(d) = &query.due_after {
-        add(&mut clauses, &mut args, Arg::Text(d.clone()), |n| {
-            format!("t.due_date >= ${n}")
-        });
+    if let (Some(d), Some(start)) = (&query.due_after, query.due_after_start) {
+        add_due(&mut clauses, &mut args, start, d, ">=", ">=");
     }
     if query.overdue {
-        add(
-            &mut clauses,
-            &mut args,
-            Arg::Text(query.today.clone()),
-            |n| format!("t.due_date < ${n} AND t.completed_at IS NULL"),
-        );
+        add_due(&mut clauses, &mut args, query.now, &query.today, "<", "<");
+        clauses.push("t.completed_at IS NULL".into());
     }
     if !query.q.trim().is_empty() {
         add(
@@ -283,12 +311,12 @@ pub async fn list(
     } else {
         ""
     };
-    // One scan: the page and, on each row, how many match in all. Only a
-    // page past the end (no rows) needs the count on its own.
+    // The page, read in index order where the sort has an index, so it
+    // stops at the page's end; then the count, only when the page does not
+    // tell it (a first page that is not full holds every match). A window
+    // `COUNT(*) OVER ()` would read and sort every match for every page.
     let list_sql = format!(
-        "SELECT COUNT(*) OVER () AS total_rows, {}{join} WHERE {filter_sql} ORDER BY {} \
-         LIMIT ${} OFFSET ${}",
-        &SELECT["SELECT ".len()..],
+        "{SELECT}{join} WHERE {filter_sql} ORDER BY {} LIMIT ${} OFFSET ${}",
         order_by(query.sort, query.desc),
         n + 1,
         n + 2
@@ -309,10 +337,10 @@ pub async fn list(
     }
     let offset = offset.clamp(0, MAX_DEPTH);
     let found = rows.bind(limit).bind(offset).fetch_all(&db.pool).await?;
-    let total = match found.first() {
-        Some(row) => row.try_get::<i64, _>("total_rows")?,
-        None if offset == 0 => 0,
-        None => count.fetch_one(&db.pool).await?,
+    let total = if offset == 0 && (found.len() as i64) < limit {
+        found.len() as i64
+    } else {
+        count.fetch_one(&db.pool).await?
     };
     let tasks = found
         .iter()

@@ -62,6 +62,7 @@ async fn list(
             format!("Pages reach {MAX_DEPTH} tasks deep: narrow the filters to see more."),
         );
     }
+    let tz = timezone::of(db, me.0.id).await?;
     let query = Params {
         column_id: filter.column_id,
         assignee_id: filter.assignee_id,
@@ -73,11 +74,11 @@ async fn list(
         sort: filter.sort,
         dir: filter.dir,
     }
-    .query(&mut errors);
+    .query(&tz, &mut errors);
     project_for(db, id, me.0.id).await?;
     errors.into_result()?;
     let (mut tasks, total) = query::list(db, id, &query, paging.limit, paging.offset).await?;
-    localise_all(&mut tasks, &timezone::of(db, me.0.id).await?);
+    localise_all(&mut tasks, &tz);
     Ok(Json(TaskPage {
         tasks: tasks.into_iter().map(Into::into).collect(),
         page: paging.page,
