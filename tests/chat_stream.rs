@@ -369,3 +369,47 @@ async fn a_stream_that_does_not_read_for_a_long_while_still_gets_everything_once
     assert_eq!(ids.len(), posted.len());
     assert_eq!(ids, posted, "all of them, once, in order");
 }
+
+#[rocket::async_test]
+async fn a_stream_ends_after_its_lifetime_asking_the_client_to_reconnect_and_frees_its_slot() {
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("signups_per_address_per_hour", 100))
+            .merge(("chat.heartbeat_secs", 1))
+            .merge(("chat.stream_lifetime_secs", 2))
+            .merge(("chat.streams_per_member", 1))
+    })
+    .await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
+    let room = create_room(&alice, "Long", false).await;
+    join(&bob, room).await;
+    let mut stream = open_stream(&bob, None).await;
+    post_message(&alice, room, "before").await;
+    let seen = stream.next(SOON).await.expect("the message arrives");
+    let e = stream
+        .next(Duration::from_secs(5))
+        .await
+        .expect("a reconnect event");
+    assert_eq!(e.event, "reconnect");
+    assert!(stream.ends_within(Duration::from_secs(3)).await, "closed");
+    // The slot is free again, and the reconnect misses nothing.
+    let id = post_message(&alice, room, "meanwhile").await;
+    let mut again = open_stream(&bob, seen.id).await;
+    let got = again.next(SOON).await.expect("what came meanwhile");
+    assert_eq!(got.json()["message"]["id"], id);
+}
+
+#[rocket::async_test]
+async fn a_last_event_id_beyond_the_newest_event_cannot_make_a_stream_skip_whats_next() {
+    let app = spawn().await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
+    let room = create_room(&alice, "Ahead", false).await;
+    join(&bob, room).await;
+    app_listening(&bob).await;
+    let mut stream = open_stream(&bob, Some(i64::MAX / 2)).await;
+    let id = post_message(&alice, room, "next").await;
+    let got = stream.drain(QUIET).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].json()["message"]["id"], id);
+}

@@ -60,6 +60,12 @@ pub struct ChatConfig {
     pub streams_per_member: usize,
     /// Live streams one process serves at once (429 beyond).
     pub max_streams: usize,
+    /// Seconds a stream stays open before the server ends it with an
+    /// `event: reconnect`; the browser reconnects with `Last-Event-ID` and
+    /// misses nothing. Bounds how long one connection holds a slot (a
+    /// client that went away without closing, an idle tab) and spreads
+    /// streams back over the processes after a restart.
+    pub stream_lifetime_secs: u64,
 }
 
 impl Default for ChatConfig {
@@ -74,6 +80,7 @@ impl Default for ChatConfig {
             digest_check_secs: 60,
             streams_per_member: 10,
             max_streams: 10_000,
+            stream_lifetime_secs: 3_600,
         }
     }
 }
@@ -96,12 +103,14 @@ impl ChatConfig {
             || cfg.digest_check_secs < 1
             || cfg.streams_per_member < 1
             || cfg.max_streams < 1
+            || cfg.stream_lifetime_secs < cfg.heartbeat_secs
         {
             return Err(
                 "chat.max_length must be 1 to 20000, chat.messages_per_minute, \
                  chat.heartbeat_secs, chat.poll_secs, chat.digest_check_secs, \
                  chat.streams_per_member and chat.max_streams at least 1, \
-                 chat.digest_delay_secs and chat.digest_interval_secs not negative"
+                 chat.digest_delay_secs and chat.digest_interval_secs not negative, \
+                 chat.stream_lifetime_secs at least chat.heartbeat_secs"
                     .into(),
             );
         }

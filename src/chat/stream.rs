@@ -15,8 +15,12 @@
 //!   `chat.max_streams` in all per process: beyond, 429 with a message.
 //! - Heartbeats (SSE comments) keep proxies from closing an idle stream;
 //!   `X-Accel-Buffering: no` stops nginx buffering it; the stream ends at
-//!   Rocket's shutdown, and within `poll_secs` of the end of the session
-//!   it was opened with (sign-out, expiry, a disabled account).
+//!   Rocket's shutdown, within `poll_secs` of the end of the session it
+//!   was opened with (sign-out, expiry, a disabled account), and after
+//!   `stream_lifetime_secs` (`event: reconnect`: the client comes back
+//!   with `Last-Event-ID`), so no connection holds its slot for ever.
+//! - A `Last-Event-ID` beyond the newest event is read as the newest: a
+//!   made-up id cannot make a stream skip what comes next.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -141,16 +145,16 @@ async fn events(
     // Without Last-Event-ID a stream starts at the newest event committed
     // (the dispatcher may not have read it yet: what it then hands over up
     // to there is skipped).
-    let mut cursor = match last.0 {
-        Some(id) => id,
-        None => journal::last_event_id(&db).await?,
-    };
+    let newest = journal::last_event_id(&db).await?;
+    let mut cursor = last.0.map_or(newest, |id| id.min(newest));
     let mut upto = position;
     let heartbeat = Duration::from_secs(cfg.heartbeat_secs);
     let retry = Duration::from_secs(2);
+    let ends = rocket::tokio::time::sleep(Duration::from_secs(cfg.stream_lifetime_secs));
     let stream = EventStream! {
         // Held for as long as the stream runs: its place in the limits.
         let slot = slot;
+        let mut ends = std::pin::pin!(ends);
         yield Event::comment("connected").with_retry(retry);
         loop {
             // What came before the dispatcher took over (or while this
@@ -177,7 +181,14 @@ async fn events(
             loop {
                 let handed = select! {
                     _ = &mut shutdown => return,
-                    handed = rx.recv() => handed,
+                    _ = &mut ends => None,
+                    handed = rx.recv() => Some(handed),
+                };
+                let Some(handed) = handed else {
+                    // Its time is up: the client reconnects, from its
+                    // Last-Event-ID, to whichever process answers.
+                    yield Event::data("reconnect").event("reconnect");
+                    return;
                 };
                 let Some(batch) = handed else { break };
                 for p in batch.iter() {
