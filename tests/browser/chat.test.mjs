@@ -1,7 +1,8 @@
 // Chat in a real browser (issue 16): two members in two browser contexts
 // share a room. A message typed by one appears in the other's open room
 // without a reload (the EventSource of static/js/chat.js); a mention of the
-// other while they look at the room list raises its mention mark there;
+// other while they look at the room list raises its mention mark there and
+// the navigation's chat badge (live, then from the server on another page);
 // axe-core finds nothing on the chat pages; screenshot `chat-room`.
 //
 //   cargo build --release
@@ -91,6 +92,17 @@ describe('chat between two browsers', () => {
     await mark.waitFor({ timeout: 5000 });
     assert.match(await mark.textContent(), /1 mention/);
     assert.match(await item.locator('.chat-unread').textContent(), /\d+ unread/);
+    // The navigation's chat badge rises live too, marked as a mention...
+    await boPage.waitForFunction(() => {
+      const nav = document.getElementById('nav-chat-badge');
+      return nav && !nav.hidden && nav.classList.contains('nav-badge-mention');
+    }, null, { timeout: 5000 });
+    // ...and any other page counts it from the server.
+    await boPage.goto(`${site.base}/profile`);
+    const nav = boPage.locator('#nav-chat-badge');
+    assert.equal(await nav.isVisible(), true);
+    assert.ok(Number(await nav.getAttribute('data-nav-mentions')) >= 1);
+    assert.match(await nav.textContent(), /mentioning you/);
   });
 
   it('the chat pages pass axe-core', async () => {
