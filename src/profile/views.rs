@@ -125,9 +125,9 @@ impl ProfilePage {
         })
     }
 
-    /// The time zones to choose from.
-    pub fn zones(&self) -> &'static [String] {
-        crate::accounts::timezone::names()
+    /// The time zones to choose from, as `<option>`s, the member's selected.
+    pub fn zone_options(&self) -> String {
+        crate::accounts::timezone::options_html(&self.time_zone)
     }
 
     /// Whether the account has a password (accounts made through a
