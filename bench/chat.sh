@@ -50,10 +50,14 @@ trap cleanup EXIT
 secret=$(head -c64 /dev/urandom | base64 -w0)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-start() { # start NAME DATABASE_URL -> echoes the base URL; pid appended to pids
+start() { # start NAME DATABASE_URL [SITE] -> sets BASE; pid appended to pids
+  # SITE is the site's public address (base_url), the same for every
+  # process behind one balancer: API tokens name it as their issuer, so a
+  # token from one process is good at the others.
   local port; port=$(free_port)
+  local site=${3:-http://127.0.0.1:$port}
   (cd "$ROOT" && exec env ROCKET_PROFILE=release ROCKET_SECRET_KEY="$secret" \
-    ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" ROCKET_BASE_URL="http://127.0.0.1:$port" \
+    ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" ROCKET_BASE_URL="$site" \
     ROCKET_LOG_LEVEL=critical ROCKET_CLI_COLORS=false \
     ROCKET_SIGNUPS_PER_ADDRESS_PER_HOUR=100000 \
     ROCKET_CHAT="{messages_per_minute=100000,streams_per_member=1000,max_streams=100000}" \
@@ -85,7 +89,7 @@ for backend in $BACKENDS; do
       psql "$PG_URL" -qAtc "CREATE DATABASE $pg_db"
       url="${PG_URL%/*}/$pg_db"
       start pg1 "$url"; b1=$BASE
-      start pg2 "$url"; bases="$b1,$BASE" ;;
+      start pg2 "$url" "$b1"; bases="$b1,$BASE" ;;
   esac
   "$LOAD" "$bases" "$STREAMS" "$ROOMS" "$MEMBERS" "$RATE" "$SECONDS_" | sed 's/^/  /'
   for pid in "${pids[@]}"; do echo "  server pid $pid: $(memory "$pid")"; done
