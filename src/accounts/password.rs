@@ -2,20 +2,22 @@
 //! hasher's own threads (as many as hashes may run at once) so that a burst
 //! of sign-ins cannot starve the async workers that serve every other page.
 //!
-//! Why its own threads and not `spawn_blocking`: each argon2id hash takes
-//! 19 MiB, and glibc keeps freed blocks of that size in the allocating
-//! thread's arena. Hashes spread over the blocking pool's changing threads
-//! left one such block in each of up to 16 arenas: 100 sign-ups raised the
-//! process from 24 MB to 580 MB for good (bench/chat.sh saw it). On a fixed
-//! thread the next hash reuses the same block.
+//! Why its own threads, each with argon2's memory kept from hash to hash:
+//! an argon2id hash takes 19 MiB, and glibc keeps freed blocks of that size
+//! in the allocating thread's arena, fragmented. With argon2 allocating per
+//! hash on `spawn_blocking`'s changing threads, 100 sign-ups took a
+//! process from 24 MB to 580 MB for good (bench/chat.sh's set-up saw it);
+//! on fixed threads still to 200 MB; with the memory kept per thread, to
+//! 67 MB (a debug build starting at 43 MB; /proc/PID/status, VmRSS).
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Arc, LazyLock, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rocket::tokio::sync::Semaphore;
 
 use crate::error::{AppError, AppResult};
@@ -99,10 +101,7 @@ impl Drop for Counted<'_> {
 
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(b"not a real password, only spends the time", &salt)
-        .map(|h| h.to_string())
-        .unwrap_or_default()
+    hash_phc(b"not a real password, only spends the time", &salt).unwrap_or_default()
 });
 
 impl Hasher {
@@ -181,9 +180,7 @@ impl Hasher {
     pub async fn hash(&self, password: String) -> AppResult<String> {
         self.run(move || {
             let salt = SaltString::generate(&mut OsRng);
-            argon2()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
+            hash_phc(password.as_bytes(), &salt)
         })
         .await?
         .map_err(|e| AppError::Internal(format!("argon2: {e}")))
@@ -202,10 +199,7 @@ impl Hasher {
                     needs_rehash: false,
                 };
             };
-            let ok = argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-                && real;
+            let ok = verify_phc(password.as_bytes(), &parsed) && real;
             Verified {
                 ok,
                 needs_rehash: ok && is_outdated(&parsed),
@@ -213,6 +207,70 @@ impl Hasher {
         })
         .await
     }
+}
+
+thread_local! {
+    /// This thread's argon2 memory, kept from one hash to the next (see the
+    /// module's comment): 19 MiB on a hashing thread, for good.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// argon2 of `password` and the raw `salt` into `out`, in this thread's
+/// kept memory. Memory for parameters above today's (an old or foreign
+/// hash) is taken for this hash only.
+fn argon2_into(a: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+    let need = a.params().block_count();
+    if need > Params::default().block_count() {
+        return a.hash_password_into(password, salt, out);
+    }
+    BLOCKS.with_borrow_mut(|blocks| {
+        if blocks.len() < need {
+            blocks.resize(need, Block::default());
+        }
+        a.hash_password_into_with_memory(password, salt, out, &mut blocks[..need])
+    })
+}
+
+/// The PHC string of `password` with `salt` at today's parameters: what
+/// `argon2().hash_password` makes, computed in the kept memory.
+fn hash_phc(password: &[u8], salt: &SaltString) -> password_hash::Result<String> {
+    let a = argon2();
+    let salt = salt.as_salt();
+    let mut raw_salt = [0u8; 64];
+    let raw_salt = salt.decode_b64(&mut raw_salt)?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2_into(&a, password, raw_salt, &mut out)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(a.params())?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` is the one `stored` was made from, at the stored
+/// parameters; the outputs are compared in constant time (`Output`'s `==`).
+fn verify_phc(password: &[u8], stored: &PasswordHash<'_>) -> bool {
+    let check = || -> password_hash::Result<bool> {
+        let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
+            return Ok(false);
+        };
+        let algorithm = Algorithm::try_from(stored.algorithm)?;
+        let version = stored
+            .version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let a = Argon2::new(algorithm, version, Params::try_from(stored)?);
+        let mut raw_salt = [0u8; 64];
+        let raw_salt = salt.decode_b64(&mut raw_salt)?;
+        let mut out = vec![0u8; expected.len()];
+        argon2_into(&a, password, raw_salt, &mut out)?;
+        Ok(Output::new(&out)? == expected)
+    };
+    check().unwrap_or(false)
 }
 
 fn is_outdated(hash: &PasswordHash<'_>) -> bool {
@@ -231,6 +289,7 @@ fn is_outdated(hash: &PasswordHash<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 
     #[test]
     fn common_and_short_passwords_are_refused_with_a_reason() {
@@ -247,6 +306,35 @@ mod tests {
         assert!(policy_error("alice-the-great", &["alice-the-great"]).is_some());
         assert_eq!(policy_error("correct horse battery staple", &[]), None);
         assert_eq!(policy_error(&"é".repeat(128), &[]), None);
+    }
+
+    #[test]
+    fn hashes_made_in_kept_memory_are_argon2s_own_and_verify_both_ways() {
+        let salt = SaltString::generate(&mut OsRng);
+        let ours = hash_phc(b"correct horse", &salt).unwrap();
+        let theirs = argon2()
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(ours, theirs);
+        // Twice on one thread (the memory reused), and a weaker stored hash.
+        let parsed = PasswordHash::new(&theirs).unwrap();
+        assert!(verify_phc(b"correct horse", &parsed));
+        assert!(verify_phc(b"correct horse", &parsed));
+        assert!(!verify_phc(b"correct horsf", &parsed));
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &salt)
+        .unwrap()
+        .to_string();
+        assert!(verify_phc(b"pw", &PasswordHash::new(&weak).unwrap()));
+        assert!(!verify_phc(b"px", &PasswordHash::new(&weak).unwrap()));
+        assert!(argon2()
+            .verify_password(b"correct horse", &PasswordHash::new(&ours).unwrap())
+            .is_ok());
     }
 
     #[test]
