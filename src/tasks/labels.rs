@@ -2,21 +2,15 @@
 //! colour has white text at a contrast of at least 4.5:1, so a label reads
 //! on every card; the CSP allows no inline style, so a colour is a class).
 //! Owners and editors create, rename, recolour and delete them and attach
-//! them to tasks; every member sees them. The model, the SQL and the JSON
-//! routes; the pages are in `label_routes.rs`.
+//! them to tasks; every member sees them. The model and the SQL; the JSON
+//! routes are in `label_api.rs`, the pages in `card_routes.rs`.
 
 use std::collections::HashMap;
 
-use rocket::http::Status;
-use rocket::serde::json::Json;
-use rocket::{delete, get, post, put, routes, Route};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use super::actions::{may_edit_tasks, project_for, require, task_for};
-use crate::api::json::JsonBody;
-use crate::api::{ApiRequest, ApiUser};
-use crate::db::{begin_write, is_unique_violation, now, Db, DbPool};
+use crate::db::{begin_write, is_unique_violation, now, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
 
 /// The colours a label may have: its name, and its background (CSS class
@@ -335,122 +329,6 @@ async fn log(conn: &mut AnyConnection, task_id: i64, user_id: i64, detail: &str)
 /// The label `id` of the project, or 404.
 pub async fn label_of(db: &DbPool, project_id: i64, id: i64) -> AppResult<Label> {
     get(db, project_id, id).await?.ok_or(AppError::NotFound)
-}
-
-fn input_of(body: &LabelRequest, stored: Option<&Label>) -> Result<LabelInput, FieldErrors> {
-    let name = body
-        .name
-        .as_deref()
-        .or(stored.map(|l| l.name.as_str()))
-        .unwrap_or("");
-    let colour = body
-        .colour
-        .as_deref()
-        .or(stored.map(|l| l.colour.as_str()))
-        .unwrap_or("");
-    validate(name, colour)
-}
-
-#[get("/tasks/<id>/labels", rank = 1)]
-async fn api_list(_api: ApiRequest, db: &Db, me: ApiUser, id: i64) -> AppResult<Json<Vec<Label>>> {
-    project_for(db, id, me.0.id).await?;
-    Ok(Json(list(db, id).await?))
-}
-
-#[post("/tasks/<id>/labels", data = "<body>", rank = 1)]
-async fn api_create(
-    _api: ApiRequest,
-    db: &Db,
-    me: ApiUser,
-    id: i64,
-    body: JsonBody<LabelRequest>,
-) -> AppResult<(Status, Json<Label>)> {
-    let project = project_for(db, id, me.0.id).await?;
-    require(may_edit_tasks(&project))?;
-    let input = input_of(&body.0, None).map_err(AppError::Validation)?;
-    let label = create(db, id, &input)
-        .await?
-        .map_err(AppError::Validation)?;
-    Ok((Status::Created, Json(label)))
-}
-
-#[put("/tasks/<id>/labels/<label>", data = "<body>", rank = 1)]
-async fn api_update(
-    _api: ApiRequest,
-    db: &Db,
-    me: ApiUser,
-    id: i64,
-    label: i64,
-    body: JsonBody<LabelRequest>,
-) -> AppResult<Json<Label>> {
-    let project = project_for(db, id, me.0.id).await?;
-    let label = label_of(db, id, label).await?;
-    require(may_edit_tasks(&project))?;
-    let input = input_of(&body.0, Some(&label)).map_err(AppError::Validation)?;
-    let label = update(db, &label, &input)
-        .await?
-        .map_err(AppError::Validation)?;
-    Ok(Json(label))
-}
-
-#[delete("/tasks/<id>/labels/<label>", rank = 1)]
-async fn api_delete(
-    _api: ApiRequest,
-    db: &Db,
-    me: ApiUser,
-    id: i64,
-    label: i64,
-) -> AppResult<Status> {
-    let project = project_for(db, id, me.0.id).await?;
-    let label = label_of(db, id, label).await?;
-    require(may_edit_tasks(&project))?;
-    delete(db, &label).await?;
-    Ok(Status::NoContent)
-}
-
-#[get("/tasks/<id>/items/<task>/labels", rank = 1)]
-async fn api_task_labels(
-    _api: ApiRequest,
-    db: &Db,
-    me: ApiUser,
-    id: i64,
-    task: i64,
-) -> AppResult<Json<Vec<Label>>> {
-    let (_, task) = task_for(db, id, task, me.0.id).await?;
-    let mut all = of_tasks(db, &[task.id]).await?;
-    Ok(Json(all.remove(&task.id).unwrap_or_default()))
-}
-
-#[put("/tasks/<id>/items/<task>/labels", data = "<body>", rank = 1)]
-async fn api_set_task_labels(
-    _api: ApiRequest,
-    db: &Db,
-    me: ApiUser,
-    id: i64,
-    task: i64,
-    body: JsonBody<TaskLabelsRequest>,
-) -> AppResult<Json<Vec<Label>>> {
-    let (project, task) = task_for(db, id, task, me.0.id).await?;
-    require(may_edit_tasks(&project))?;
-    if !set_for_task(db, id, task.id, &body.0.label_ids, me.0.id).await? {
-        let mut errors = FieldErrors::default();
-        errors.add("label_ids", "Choose labels of this project.");
-        return Err(AppError::Validation(errors));
-    }
-    let mut all = of_tasks(db, &[task.id]).await?;
-    Ok(Json(all.remove(&task.id).unwrap_or_default()))
-}
-
-/// The labels JSON routes.
-pub fn api_routes() -> Vec<Route> {
-    routes![
-        api_list,
-        api_create,
-        api_update,
-        api_delete,
-        api_task_labels,
-        api_set_task_labels
-    ]
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod columns;
 pub mod comments;
 pub mod items;
 pub mod json;
+mod label_api;
 pub mod labels;
 mod list;
 pub mod model;
@@ -94,7 +95,7 @@ pub fn api_routes() -> Vec<Route> {
     let mut all = api::routes();
     all.extend(task_api::routes());
     all.extend(comments::api_routes());
-    all.extend(labels::api_routes());
+    all.extend(label_api::api_routes());
     all.extend(checklist::api_routes());
     all
 }
