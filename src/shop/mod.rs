@@ -22,6 +22,7 @@ mod images;
 pub mod model;
 pub mod money;
 pub mod orders;
+pub mod payments;
 mod routes;
 pub mod state;
 mod views;
