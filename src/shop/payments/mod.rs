@@ -7,7 +7,8 @@
 //! `signature.rs` (Stripe-Signature), `provider.rs` (the interface),
 //! `stripe.rs` and `test_provider.rs` (its implementations), `attempts.rs`
 //! (attempts and starting a payment), `webhook.rs` (receiving and
-//! processing events), `reconcile.rs` (the job), `refunds.rs`, `routes.rs`
+//! processing events), `settle.rs` (applying a payment to its order),
+//! `reconcile.rs` (the job), `refunds.rs`, `routes.rs`
 //! (pay, webhooks) and `admin.rs` (`/admin/payments`). See docs/payments.md.
 
 pub mod admin;
@@ -16,6 +17,7 @@ pub mod provider;
 mod reconcile;
 pub mod refunds;
 mod routes;
+mod settle;
 pub mod signature;
 mod stripe;
 pub mod test_provider;
