@@ -35,6 +35,10 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Print a Stripe-Signature header for the webhook body on standard
+    /// input, signed now with the secret in GROUNDWORK_WEBHOOK_SECRET (CI
+    /// checks it with Stripe's own SDK: .ci/stripe-sdk.sh).
+    SignWebhook,
 }
 
 #[rocket::main]
@@ -63,6 +67,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::SignWebhook => sign_webhook(),
     };
     match result {
         Ok(message) => {
@@ -76,6 +81,19 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn sign_webhook() -> Result<String, String> {
+    let secret = std::env::var("GROUNDWORK_WEBHOOK_SECRET")
+        .map_err(|_| "set GROUNDWORK_WEBHOOK_SECRET to the endpoint's signing secret")?;
+    let mut body = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut body)
+        .map_err(|e| format!("cannot read the body: {e}"))?;
+    let t = groundwork::db::now();
+    Ok(groundwork::shop::payments::signature::sign(
+        &secret, t, &body,
+    ))
 }
 
 /// Serve until SIGTERM or SIGINT, drain (`web::drain`), finish the requests

@@ -272,12 +272,12 @@ async fn stock(
 #[get("/admin/shop/orders/<id>")]
 async fn order(
     ctx: Ctx<'_>,
-    shop: &State<Shop>,
+    env: &State<super::payments::webhook::Env>,
     _admin: AdminUser,
     layout: Layout,
     id: i64,
 ) -> AppResult<Reply> {
-    super::routes::order_page(&ctx, shop, layout, id, None, true).await
+    super::routes::order_page(&ctx, env, layout, id, None, true, None).await
 }
 
 /// An admin's transition: the state to move to, a tracking number when

@@ -2,14 +2,15 @@
 //! a cart for visitors and members (merged at sign-in through the session
 //! layer's sign-in hooks), checkout for members that reserves stock in the
 //! order's own transaction, and orders that move through one state machine
-//! (`state.rs`). An order ends "waiting for payment": the payments issue
-//! plugs in at [`orders::mark_paid`].
+//! (`state.rs`). An order ends "waiting for payment" until `payments/`
+//! (issue 18) marks it paid from a signed webhook.
 //!
 //! `money.rs` (amounts and currencies), `model.rs` (input and validation),
 //! `state.rs` (which transitions are legal), `catalogue.rs` and `cart.rs`
 //! and `orders.rs` (SQL), `images.rs` (uploads and serving), `routes.rs`
 //! (catalogue, cart and checkout pages), `admin.rs` (`/admin/shop`),
-//! `api.rs` (JSON), `views.rs` (templates).
+//! `api.rs` (JSON), `views.rs` (templates), `payments/` (issue 18: paying
+//! for orders, webhooks, reconciliation, refunds).
 
 mod addresses;
 mod admin;
@@ -22,6 +23,7 @@ mod images;
 pub mod model;
 pub mod money;
 pub mod orders;
+pub mod payments;
 mod routes;
 pub mod state;
 mod views;
@@ -151,6 +153,12 @@ pub fn stage() -> AdHoc {
         hooks.register("shop cart merge", |db, cookies, user_id| {
             Box::pin(cart::merge_at_sign_in(db, cookies, user_id))
         });
+        // Payments need the database pool, which its own stage manages in
+        // a fairing of its own: attached now, this one runs after it.
+        let for_payments = shop.clone();
+        let rocket = rocket.attach(AdHoc::try_on_ignite("Payments", move |rocket| async move {
+            payments::install(rocket, &for_payments)
+        }));
         Ok(rocket
             .manage(shop)
             .mount("/", routes::routes())

@@ -387,15 +387,18 @@ async fn my_orders(
 /// The order page, for its customer or an admin.
 pub async fn order_page(
     ctx: &Ctx<'_>,
-    shop: &Shop,
+    env: &super::payments::webhook::Env,
     layout: Layout,
     id: i64,
     customer: Option<i64>,
     admin: bool,
+    returned: Option<&str>,
 ) -> AppResult<Reply> {
     let order = orders::get(ctx.db, id, customer)
         .await?
         .ok_or(AppError::NotFound)?;
+    let shop = &env.shop;
+    let payment = super::payments::admin::order_box(ctx.db, env, &order, returned, admin).await?;
     let (lines, events) = orders::details(ctx.db, id).await?;
     let (lines, events) = order_parts(shop, lines, events);
     let may_cancel = super::state::may_transition(order.state(), OrderState::Cancelled)
@@ -407,18 +410,22 @@ pub async fn order_page(
         events,
         may_cancel,
         admin,
+        payment,
     })
 }
 
-#[get("/shop/orders/<id>")]
+/// `payment=returned|cancelled|declined`: where the payment provider sent
+/// the customer back from (a message only: never taken as payment).
+#[get("/shop/orders/<id>?<payment>")]
 async fn order(
     ctx: Ctx<'_>,
-    shop: &State<Shop>,
+    env: &State<super::payments::webhook::Env>,
     layout: Layout,
     me: CurrentUser,
     id: i64,
+    payment: Option<&str>,
 ) -> AppResult<Reply> {
-    order_page(&ctx, shop, layout, id, Some(me.id), false).await
+    order_page(&ctx, env, layout, id, Some(me.id), false, payment).await
 }
 
 /// A customer cancels their own order while it waits for payment.

@@ -282,6 +282,7 @@ pub struct OrderPage {
     pub events: Vec<EventView>,
     pub may_cancel: bool,
     pub admin: bool,
+    pub payment: super::payments::admin::PaymentBox,
 }
 
 /// `/admin/shop`.

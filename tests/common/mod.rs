@@ -25,6 +25,7 @@ pub mod oauth_flow;
 pub mod oauth_keys;
 pub mod shop;
 pub mod smtp;
+pub mod stripe;
 pub mod tasks;
 
 /// The six-argument request helper tests/notes.rs still calls.
