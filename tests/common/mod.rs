@@ -26,6 +26,7 @@ pub mod oauth_keys;
 pub mod shop;
 pub mod smtp;
 pub mod tasks;
+pub mod twostep;
 
 /// The six-argument request helper tests/notes.rs still calls.
 #[allow(unused_imports)]
