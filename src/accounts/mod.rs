@@ -13,6 +13,7 @@ mod reset;
 mod routes;
 pub mod timezone;
 pub mod tokens;
+pub mod twostep;
 pub mod views;
 
 use rocket::fairing::AdHoc;
@@ -37,6 +38,7 @@ pub fn stage() -> AdHoc {
             .mount("/", routes::routes())
             .mount("/", email::routes())
             .mount("/", reset::routes())
+            .attach(twostep::stage())
             .attach(AdHoc::try_on_ignite("Accounts jobs", |rocket| async {
                 let (Some(cfg), Some(db), Some(registry)) = (
                     rocket.state::<AppConfig>(),

@@ -204,7 +204,12 @@ async fn reset(
     // confirmed, and claims the account from whoever connected sign-in
     // accounts to it before.
     let claimed = claim::address_proved(&mut tx, cfg, user.id, How::PasswordReset).await?;
-    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+    // Browsers trusted to skip two-step sign-in are asked again, as after
+    // any password change (the code itself is still needed: a reset by
+    // mail never gets around the second step).
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, updated_at = $2, trust_generation = trust_generation + 1 WHERE id = $3",
+    )
         .bind(&hash)
         .bind(now())
         .bind(user.id)

@@ -4,6 +4,7 @@
 
 use crate::accounts::admins::{self, AdminChange, Audited, LastAdmin, LAST_ADMIN};
 use crate::accounts::repo::{self, User};
+use crate::accounts::twostep;
 use crate::audit::{self, Actor};
 use crate::db::{now, DbPool};
 use crate::error::{AppError, AppResult};
@@ -77,6 +78,40 @@ pub async fn end_sessions(db: &DbPool, actor: &Actor, id: i64) -> AppResult<u64>
     )
     .await?;
     Ok(n)
+}
+
+/// Turn two-step sign-in off for `id` (a member who lost their phone and
+/// their recovery codes, once the admin is sure who is asking): audited,
+/// and mailed to the member. False when it was not on.
+pub async fn reset_two_step(
+    db: &DbPool,
+    actor: &Actor,
+    id: i64,
+    base_url: &str,
+    wakeup: &crate::mail::Wakeup,
+) -> AppResult<bool> {
+    let user = target(db, id).await?;
+    if !twostep::repo::remove(db, id).await? {
+        return Ok(false);
+    }
+    audit::record(
+        db,
+        actor,
+        "user.twostep_reset",
+        Some((id, &user.username)),
+        "",
+    )
+    .await?;
+    let change = "An administrator turned two-step sign-in off for your account.";
+    twostep::tell(
+        db,
+        base_url,
+        wakeup,
+        (id, &user.username, &user.email),
+        change,
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Delete `id` and everything it owns. The last admin cannot be deleted.

@@ -16,7 +16,7 @@ use crate::session::Role;
 use crate::session::{self, AdminUser};
 use crate::session::{CsrfForm, NoFields};
 use crate::web::paging::{Pager, Paging};
-use crate::web::{ClientIp, Layout, Reply};
+use crate::web::{ClientIp, Ctx, Layout, Reply};
 
 const PAGE_SIZE: i64 = 25;
 
@@ -75,7 +75,9 @@ async fn user(db: &Db, _admin: AdminUser, layout: Layout, id: i64) -> AppResult<
     let sessions = session::list_for_user(db, id).await?;
     let audit = audit::about_user(db, id, 20).await?;
     let identities = crate::auth::oauth::repo::list_for_user(db, id).await?;
-    Reply::page(&UserPage::new(layout, user, sessions, identities, audit))
+    let mut page = UserPage::new(layout, user, sessions, identities, audit);
+    page.two_step = crate::accounts::twostep::repo::is_enabled(db, id).await?;
+    Reply::page(&page)
 }
 
 #[derive(FromForm)]
@@ -152,6 +154,29 @@ async fn end_sessions(
     )
 }
 
+/// Turn off a member's two-step sign-in (they lost their phone and codes).
+#[post("/admin/users/<id>/two-step/reset", data = "<_form>")]
+async fn reset_two_step(
+    ctx: Ctx<'_>,
+    admin: AdminUser,
+    id: i64,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
+    let back = format!("/admin/users/{id}");
+    let actor = actor(&admin, &ctx.ip);
+    if actions::reset_two_step(ctx.db, &actor, id, &ctx.cfg.base_url, ctx.wakeup).await? {
+        Ok(Reply::success(
+            back,
+            "Two-step sign-in is off for this account. The member was told by mail.",
+        ))
+    } else {
+        Ok(Reply::failure(
+            back,
+            "This account does not have two-step sign-in on.",
+        ))
+    }
+}
+
 #[get("/admin/users/<id>/delete")]
 async fn confirm_delete(db: &Db, _admin: AdminUser, layout: Layout, id: i64) -> AppResult<Reply> {
     let user = accounts::find_by_id(db, id)
@@ -213,6 +238,7 @@ pub fn routes() -> Vec<Route> {
         disable,
         enable,
         end_sessions,
+        reset_two_step,
         confirm_delete,
         delete_user,
         audit_log

@@ -82,6 +82,8 @@ pub struct UserPage {
     /// Linked sign-in providers: (provider, email there, linked on).
     pub identities: Vec<(String, String, String)>,
     pub audit: Vec<EntryLine>,
+    /// Whether the user has two-step sign-in on.
+    pub two_step: bool,
 }
 
 impl UserPage {
@@ -113,6 +115,7 @@ impl UserPage {
             sessions,
             identities,
             audit: lines(audit),
+            two_step: false,
         }
     }
     fn roles(&self) -> [Role; 2] {

@@ -20,6 +20,7 @@ pub mod model;
 mod openapi;
 mod routes;
 pub mod token;
+mod twostep;
 
 pub use guards::{ApiAdmin, ApiRequest, ApiUser};
 pub use token::TokenKeys;

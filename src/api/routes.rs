@@ -14,6 +14,7 @@ use super::model::{
     UserPage,
 };
 use super::token::{self, NoStore, TokenKeys};
+use super::twostep::{token_or_challenge, LoginReply};
 use crate::accounts::admins::{self, AdminChange, LastAdmin};
 use crate::accounts::credentials::{self, Outcome};
 use crate::accounts::model::{ProfileForm, SignupForm};
@@ -40,7 +41,11 @@ async fn user_json(db: &Db, id: i64) -> AppResult<UserJson> {
         .into())
 }
 
-fn refused(status: Status, error: &'static str, message: &str) -> Custom<Json<ErrorBody>> {
+pub(super) fn refused(
+    status: Status,
+    error: &'static str,
+    message: &str,
+) -> Custom<Json<ErrorBody>> {
     Custom(
         status,
         Json(ErrorBody {
@@ -50,7 +55,9 @@ fn refused(status: Status, error: &'static str, message: &str) -> Custom<Json<Er
     )
 }
 
-/// Sign in: the same checks and the same rate limits (same buckets) as the form.
+/// Sign in: the same checks and the same rate limits (same buckets) as the
+/// form; an account with two-step sign-in gets a challenge (202) for
+/// `POST /login/two-step` instead of a token ([`super::twostep`]).
 #[post("/login", data = "<body>", rank = 1)]
 async fn login(
     _api: ApiRequest,
@@ -58,33 +65,27 @@ async fn login(
     hasher: &State<Hasher>,
     keys: &State<TokenKeys>,
     body: JsonBody<LoginRequest>,
-) -> AppResult<Result<NoStore<Json<TokenReply>>, Custom<Json<ErrorBody>>>> {
+) -> AppResult<LoginReply> {
     let JsonBody(body) = body;
     let checked = credentials::check(&ctx, hasher, None, &body.email, body.password);
     let user = match checked.await? {
         Outcome::Valid(user) => user,
         Outcome::Invalid => {
-            return Ok(Err(refused(
+            return Ok(LoginReply::Refused(refused(
                 Status::Unauthorized,
                 "invalid_credentials",
                 "Incorrect email or password.",
             )))
         }
         Outcome::Disabled => {
-            return Ok(Err(refused(
+            return Ok(LoginReply::Refused(refused(
                 Status::Forbidden,
                 "account_disabled",
                 "This account has been disabled.",
             )))
         }
     };
-    let issued = token::issue(ctx.db, keys, ctx.cfg, user.id, &ctx.ua.0, &ctx.ip.label()).await?;
-    Ok(Ok(NoStore(Json(TokenReply {
-        token: issued.token,
-        token_type: "Bearer",
-        expires_in: issued.expires_in,
-        user: user.into(),
-    }))))
+    token_or_challenge(&ctx, keys, user).await
 }
 
 /// Create an account, queue its verification mail (in the same
@@ -270,6 +271,7 @@ async fn delete_self(
 pub fn routes() -> Vec<Route> {
     routes![
         login,
+        super::twostep::second_step,
         signup,
         logout,
         me,

@@ -7,6 +7,7 @@ use rocket::{get, post, routes, Route, State};
 
 use super::oauth::{ProviderLink, Providers};
 use crate::accounts::credentials::{self, Outcome};
+use crate::accounts::twostep;
 use crate::accounts::Hasher;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
@@ -107,16 +108,8 @@ async fn login(
         }
         Err(e) => return Err(e),
     };
-    ctx.start_session(user.id, form.remember).await?;
-    let target = if next.is_empty() {
-        "/".to_string()
-    } else {
-        next
-    };
-    Ok(Reply::success(
-        target,
-        format!("Signed in as {}.", user.username),
-    ))
+    // With two-step sign-in on, the session waits for the second step.
+    twostep::sign_in_or_ask(&ctx, &user, form.remember, next, None).await
 }
 
 #[post("/logout", data = "<_form>", rank = 2)]

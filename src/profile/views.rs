@@ -54,6 +54,8 @@ pub struct ProfilePage {
     pub time_zone: String,
     /// Why the time zone typed was refused.
     pub time_zone_error: Option<String>,
+    /// Whether two-step sign-in is on.
+    pub two_step: bool,
 }
 
 impl ProfilePage {
@@ -110,6 +112,7 @@ impl ProfilePage {
             }
         }
         let proved = user.password_hash.is_none() && credentials::proof_is_recent(proved_at);
+        let two_step = crate::accounts::twostep::repo::is_enabled(db, user.id).await?;
         Ok(ProfilePage {
             layout,
             user,
@@ -122,6 +125,7 @@ impl ProfilePage {
             proved,
             time_zone,
             time_zone_error: None,
+            two_step,
         })
     }
 

@@ -125,10 +125,16 @@ pub async fn end_current(db: &DbPool, cookies: &CookieJar<'_>) -> AppResult<()> 
 }
 
 /// End every session of `user_id` except `keep` (none when `keep` is None).
+/// Browsers trusted to skip two-step sign-in are forgotten too (their
+/// cookies name the user's `trust_generation`, which moves on).
 pub async fn end_all_for_user(db: &DbPool, user_id: i64, keep: Option<i64>) -> AppResult<u64> {
     let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
         .bind(user_id)
         .bind(keep.unwrap_or(-1))
+        .execute(&db.pool)
+        .await?;
+    sqlx::query("UPDATE users SET trust_generation = trust_generation + 1 WHERE id = $1")
+        .bind(user_id)
         .execute(&db.pool)
         .await?;
     super::cache::user_changed(db, user_id).await?;

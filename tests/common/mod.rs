@@ -27,6 +27,7 @@ pub mod shop;
 pub mod smtp;
 pub mod stripe;
 pub mod tasks;
+pub mod twostep;
 
 /// The six-argument request helper tests/notes.rs still calls.
 #[allow(unused_imports)]

@@ -313,9 +313,8 @@ async fn start_session(
             "This account has been disabled. Contact the site's administrators if you think this is a mistake.".into(),
         ));
     }
-    ctx.start_session(user_id, false).await?;
-    let message = message.unwrap_or_else(|| format!("Signed in as {}.", user.username));
-    Ok(Reply::success(next, message))
+    // An account with two-step sign-in asks for its code here too.
+    crate::accounts::twostep::sign_in_or_ask(ctx, &user, false, next, message).await
 }
 
 /// A valid username from a provider's login or name, made unique.
