@@ -21,6 +21,7 @@ pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod notes;
+pub mod notifications;
 pub mod profile;
 pub mod session;
 pub mod shop;
@@ -85,6 +86,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(contact::stage())
         .attach(admin::stage())
         .attach(api::stage())
+        .attach(notifications::stage())
         .attach(notes::stage())
         .attach(chat::stage())
         .attach(blog::stage())

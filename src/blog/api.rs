@@ -164,7 +164,7 @@ async fn update(
         &tags,
     )
     .map_err(AppError::Validation)?;
-    repo::update(db, stored.id, &input).await?;
+    repo::update(db, &stored, &input).await?;
     one(db, me.0.id, slug).await
 }
 
@@ -177,7 +177,7 @@ async fn delete(db: &Db, me: ApiUser, ip: ClientIp, slug: &str) -> ConduitResult
 
 async fn favorite_as(db: &Db, me: &ApiUser, slug: &str, on: bool) -> ConduitResult<Json<Value>> {
     let article = repo::find(db, me.0.id, slug).await?;
-    repo::set_favorite(db, me.0.id, article.id, on).await?;
+    repo::set_favorite(db, me.0.id, &article, on).await?;
     one(db, me.0.id, slug).await
 }
 
@@ -212,7 +212,7 @@ async fn add_comment(
         validate_comment(comment.body.as_deref().unwrap_or("")).map_err(AppError::Validation)?;
     let article = repo::find(db, me.0.id, slug).await?;
     actions::count_post(db, cfg, me.0.id).await?;
-    let comment = comments::add(db, me.0.id, article.id, &text).await?;
+    let comment = comments::add(db, me.0.id, &article, &text, None).await?;
     Ok(Json(json!({ "comment": comment_json(&comment) })))
 }
 

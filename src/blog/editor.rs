@@ -110,7 +110,7 @@ async fn save(
             )
         }
     };
-    repo::update(db, article.id, &input).await?;
+    repo::update(db, &article, &input).await?;
     Ok(Reply::success(article_url(&article.slug), "Article saved."))
 }
 
@@ -162,13 +162,16 @@ async fn comment(
         Err(errors) => (Status::UnprocessableEntity, errors),
         Ok(body) => match actions::post_refused(db, cfg, user.id).await? {
             Some(errors) => (Status::TooManyRequests, errors),
-            None => {
-                let c = comments::add(db, user.id, article.id, &body).await?;
-                return Ok(Reply::success(
-                    format!("{}#comment-{}", article_url(&article.slug), c.id),
-                    "Comment added.",
-                ));
-            }
+            None => match comments::add(db, user.id, &article, &body, form.parent_id).await {
+                Ok(c) => {
+                    return Ok(Reply::success(
+                        format!("{}#comment-{}", article_url(&article.slug), c.id),
+                        "Comment added.",
+                    ))
+                }
+                Err(AppError::Validation(errors)) => (Status::UnprocessableEntity, errors),
+                Err(e) => return Err(e),
+            },
         },
     };
     let page = show_page(db, Some(&user), layout, slug, form, errors).await?;
@@ -194,7 +197,7 @@ async fn delete_comment(
 
 async fn favorite(db: &Db, user: &CurrentUser, slug: &str, on: bool) -> AppResult<Reply> {
     let article = repo::find(db, user.id, slug).await?;
-    repo::set_favorite(db, user.id, article.id, on).await?;
+    repo::set_favorite(db, user.id, &article, on).await?;
     Ok(Reply::to(article_url(&article.slug)))
 }
 
@@ -233,7 +236,7 @@ async fn follow(
     form: FollowForm,
 ) -> AppResult<Reply> {
     let back = form.next.as_deref().and_then(local_path);
-    match social::set_following(db, user.id, username, on).await {
+    match social::set_following(db, user.id, &user.username, username, on).await {
         Ok(author) => {
             let message = if on {
                 format!("You now follow {}.", author.username)

@@ -5,7 +5,8 @@
 //! disabled accounts are hidden everywhere.
 
 use super::model::{slug_candidate, slugify, ArticleInput};
-use crate::db::{begin_write, is_unique_violation, now, tags_of, DbPool};
+use super::notices;
+use crate::db::{affected, begin_write, is_unique_violation, now, tags_of, DbPool};
 use crate::error::{AppError, AppResult};
 
 /// An author (or commenter) as a reader sees them.
@@ -272,6 +273,7 @@ pub async fn create(db: &DbPool, author_id: i64, a: &ArticleInput) -> AppResult<
             Err(e) => return Err(e.into()),
         };
         set_tags(&mut tx, id, &a.tags).await?;
+        notices::article_written(&mut tx, author_id, id, &slug, &a.title, &a.body).await?;
         tx.commit().await?;
         return Ok(slug);
     }
@@ -280,9 +282,11 @@ pub async fn create(db: &DbPool, author_id: i64, a: &ArticleInput) -> AppResult<
     ))
 }
 
-/// Save new text and tags over article `id`. The slug stays as it is, so
-/// links to the article keep working after an edit.
-pub async fn update(db: &DbPool, id: i64, a: &ArticleInput) -> AppResult<()> {
+/// Save new text and tags over `article`. The slug stays as it is, so
+/// links to the article keep working after an edit. Members newly
+/// mentioned are told; those mentioned before are not told again.
+pub async fn update(db: &DbPool, article: &Article, a: &ArticleInput) -> AppResult<()> {
+    let id = article.id;
     let mut tx = begin_write(db).await?;
     sqlx::query(
         "UPDATE articles SET title = $1, description = $2, body = $3, updated_at = $4 WHERE id = $5",
@@ -295,6 +299,8 @@ pub async fn update(db: &DbPool, id: i64, a: &ArticleInput) -> AppResult<()> {
     .execute(&mut *tx)
     .await?;
     set_tags(&mut tx, id, &a.tags).await?;
+    let author = article.author.id;
+    notices::article_written(&mut tx, author, id, &article.slug, &a.title, &a.body).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -308,26 +314,32 @@ pub async fn delete(db: &DbPool, id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Favourite (`on`) or unfavourite an article. Doing it twice changes
-/// nothing the second time.
-pub async fn set_favorite(db: &DbPool, user_id: i64, article_id: i64, on: bool) -> AppResult<()> {
+/// Favourite (`on`) or unfavourite `article` as `user_id`. Doing it twice
+/// changes nothing the second time; a new favourite tells the article's
+/// author, in the same transaction.
+pub async fn set_favorite(db: &DbPool, user_id: i64, article: &Article, on: bool) -> AppResult<()> {
+    let mut tx = begin_write(db).await?;
     if on {
-        sqlx::query(
+        let r = sqlx::query(
             "INSERT INTO favorites (user_id, article_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",
         )
         .bind(user_id)
-        .bind(article_id)
+        .bind(article.id)
         .bind(now())
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
+        if affected(&r) > 0 {
+            notices::favourited(&mut tx, user_id, article).await?;
+        }
     } else {
         sqlx::query("DELETE FROM favorites WHERE user_id = $1 AND article_id = $2")
             .bind(user_id)
-            .bind(article_id)
-            .execute(&db.pool)
+            .bind(article.id)
+            .execute(&mut *tx)
             .await?;
     }
+    tx.commit().await?;
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 //! put into a URL is percent-encoded here, so templates never build URLs
 //! from user text themselves.
 
+use std::collections::HashMap;
+
 use askama::Template;
 
 use super::comments::Comment;
@@ -10,6 +12,7 @@ use super::repo::{Article, Author};
 use crate::error::FieldErrors;
 use crate::web::enc;
 use crate::web::markdown::render_markdown;
+use crate::web::mentions::{split_text, Part};
 use crate::web::paging::Pager;
 use crate::web::text::format_time;
 use crate::web::Layout;
@@ -134,23 +137,41 @@ impl ArticleView {
 /// A comment as the article page shows it.
 pub struct CommentView {
     pub id: i64,
-    /// Plain text: escaped by the template, line breaks kept by CSS.
-    pub body: String,
+    /// Plain text in pieces, the mentions of members as links: each
+    /// escaped by the template, line breaks kept by CSS.
+    pub parts: Vec<Part>,
     pub author: AuthorView,
     pub created: String,
     /// Whether the viewer may delete it.
     pub may_delete: bool,
+    /// Shown under the first comment of its thread.
+    pub nested: bool,
+    /// The comment it answers (id and author), when that is still there.
+    pub reply_to: Option<(i64, String)>,
 }
 
 impl CommentView {
-    /// From the stored comment.
-    pub fn new(c: &Comment, may_delete: bool) -> CommentView {
+    /// From the stored comment; `all` are the article's comments (to name
+    /// the one it answers), `links` the mention links of the page.
+    pub fn new(
+        c: &Comment,
+        may_delete: bool,
+        nested: bool,
+        all: &[Comment],
+        links: &HashMap<String, String>,
+    ) -> CommentView {
+        let reply_to = c
+            .parent_id
+            .and_then(|p| all.iter().find(|o| o.id == p))
+            .map(|p| (p.id, p.author.username.clone()));
         CommentView {
             id: c.id,
-            body: c.body.clone(),
+            parts: split_text(&c.body, links),
             author: AuthorView::new(&c.author),
             created: format_time(c.created_at),
             may_delete,
+            nested,
+            reply_to,
         }
     }
 }
@@ -225,6 +246,8 @@ pub struct ShowPage {
     pub may_follow: bool,
     pub may_edit: bool,
     pub may_delete: bool,
+    /// The author of the comment the form answers, for a reply.
+    pub replying_to: Option<String>,
     pub comment: CommentForm,
     pub errors: FieldErrors,
 }
