@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
+pub mod moderation;
 pub mod notes;
 pub mod notifications;
 pub mod profile;
@@ -87,6 +88,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(admin::stage())
         .attach(api::stage())
         .attach(notifications::stage())
+        .attach(moderation::stage())
         .attach(notes::stage())
         .attach(chat::stage())
         .attach(blog::stage())

@@ -1,11 +1,14 @@
 //! Comments on articles, oldest first, and replies: a reply names the
 //! comment it answers (`parent_id`) and the top-level comment of its
-//! thread (`thread_id`), under which the page shows it.
+//! thread (`thread_id`), under which the page shows it. Comments by
+//! members the viewer muted are left out; a member an article's author
+//! blocked cannot comment on it.
 
 use super::notices;
 use super::repo::{Article, Author, AuthorRow, FOLLOWING};
 use crate::db::{begin_write, now, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::moderation::relations;
 
 /// A stored comment with its author.
 #[derive(Debug, Clone)]
@@ -61,8 +64,9 @@ impl From<Row> for Comment {
 /// The comments of article `article_id`, oldest first.
 pub async fn list(db: &DbPool, viewer: i64, article_id: i64) -> AppResult<Vec<Comment>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{} WHERE c.article_id = $2 ORDER BY c.id LIMIT $3",
-        select()
+        "{} WHERE c.article_id = $2 AND NOT ({}) ORDER BY c.id LIMIT $3",
+        select(),
+        relations::muted_by_viewer("c.author_id")
     ))
     .bind(viewer)
     .bind(article_id)
@@ -85,6 +89,11 @@ pub async fn add(
     parent: Option<i64>,
 ) -> AppResult<Comment> {
     let mut tx = begin_write(db).await?;
+    if relations::has_blocked(&mut tx, article.author.id, author_id).await? {
+        let mut errors = FieldErrors::default();
+        errors.add("body", "You cannot comment on this member's articles.");
+        return Err(AppError::Validation(errors));
+    }
     let (parent_author, thread) = match parent {
         None => (None, None),
         Some(p) => {

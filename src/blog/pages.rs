@@ -18,6 +18,7 @@ use super::views::{
 };
 use crate::db::{Db, DbPool};
 use crate::error::{AppResult, FieldErrors};
+use crate::moderation::relations::{self, Relation};
 use crate::session::CurrentUser;
 use crate::web::mentions::{self, link_html};
 use crate::web::paging::{Pager, Paging};
@@ -121,7 +122,11 @@ async fn author_page(
         }
     };
     let (articles, total) = repo::list(db, viewer, &filter, paging.limit, paging.offset).await?;
-    let may_follow = user.is_some_and(|u| u.id != author.id);
+    let may_follow = user.as_ref().is_some_and(|u| u.id != author.id);
+    let relation = match &user {
+        Some(u) if u.id != author.id => relations::relation(db, u.id, author.id).await?,
+        _ => Relation::default(),
+    };
     let author = AuthorView::new(&author);
     let base = if favorites {
         format!("{}/favorites", author.url)
@@ -131,6 +136,8 @@ async fn author_page(
     Reply::page(&AuthorPage {
         layout,
         may_follow,
+        blocked: relation.blocked,
+        muted: relation.muted,
         favorites,
         articles: articles.iter().map(ArticleView::summary).collect(),
         pager: Pager::new(base, paging, total),

@@ -8,6 +8,7 @@ use super::model::{slug_candidate, slugify, ArticleInput};
 use super::notices;
 use crate::db::{affected, begin_write, is_unique_violation, now, tags_of, DbPool};
 use crate::error::{AppError, AppResult};
+use crate::moderation::relations;
 
 /// An author (or commenter) as a reader sees them.
 #[derive(Debug, Clone)]
@@ -129,9 +130,20 @@ impl Filter {
         }
         if let Some(fan) = &self.favorited_by {
             let p = next(fan.to_lowercase(), &mut binds);
+            // Someone who blocked the viewer keeps their favourites from them.
             parts.push(format!(
                 "a.id IN (SELECT f.article_id FROM favorites f WHERE f.user_id = \
-                 (SELECT x.id FROM users x WHERE lower(x.username) = {p}))"
+                 (SELECT x.id FROM users x WHERE lower(x.username) = {p}) \
+                 AND NOT EXISTS (SELECT 1 FROM blocks b \
+                   WHERE b.blocker_id = f.user_id AND b.blocked_id = $1))"
+            ));
+        }
+        if self.author.is_none() {
+            // The viewer's muted members stay out of every list but
+            // their own author page.
+            parts.push(format!(
+                "NOT ({})",
+                relations::muted_by_viewer("a.author_id")
             ));
         }
         if self.feed {

@@ -4,6 +4,7 @@ use super::notices;
 use super::repo::{Author, AuthorRow, FOLLOWING};
 use crate::db::{affected, begin_write, now, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::moderation::relations;
 
 /// The enabled account called `username` (any case), as `viewer` sees it.
 pub async fn profile(db: &DbPool, viewer: i64, username: &str) -> AppResult<Option<Author>> {
@@ -43,6 +44,11 @@ pub async fn set_following(
         return Err(AppError::Validation(errors));
     }
     let mut tx = begin_write(db).await?;
+    if on && relations::has_blocked(&mut tx, author.id, follower).await? {
+        let mut errors = FieldErrors::default();
+        errors.add("username", "You cannot follow this member.");
+        return Err(AppError::Validation(errors));
+    }
     if on {
         let r = sqlx::query(
             "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) \

@@ -226,12 +226,24 @@ impl ListPage {
 pub struct AuthorPage {
     pub layout: Layout,
     pub author: AuthorView,
-    /// Whether the viewer is signed in and is not this author (may follow).
+    /// Whether the viewer is signed in and is not this author (may follow,
+    /// block and mute).
     pub may_follow: bool,
+    /// The viewer blocked this author.
+    pub blocked: bool,
+    /// The viewer muted this author.
+    pub muted: bool,
     /// The favourites tab rather than the author's own articles.
     pub favorites: bool,
     pub articles: Vec<ArticleView>,
     pub pager: Pager,
+}
+
+impl AuthorPage {
+    /// The author's name as a path segment (for the block and mute forms).
+    pub fn enc_name(&self) -> String {
+        enc(&self.author.username)
+    }
 }
 
 /// `/blog/<slug>`, also re-shown with a comment's errors (422).

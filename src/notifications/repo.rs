@@ -47,7 +47,8 @@ fn group_key(n: &Notice<'_>, at: i64) -> String {
 /// Write `n` inside the caller's transaction `conn`, so that it exists
 /// exactly when the action that caused it does (a rollback takes it back).
 /// Returns whether anything was written: nothing for one's own action, for
-/// a kind the recipient turned off, or for a non-grouped notice already given (a mention kept in an edit).
+/// a kind the recipient turned off, for a recipient who blocked the actor,
+/// or for a non-grouped notice already given (a mention kept in an edit).
 ///
 /// A grouped notice joins the day's entry on the same target: that entry
 /// is written anew (fresh id, so it is newest and unread again) with the
@@ -61,10 +62,12 @@ pub async fn notify(conn: &mut AnyConnection, n: &Notice<'_>) -> AppResult<bool>
     let refused: i64 = sqlx::query_scalar(
         "SELECT CASE WHEN EXISTS (SELECT 1 FROM notification_prefs p \
            WHERE p.user_id = $1 AND p.kind = $2 AND p.enabled = 0) \
+         OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = $3) \
          THEN 1 ELSE 0 END",
     )
     .bind(n.recipient)
     .bind(n.kind.as_str())
+    .bind(n.actor)
     .fetch_one(&mut *conn)
     .await?;
     if refused != 0 {
