@@ -22,6 +22,8 @@ pub struct Comment {
     pub parent_id: Option<i64>,
     /// The top-level comment of its thread, if it is a reply.
     pub thread_id: Option<i64>,
+    /// Why a moderator hid it (then only its author sees it).
+    pub hidden_reason: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -32,13 +34,14 @@ struct Row {
     updated_at: i64,
     parent_id: Option<i64>,
     thread_id: Option<i64>,
+    hidden_reason: Option<String>,
     #[sqlx(flatten)]
     author: AuthorRow,
 }
 
 fn select() -> String {
     format!(
-        "SELECT c.id, c.body, c.created_at, c.updated_at, c.parent_id, c.thread_id, \
+        "SELECT c.id, c.body, c.created_at, c.updated_at, c.parent_id, c.thread_id, c.hidden_reason, \
          u.id AS author_id, u.username, u.bio, u.avatar_url, {FOLLOWING} \
          FROM comments c JOIN users u ON u.id = c.author_id AND u.disabled = 0"
     )
@@ -57,6 +60,7 @@ impl From<Row> for Comment {
             author: r.author.into(),
             parent_id: r.parent_id,
             thread_id: r.thread_id,
+            hidden_reason: r.hidden_reason,
         }
     }
 }
@@ -64,7 +68,8 @@ impl From<Row> for Comment {
 /// The comments of article `article_id`, oldest first.
 pub async fn list(db: &DbPool, viewer: i64, article_id: i64) -> AppResult<Vec<Comment>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{} WHERE c.article_id = $2 AND NOT ({}) ORDER BY c.id LIMIT $3",
+        "{} WHERE c.article_id = $2 AND NOT ({}) \
+         AND (c.hidden_reason IS NULL OR c.author_id = $1) ORDER BY c.id LIMIT $3",
         select(),
         relations::muted_by_viewer("c.author_id")
     ))

@@ -18,6 +18,7 @@ pub mod model;
 mod notices;
 mod pages;
 pub mod repo;
+mod reporting;
 pub mod social;
 mod views;
 
@@ -37,6 +38,9 @@ pub fn api_routes() -> Vec<Route> {
 /// The blog, as a Rocket stage.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Blog", |rocket| async {
+        if let Some(targets) = rocket.state::<crate::moderation::reports::ReportTargets>() {
+            reporting::register(targets);
+        }
         rocket
             .mount("/", pages::routes())
             .mount("/", editor::routes())

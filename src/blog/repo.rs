@@ -37,6 +37,8 @@ pub struct Article {
     /// Whether the viewer has favourited it.
     pub favorited: bool,
     pub author: Author,
+    /// Why a moderator hid it (then only its author sees it).
+    pub hidden_reason: Option<String>,
 }
 
 /// An author's columns as every blog query selects them: `u.id AS
@@ -78,6 +80,7 @@ struct Row {
     updated_at: i64,
     favorites_count: i64,
     favorited: i64,
+    hidden_reason: Option<String>,
     #[sqlx(flatten)]
     author: AuthorRow,
 }
@@ -89,7 +92,7 @@ fn select(body: &str) -> String {
         "SELECT a.id, a.slug, a.title, a.description, {body} AS body, a.created_at, a.updated_at, \
          (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count, \
          CASE WHEN EXISTS (SELECT 1 FROM favorites f WHERE f.user_id = $1 AND f.article_id = a.id) \
-              THEN 1 ELSE 0 END AS favorited, \
+              THEN 1 ELSE 0 END AS favorited, a.hidden_reason, \
          u.id AS author_id, u.username, u.bio, u.avatar_url, {FOLLOWING} \
          FROM articles a JOIN users u ON u.id = a.author_id AND u.disabled = 0"
     )
@@ -110,7 +113,8 @@ pub struct Filter {
 impl Filter {
     /// The WHERE clause (from `$2` on: `$1` is the viewer) and its values.
     fn clause(&self) -> (String, Vec<String>) {
-        let mut parts = vec!["1 = 1".to_string()];
+        // Hidden articles: for their author only.
+        let mut parts = vec!["(a.hidden_reason IS NULL OR a.author_id = $1)".to_string()];
         let mut binds = Vec::new();
         let next = |b: String, binds: &mut Vec<String>| {
             binds.push(b);
@@ -206,11 +210,14 @@ pub async fn list(
 
 /// The article at `slug`, body included.
 pub async fn get(db: &DbPool, viewer: i64, slug: &str) -> AppResult<Option<Article>> {
-    let row: Option<Row> = sqlx::query_as(&format!("{} WHERE a.slug = $2", select("a.body")))
-        .bind(viewer)
-        .bind(slug)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "{} WHERE a.slug = $2 AND (a.hidden_reason IS NULL OR a.author_id = $1)",
+        select("a.body")
+    ))
+    .bind(viewer)
+    .bind(slug)
+    .fetch_optional(&db.pool)
+    .await?;
     Ok(match row {
         Some(r) => with_tags(db, vec![r]).await?.pop(),
         None => None,
@@ -239,6 +246,7 @@ async fn with_tags(db: &DbPool, rows: Vec<Row>) -> AppResult<Vec<Article>> {
             favorites_count: r.favorites_count,
             favorited: r.favorited != 0,
             author: r.author.into(),
+            hidden_reason: r.hidden_reason,
         })
         .collect())
 }

@@ -58,6 +58,7 @@ fn tag_views(tags: &[String]) -> Vec<TagView> {
 
 /// An author (or commenter) as the pages show them.
 pub struct AuthorView {
+    pub id: i64,
     pub username: String,
     pub url: String,
     pub bio: String,
@@ -80,6 +81,7 @@ impl AuthorView {
             String::new()
         };
         AuthorView {
+            id: a.id,
             username: a.username.clone(),
             url: author_url(&a.username),
             bio: a.bio.clone(),
@@ -91,6 +93,9 @@ impl AuthorView {
 
 /// An article as the pages show it.
 pub struct ArticleView {
+    pub id: i64,
+    /// Why a moderator hid it (shown to its author, the only one who sees it).
+    pub hidden_reason: Option<String>,
     pub url: String,
     pub title: String,
     pub description: String,
@@ -111,6 +116,8 @@ impl ArticleView {
     /// For a list row (no body).
     pub fn summary(a: &Article) -> ArticleView {
         ArticleView {
+            id: a.id,
+            hidden_reason: a.hidden_reason.clone(),
             url: article_url(&a.slug),
             title: a.title.clone(),
             description: a.description.clone(),
@@ -148,6 +155,8 @@ pub struct CommentView {
     pub nested: bool,
     /// The comment it answers (id and author), when that is still there.
     pub reply_to: Option<(i64, String)>,
+    /// Why a moderator hid it (its author is the only one who sees it).
+    pub hidden_reason: Option<String>,
 }
 
 impl CommentView {
@@ -172,6 +181,7 @@ impl CommentView {
             may_delete,
             nested,
             reply_to,
+            hidden_reason: c.hidden_reason.clone(),
         }
     }
 }

@@ -159,7 +159,7 @@ async fn save_preferences(
             Some(k) => changes.push((k, *on)),
             None => errors.add(
                 "kinds",
-                "Unknown kind: use follow, favourite, comment, reply or mention.",
+                "Unknown kind: use follow, favourite, comment, reply, mention or report.",
             ),
         }
     }

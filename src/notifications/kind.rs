@@ -13,16 +13,19 @@ pub enum Kind {
     Reply,
     /// Someone named me with `@username`.
     Mention,
+    /// A moderator decided about my report.
+    Report,
 }
 
 impl Kind {
     /// Every kind, in the order the preferences list them.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Follow,
         Kind::Favourite,
         Kind::Comment,
         Kind::Reply,
         Kind::Mention,
+        Kind::Report,
     ];
 
     /// The stored (and API) name.
@@ -33,6 +36,7 @@ impl Kind {
             Kind::Comment => "comment",
             Kind::Reply => "reply",
             Kind::Mention => "mention",
+            Kind::Report => "report",
         }
     }
 
@@ -56,6 +60,7 @@ impl Kind {
             Kind::Comment => "Comments on my articles",
             Kind::Reply => "Replies to my comments",
             Kind::Mention => "Mentions of me",
+            Kind::Report => "Decisions on my reports",
         }
     }
 
@@ -67,6 +72,7 @@ impl Kind {
             Kind::Comment => "commented on",
             Kind::Reply => "replied to your comment on",
             Kind::Mention => "mentioned you in",
+            Kind::Report => "decided about your report on",
         }
     }
 }
