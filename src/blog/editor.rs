@@ -53,9 +53,9 @@ async fn create(
             )
         }
     };
-    if let Some(errors) = actions::post_refused(db, cfg, user.id).await? {
+    if let Some((status, errors)) = actions::post_refused(db, cfg, &user, &article.body).await? {
         return Reply::page_with(
-            Status::TooManyRequests,
+            status,
             &FormPage {
                 layout,
                 slug: None,
@@ -86,6 +86,7 @@ async fn edit(db: &Db, user: CurrentUser, layout: Layout, slug: &str) -> AppResu
 #[post("/blog/<slug>/edit", data = "<form>")]
 async fn save(
     db: &Db,
+    cfg: &State<AppConfig>,
     user: CurrentUser,
     layout: Layout,
     slug: &str,
@@ -110,6 +111,17 @@ async fn save(
             )
         }
     };
+    if let Err(AppError::Validation(errors)) = actions::check_links(cfg, &user, &input.body) {
+        return Reply::page_with(
+            Status::UnprocessableEntity,
+            &FormPage {
+                layout,
+                slug: Some(article.slug),
+                form,
+                errors,
+            },
+        );
+    }
     repo::update(db, &article, &input).await?;
     Ok(Reply::success(article_url(&article.slug), "Article saved."))
 }
@@ -160,8 +172,8 @@ async fn comment(
     let article = repo::find(db, user.id, slug).await?;
     let (status, errors) = match validate_comment(&form.body) {
         Err(errors) => (Status::UnprocessableEntity, errors),
-        Ok(body) => match actions::post_refused(db, cfg, user.id).await? {
-            Some(errors) => (Status::TooManyRequests, errors),
+        Ok(body) => match actions::post_refused(db, cfg, &user, &body).await? {
+            Some(refused) => refused,
             None => match comments::add(db, user.id, &article, &body, form.parent_id).await {
                 Ok(c) => {
                     return Ok(Reply::success(
