@@ -7,6 +7,7 @@ use rocket::{get, post, put, routes, Route};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::digest::{self, Frequency};
 use super::kind::{who, Kind};
 use super::repo::{self, Entry};
 use crate::api::json::{Fields, JsonBody};
@@ -127,7 +128,8 @@ async fn prefs_json(db: &Db, user_id: i64) -> AppResult<Json<Value>> {
     for (k, on) in repo::preferences(db, user_id).await? {
         kinds.insert(k.as_str().into(), Value::Bool(on));
     }
-    Ok(Json(json!({ "kinds": kinds })))
+    let digest = digest::frequency(db, user_id).await?.as_str();
+    Ok(Json(json!({ "kinds": kinds, "digest": digest })))
 }
 
 #[get("/notifications/preferences", rank = 1)]
@@ -138,11 +140,14 @@ async fn preferences(_api: ApiRequest, db: &Db, me: ApiUser) -> AppResult<Json<V
 /// `PUT /notifications/preferences`: the kinds to change, on or off.
 #[derive(Debug, Deserialize)]
 pub struct PrefsRequest {
+    #[serde(default)]
     pub kinds: std::collections::BTreeMap<String, bool>,
+    /// off, daily or weekly (absent: unchanged).
+    pub digest: Option<String>,
 }
 
 impl Fields for PrefsRequest {
-    const FIELDS: &'static [&'static str] = &["kinds"];
+    const FIELDS: &'static [&'static str] = &["kinds", "digest"];
 }
 
 #[put("/notifications/preferences", data = "<body>", rank = 1)]
@@ -163,8 +168,19 @@ async fn save_preferences(
             ),
         }
     }
+    let frequency = match body.0.digest.as_deref().map(Frequency::parse) {
+        None => None,
+        Some(Some(f)) => Some(f),
+        Some(None) => {
+            errors.add("digest", "Use off, daily or weekly.");
+            None
+        }
+    };
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
+    }
+    if let Some(f) = frequency {
+        digest::set_frequency(db, me.0.id, f).await?;
     }
     for (k, on) in changes {
         repo::set_preference(db, me.0.id, k, on).await?;

@@ -5,13 +5,14 @@
 use askama::Template;
 use rocket::form::FromForm;
 use rocket::request::Request;
-use rocket::{get, post, routes, Route};
+use rocket::{get, post, routes, Route, State};
 
+use super::digest::{self, Frequency, UnsubscribeKey};
 use super::kind::{who, Kind};
 use super::repo::{self, Entry, UNREAD_CAP};
 use crate::db::Db;
-use crate::error::AppResult;
-use crate::session::{CsrfForm, CurrentUser};
+use crate::error::{AppError, AppResult};
+use crate::session::{CsrfForm, CurrentUser, NoFields};
 use crate::web::text::format_time;
 use crate::web::{Layout, NavBadge, NavBadgeSource, Reply};
 
@@ -110,6 +111,8 @@ async fn mark_read(db: &Db, user: CurrentUser, form: CsrfForm<ReadForm>) -> AppR
 struct PrefsForm {
     #[field(default = Vec::new())]
     kinds: Vec<String>,
+    /// The digest: off, daily or weekly (absent: unchanged).
+    digest: Option<String>,
 }
 
 #[post("/notifications/preferences", data = "<form>", rank = 2)]
@@ -121,6 +124,9 @@ async fn save_preferences(
     for kind in Kind::ALL {
         let on = form.0.kinds.iter().any(|k| k == kind.as_str());
         repo::set_preference(db, user.id, kind, on).await?;
+    }
+    if let Some(f) = form.0.digest.as_deref().and_then(Frequency::parse) {
+        digest::set_frequency(db, user.id, f).await?;
     }
     Ok(Reply::success(
         "/notifications/preferences",
@@ -141,6 +147,8 @@ pub struct PrefView {
 pub struct PrefsPage {
     pub layout: Layout,
     pub kinds: Vec<PrefView>,
+    /// The digest choices: name, label, chosen.
+    pub digests: Vec<(&'static str, &'static str, bool)>,
 }
 
 #[get("/notifications/preferences", rank = 2)]
@@ -154,7 +162,63 @@ async fn preferences(db: &Db, user: CurrentUser, layout: Layout) -> AppResult<Re
             on,
         })
         .collect();
-    Reply::page(&PrefsPage { layout, kinds })
+    let chosen = digest::frequency(db, user.id).await?;
+    let digests = Frequency::ALL
+        .into_iter()
+        .map(|f| (f.as_str(), f.label(), f == chosen))
+        .collect();
+    Reply::page(&PrefsPage {
+        layout,
+        kinds,
+        digests,
+    })
+}
+
+/// `/notifications/unsubscribe/<token>`: the digest's mailed link, for
+/// anyone holding it (no sign-in).
+#[derive(Template)]
+#[template(path = "notifications/unsubscribe.html")]
+pub struct UnsubscribePage {
+    pub layout: Layout,
+    pub token: String,
+    pub done: bool,
+    pub username: String,
+}
+
+/// The link's page: one button (a GET never changes anything: mail
+/// scanners follow links).
+#[get("/notifications/unsubscribe/<token>")]
+async fn unsubscribe_page(
+    layout: Layout,
+    key: &State<UnsubscribeKey>,
+    token: &str,
+) -> AppResult<Reply> {
+    key.verify(token).ok_or(AppError::NotFound)?;
+    Reply::page(&UnsubscribePage {
+        layout,
+        token: token.to_string(),
+        done: false,
+        username: String::new(),
+    })
+}
+
+#[post("/notifications/unsubscribe/<token>", data = "<_form>")]
+async fn unsubscribe(
+    db: &Db,
+    layout: Layout,
+    key: &State<UnsubscribeKey>,
+    token: &str,
+    _form: CsrfForm<NoFields>,
+) -> AppResult<Reply> {
+    let username = digest::unsubscribe(db, key, token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Reply::page(&UnsubscribePage {
+        layout,
+        token: String::new(),
+        done: true,
+        username,
+    })
 }
 
 /// The navigation's unread count: one bounded, indexed count per
@@ -181,5 +245,12 @@ impl NavBadgeSource for UnreadBadge {
 
 /// The notifications pages.
 pub fn routes() -> Vec<Route> {
-    routes![list, mark_read, preferences, save_preferences]
+    routes![
+        list,
+        mark_read,
+        preferences,
+        save_preferences,
+        unsubscribe_page,
+        unsubscribe
+    ]
 }
