@@ -46,6 +46,14 @@ pub struct AppConfig {
     pub signups_per_address_per_hour: i64,
     /// Articles and comments one member may post per hour (blog and API).
     pub blog_posts_per_hour: i64,
+    /// For how many hours after sign-up an account counts as new (0: no
+    /// account does), and may post only `blog_new_account_posts_per_hour`.
+    pub blog_new_account_hours: i64,
+    /// Articles and comments a new account may post per hour.
+    pub blog_new_account_posts_per_hour: i64,
+    /// Refuse web links in articles and comments until the member has
+    /// confirmed their email address (a spammer's first move is a link).
+    pub blog_links_need_confirmed_email: bool,
     /// How many password hashes may be computed at once (0: cores - 1).
     pub hash_concurrency: usize,
     /// Seconds an API bearer token stays valid after it is issued.
@@ -79,6 +87,9 @@ impl Default for AppConfig {
             login_failure_window: 15 * 60,
             signups_per_address_per_hour: 10,
             blog_posts_per_hour: 60,
+            blog_new_account_hours: 0,
+            blog_new_account_posts_per_hour: 10,
+            blog_links_need_confirmed_email: true,
             hash_concurrency: 0,
             api_token_lifetime: 15 * 60,
             cors_allowed_origins: Vec::new(),

@@ -20,7 +20,9 @@ pub mod jobs;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
+pub mod moderation;
 pub mod notes;
+pub mod notifications;
 pub mod profile;
 pub mod session;
 pub mod shop;
@@ -85,6 +87,8 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(contact::stage())
         .attach(admin::stage())
         .attach(api::stage())
+        .attach(notifications::stage())
+        .attach(moderation::stage())
         .attach(notes::stage())
         .attach(chat::stage())
         .attach(blog::stage())

@@ -106,6 +106,8 @@ async fn every_documented_operation_is_a_mounted_route_and_every_json_route_is_d
     api_routes.extend(groundwork::tasks::api_routes());
     api_routes.extend(groundwork::chat::api_routes());
     api_routes.extend(groundwork::shop::api_routes());
+    api_routes.extend(groundwork::notifications::api_routes());
+    api_routes.extend(groundwork::moderation::api_routes());
     let mut json_routes: Vec<(String, String)> = mounted
         .iter()
         .filter(|(_, _, json)| *json)

@@ -89,6 +89,24 @@ pub async fn check(
     if user.disabled != 0 {
         return Ok(Outcome::Disabled);
     }
+    // A moderator's suspension (src/moderation): refused, saying until when
+    // and why (the password was right, so the person may know).
+    let (until, why): (i64, String) =
+        sqlx::query_as("SELECT suspended_until, suspension_reason FROM users WHERE id = $1")
+            .bind(user.id)
+            .fetch_one(&db.pool)
+            .await?;
+    if until > now() {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "email",
+            format!(
+                "This account is suspended until {}: {why}",
+                crate::web::text::format_time(until)
+            ),
+        );
+        return Err(AppError::Validation(errors));
+    }
     ratelimit::clear(db, &limits[0].0).await?;
     if verified.needs_rehash {
         // The password is known to be right: store it at today's strength.

@@ -7,39 +7,80 @@
 use super::comments;
 use super::repo::{self, Article};
 use crate::audit::{self, Actor};
+use rocket::http::Status;
+
 use crate::config::AppConfig;
-use crate::db::DbPool;
+use crate::db::{now, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::session::CurrentUser;
 use crate::web::ratelimit::{self, Limit};
 
-/// Count one new article or comment by `user_id` against
-/// `blog_posts_per_hour` (429 beyond), so a hijacked or scripted account
-/// cannot flood the blog. Call it once the input is valid, just before
-/// storing.
-pub async fn count_post(db: &DbPool, cfg: &AppConfig, user_id: i64) -> AppResult<()> {
-    let limit = Limit {
-        max: cfg.blog_posts_per_hour,
-        window: 3600,
-    };
-    ratelimit::attempt(db, &format!("blog:post:{user_id}"), limit).await?;
+/// Whether `text` holds a web link (what spam is posted for).
+pub fn has_link(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["http://", "https://", "www.", "mailto:"]
+        .iter()
+        .any(|l| t.contains(l))
+}
+
+/// Refuse (422 on `body`) a text with a link from `me` while their email
+/// address is unconfirmed, when `blog_links_need_confirmed_email` is on.
+pub fn check_links(cfg: &AppConfig, me: &CurrentUser, text: &str) -> AppResult<()> {
+    if cfg.blog_links_need_confirmed_email && !me.email_verified && has_link(text) {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "body",
+            "Confirm your email address before posting links (we sent you a mail).",
+        );
+        return Err(AppError::Validation(errors));
+    }
     Ok(())
 }
 
-/// [`count_post`] for a page: over the limit, the message to show beside
-/// the form's text (the page answers 429 with everything typed kept);
-/// any other failure is an error as usual.
+/// Check one new article or comment `text` by `me` ([`check_links`]) and
+/// count it against `blog_posts_per_hour`, or the lower
+/// `blog_new_account_posts_per_hour` while the account is younger than
+/// `blog_new_account_hours` (429 beyond), so a hijacked, scripted or
+/// brand-new account cannot flood the blog. Call it once the input is
+/// valid, just before storing.
+pub async fn count_post(
+    db: &DbPool,
+    cfg: &AppConfig,
+    me: &CurrentUser,
+    text: &str,
+) -> AppResult<()> {
+    check_links(cfg, me, text)?;
+    let mut max = cfg.blog_posts_per_hour;
+    if cfg.blog_new_account_hours > 0 {
+        let created: i64 = sqlx::query_scalar("SELECT created_at FROM users WHERE id = $1")
+            .bind(me.id)
+            .fetch_one(&db.pool)
+            .await?;
+        if now() - created < cfg.blog_new_account_hours * 3600 {
+            max = max.min(cfg.blog_new_account_posts_per_hour);
+        }
+    }
+    let limit = Limit { max, window: 3600 };
+    ratelimit::attempt(db, &format!("blog:post:{}", me.id), limit).await?;
+    Ok(())
+}
+
+/// [`count_post`] for a page: refused, the status and the message to show
+/// beside the form's text (422 for a link, 429 over the limit, with
+/// everything typed kept); any other failure is an error as usual.
 pub async fn post_refused(
     db: &DbPool,
     cfg: &AppConfig,
-    user_id: i64,
-) -> AppResult<Option<FieldErrors>> {
-    match count_post(db, cfg, user_id).await {
+    me: &CurrentUser,
+    text: &str,
+) -> AppResult<Option<(Status, FieldErrors)>> {
+    match count_post(db, cfg, me, text).await {
         Ok(()) => Ok(None),
+        Err(AppError::Validation(errors)) => Ok(Some((Status::UnprocessableEntity, errors))),
         Err(e @ AppError::TooManyRequests { .. }) => {
             let mut errors = FieldErrors::default();
             errors.add("body", e.public_message());
-            Ok(Some(errors))
+            Ok(Some((Status::TooManyRequests, errors)))
         }
         Err(e) => Err(e),
     }

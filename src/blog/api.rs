@@ -132,7 +132,7 @@ async fn create(
         &a.tag_list.unwrap_or_default(),
     )
     .map_err(AppError::Validation)?;
-    actions::count_post(db, cfg, me.0.id).await?;
+    actions::count_post(db, cfg, &me.0, &input.body).await?;
     let slug = repo::create(db, me.0.id, &input).await?;
     Ok((Status::Created, one(db, me.0.id, &slug).await?))
 }
@@ -147,6 +147,7 @@ async fn show(db: &Db, viewer: Viewer, slug: &str) -> ConduitResult<Json<Value>>
 #[put("/articles/<slug>", data = "<body>")]
 async fn update(
     db: &Db,
+    cfg: &State<AppConfig>,
     me: ApiUser,
     slug: &str,
     body: JsonBody<ArticleBody>,
@@ -164,7 +165,8 @@ async fn update(
         &tags,
     )
     .map_err(AppError::Validation)?;
-    repo::update(db, stored.id, &input).await?;
+    actions::check_links(cfg, &me.0, &input.body)?;
+    repo::update(db, &stored, &input).await?;
     one(db, me.0.id, slug).await
 }
 
@@ -177,7 +179,7 @@ async fn delete(db: &Db, me: ApiUser, ip: ClientIp, slug: &str) -> ConduitResult
 
 async fn favorite_as(db: &Db, me: &ApiUser, slug: &str, on: bool) -> ConduitResult<Json<Value>> {
     let article = repo::find(db, me.0.id, slug).await?;
-    repo::set_favorite(db, me.0.id, article.id, on).await?;
+    repo::set_favorite(db, me.0.id, &article, on).await?;
     one(db, me.0.id, slug).await
 }
 
@@ -211,8 +213,8 @@ async fn add_comment(
     let text =
         validate_comment(comment.body.as_deref().unwrap_or("")).map_err(AppError::Validation)?;
     let article = repo::find(db, me.0.id, slug).await?;
-    actions::count_post(db, cfg, me.0.id).await?;
-    let comment = comments::add(db, me.0.id, article.id, &text).await?;
+    actions::count_post(db, cfg, &me.0, &text).await?;
+    let comment = comments::add(db, me.0.id, &article, &text, None).await?;
     Ok(Json(json!({ "comment": comment_json(&comment) })))
 }
 

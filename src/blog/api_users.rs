@@ -320,13 +320,13 @@ async fn profile(db: &Db, viewer: Viewer, username: &str) -> ConduitResult<Json<
 
 #[post("/profiles/<username>/follow")]
 async fn follow(db: &Db, me: ApiUser, username: &str) -> ConduitResult<Json<Value>> {
-    let author = social::set_following(db, me.0.id, username, true).await?;
+    let author = social::set_following(db, me.0.id, &me.0.username, username, true).await?;
     Ok(Json(json!({ "profile": profile_json(&author) })))
 }
 
 #[delete("/profiles/<username>/follow")]
 async fn unfollow(db: &Db, me: ApiUser, username: &str) -> ConduitResult<Json<Value>> {
-    let author = social::set_following(db, me.0.id, username, false).await?;
+    let author = social::set_following(db, me.0.id, &me.0.username, username, false).await?;
     Ok(Json(json!({ "profile": profile_json(&author) })))
 }
 

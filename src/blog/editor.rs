@@ -53,9 +53,9 @@ async fn create(
             )
         }
     };
-    if let Some(errors) = actions::post_refused(db, cfg, user.id).await? {
+    if let Some((status, errors)) = actions::post_refused(db, cfg, &user, &article.body).await? {
         return Reply::page_with(
-            Status::TooManyRequests,
+            status,
             &FormPage {
                 layout,
                 slug: None,
@@ -86,6 +86,7 @@ async fn edit(db: &Db, user: CurrentUser, layout: Layout, slug: &str) -> AppResu
 #[post("/blog/<slug>/edit", data = "<form>")]
 async fn save(
     db: &Db,
+    cfg: &State<AppConfig>,
     user: CurrentUser,
     layout: Layout,
     slug: &str,
@@ -110,7 +111,18 @@ async fn save(
             )
         }
     };
-    repo::update(db, article.id, &input).await?;
+    if let Err(AppError::Validation(errors)) = actions::check_links(cfg, &user, &input.body) {
+        return Reply::page_with(
+            Status::UnprocessableEntity,
+            &FormPage {
+                layout,
+                slug: Some(article.slug),
+                form,
+                errors,
+            },
+        );
+    }
+    repo::update(db, &article, &input).await?;
     Ok(Reply::success(article_url(&article.slug), "Article saved."))
 }
 
@@ -160,15 +172,18 @@ async fn comment(
     let article = repo::find(db, user.id, slug).await?;
     let (status, errors) = match validate_comment(&form.body) {
         Err(errors) => (Status::UnprocessableEntity, errors),
-        Ok(body) => match actions::post_refused(db, cfg, user.id).await? {
-            Some(errors) => (Status::TooManyRequests, errors),
-            None => {
-                let c = comments::add(db, user.id, article.id, &body).await?;
-                return Ok(Reply::success(
-                    format!("{}#comment-{}", article_url(&article.slug), c.id),
-                    "Comment added.",
-                ));
-            }
+        Ok(body) => match actions::post_refused(db, cfg, &user, &body).await? {
+            Some(refused) => refused,
+            None => match comments::add(db, user.id, &article, &body, form.parent_id).await {
+                Ok(c) => {
+                    return Ok(Reply::success(
+                        format!("{}#comment-{}", article_url(&article.slug), c.id),
+                        "Comment added.",
+                    ))
+                }
+                Err(AppError::Validation(errors)) => (Status::UnprocessableEntity, errors),
+                Err(e) => return Err(e),
+            },
         },
     };
     let page = show_page(db, Some(&user), layout, slug, form, errors).await?;
@@ -194,7 +209,7 @@ async fn delete_comment(
 
 async fn favorite(db: &Db, user: &CurrentUser, slug: &str, on: bool) -> AppResult<Reply> {
     let article = repo::find(db, user.id, slug).await?;
-    repo::set_favorite(db, user.id, article.id, on).await?;
+    repo::set_favorite(db, user.id, &article, on).await?;
     Ok(Reply::to(article_url(&article.slug)))
 }
 
@@ -233,7 +248,7 @@ async fn follow(
     form: FollowForm,
 ) -> AppResult<Reply> {
     let back = form.next.as_deref().and_then(local_path);
-    match social::set_following(db, user.id, username, on).await {
+    match social::set_following(db, user.id, &user.username, username, on).await {
         Ok(author) => {
             let message = if on {
                 format!("You now follow {}.", author.username)

@@ -2,7 +2,8 @@
 //! comments, favourites and follows, as server-rendered pages and as the
 //! RealWorld ("Conduit") JSON API under `/api`. `model.rs` (input,
 //! validation, slugs), `repo.rs` (articles), `social.rs` (profiles and
-//! follows), `comments.rs`, `actions.rs` (who may change what); the pages
+//! follows), `comments.rs` (with replies), `actions.rs` (who may change what),
+//! `notices.rs` (what it tells members through `src/notifications`); the pages
 //! are `pages.rs` (reading), `editor.rs` (members' actions) and `views.rs`
 //! (templates); the API is `conduit.rs` (errors and JSON shapes),
 //! `api_users.rs` and `api.rs`.
@@ -14,8 +15,10 @@ pub mod comments;
 pub mod conduit;
 mod editor;
 pub mod model;
+mod notices;
 mod pages;
 pub mod repo;
+mod reporting;
 pub mod social;
 mod views;
 
@@ -35,6 +38,9 @@ pub fn api_routes() -> Vec<Route> {
 /// The blog, as a Rocket stage.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Blog", |rocket| async {
+        if let Some(targets) = rocket.state::<crate::moderation::reports::ReportTargets>() {
+            reporting::register(targets);
+        }
         rocket
             .mount("/", pages::routes())
             .mount("/", editor::routes())

@@ -143,6 +143,8 @@ pub fn validate_comment(body: &str) -> Result<String, FieldErrors> {
 pub struct CommentForm {
     #[field(default = String::new())]
     pub body: String,
+    /// The comment answered, for a reply.
+    pub parent_id: Option<i64>,
 }
 
 /// The slug a title asks for: lower-case letters and digits (any script)

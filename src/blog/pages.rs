@@ -6,17 +6,21 @@
 use rocket::{get, routes, Route};
 
 use super::actions;
-use super::comments;
+use std::collections::{HashMap, HashSet};
+
+use super::comments::{self, Comment};
 use super::model::CommentForm;
 use super::repo::{self, Filter};
 use super::social;
 use super::views::{
-    tag_url, ArticleView, AuthorPage, AuthorView, CommentView, ListPage, ShowPage, Tab, PAGE_SIZE,
-    POPULAR_TAGS,
+    author_url, tag_url, ArticleView, AuthorPage, AuthorView, CommentView, ListPage, ShowPage, Tab,
+    PAGE_SIZE, POPULAR_TAGS,
 };
 use crate::db::{Db, DbPool};
 use crate::error::{AppResult, FieldErrors};
+use crate::moderation::relations::{self, Relation};
 use crate::session::CurrentUser;
+use crate::web::mentions::{self, link_html};
 use crate::web::paging::{Pager, Paging};
 use crate::web::text::split_tags;
 use crate::web::{Layout, Reply};
@@ -118,7 +122,11 @@ async fn author_page(
         }
     };
     let (articles, total) = repo::list(db, viewer, &filter, paging.limit, paging.offset).await?;
-    let may_follow = user.is_some_and(|u| u.id != author.id);
+    let may_follow = user.as_ref().is_some_and(|u| u.id != author.id);
+    let relation = match &user {
+        Some(u) if u.id != author.id => relations::relation(db, u.id, author.id).await?,
+        _ => Relation::default(),
+    };
     let author = AuthorView::new(&author);
     let base = if favorites {
         format!("{}/favorites", author.url)
@@ -128,6 +136,8 @@ async fn author_page(
     Reply::page(&AuthorPage {
         layout,
         may_follow,
+        blocked: relation.blocked,
+        muted: relation.muted,
         favorites,
         articles: articles.iter().map(ArticleView::summary).collect(),
         pager: Pager::new(base, paging, total),
@@ -169,14 +179,21 @@ pub(super) async fn show_page(
 ) -> AppResult<ShowPage> {
     let viewer = user.map_or(0, |u| u.id);
     let article = repo::find(db, viewer, slug).await?;
-    let comments = comments::list(db, viewer, article.id).await?;
-    let comments = comments
-        .iter()
-        .map(|c| {
+    let stored = comments::list(db, viewer, article.id).await?;
+    let links = mention_links(db, &article.body, &stored).await?;
+    let replying_to = comment
+        .parent_id
+        .and_then(|id| stored.iter().find(|c| c.id == id))
+        .map(|c| c.author.username.clone());
+    let comments = threads(&stored)
+        .into_iter()
+        .map(|(c, nested)| {
             let may = user.is_some_and(|u| actions::may_delete_comment(u, &article, c.author.id));
-            CommentView::new(c, may)
+            CommentView::new(c, may, nested, &stored, &links)
         })
         .collect();
+    let mut view = ArticleView::full(&article);
+    view.html = link_html(&view.html, &links);
     Ok(ShowPage {
         layout,
         comments,
@@ -184,20 +201,80 @@ pub(super) async fn show_page(
         may_follow: user.is_some_and(|u| u.id != article.author.id),
         may_edit: user.is_some_and(|u| actions::may_edit(u, &article)),
         may_delete: user.is_some_and(|u| actions::may_delete(u, &article)),
-        article: ArticleView::full(&article),
+        article: view,
+        replying_to,
         comment,
         errors,
     })
 }
 
-#[get("/blog/<slug>")]
-async fn show(db: &Db, user: Option<CurrentUser>, layout: Layout, slug: &str) -> AppResult<Reply> {
+/// Most distinct names one article page looks up for its mention links.
+const MENTION_LOOKUP_MAX: usize = 200;
+
+/// The profile links of the members mentioned in an article and its
+/// comments (lower-case name → address): one query for the whole page.
+async fn mention_links(
+    db: &DbPool,
+    body: &str,
+    comments: &[Comment],
+) -> AppResult<HashMap<String, String>> {
+    let mut names: Vec<String> = Vec::new();
+    let texts = std::iter::once(body).chain(comments.iter().map(|c| c.body.as_str()));
+    for name in texts.flat_map(mentions::mentioned) {
+        if names.len() >= MENTION_LOOKUP_MAX {
+            break;
+        }
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut conn = db.pool.acquire().await?;
+    let found = mentions::members(&mut conn, &names).await?;
+    Ok(found
+        .into_iter()
+        .map(|(lower, (_, name))| (lower, author_url(&name)))
+        .collect())
+}
+
+/// The comments in page order: each top-level comment followed by the
+/// replies of its thread, oldest first, however deep they answered (one
+/// level of nesting shown). A reply whose thread's first comment is gone
+/// shows as top-level. The bool says "shown nested".
+fn threads(all: &[Comment]) -> Vec<(&Comment, bool)> {
+    let ids: HashSet<i64> = all.iter().map(|c| c.id).collect();
+    let is_root = |c: &Comment| c.thread_id.is_none_or(|t| !ids.contains(&t));
+    let mut out = Vec::with_capacity(all.len());
+    for root in all.iter().filter(|c| is_root(c)) {
+        out.push((root, false));
+        for reply in all.iter().filter(|c| c.thread_id == Some(root.id)) {
+            out.push((reply, true));
+        }
+    }
+    out
+}
+
+/// The article; `?reply_to=<comment>` opens the comment form as a reply.
+#[get("/blog/<slug>?<reply_to>")]
+async fn show(
+    db: &Db,
+    user: Option<CurrentUser>,
+    layout: Layout,
+    slug: &str,
+    reply_to: Option<i64>,
+) -> AppResult<Reply> {
+    let form = CommentForm {
+        parent_id: reply_to,
+        ..CommentForm::default()
+    };
     let page = show_page(
         db,
         user.as_ref(),
         layout,
         slug,
-        <CommentForm as Default>::default(),
+        form,
         FieldErrors::default(),
     )
     .await?;

@@ -5,8 +5,10 @@
 //! disabled accounts are hidden everywhere.
 
 use super::model::{slug_candidate, slugify, ArticleInput};
-use crate::db::{begin_write, is_unique_violation, now, tags_of, DbPool};
+use super::notices;
+use crate::db::{affected, begin_write, is_unique_violation, now, tags_of, DbPool};
 use crate::error::{AppError, AppResult};
+use crate::moderation::relations;
 
 /// An author (or commenter) as a reader sees them.
 #[derive(Debug, Clone)]
@@ -35,6 +37,8 @@ pub struct Article {
     /// Whether the viewer has favourited it.
     pub favorited: bool,
     pub author: Author,
+    /// Why a moderator hid it (then only its author sees it).
+    pub hidden_reason: Option<String>,
 }
 
 /// An author's columns as every blog query selects them: `u.id AS
@@ -76,6 +80,7 @@ struct Row {
     updated_at: i64,
     favorites_count: i64,
     favorited: i64,
+    hidden_reason: Option<String>,
     #[sqlx(flatten)]
     author: AuthorRow,
 }
@@ -87,7 +92,7 @@ fn select(body: &str) -> String {
         "SELECT a.id, a.slug, a.title, a.description, {body} AS body, a.created_at, a.updated_at, \
          (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count, \
          CASE WHEN EXISTS (SELECT 1 FROM favorites f WHERE f.user_id = $1 AND f.article_id = a.id) \
-              THEN 1 ELSE 0 END AS favorited, \
+              THEN 1 ELSE 0 END AS favorited, a.hidden_reason, \
          u.id AS author_id, u.username, u.bio, u.avatar_url, {FOLLOWING} \
          FROM articles a JOIN users u ON u.id = a.author_id AND u.disabled = 0"
     )
@@ -108,7 +113,8 @@ pub struct Filter {
 impl Filter {
     /// The WHERE clause (from `$2` on: `$1` is the viewer) and its values.
     fn clause(&self) -> (String, Vec<String>) {
-        let mut parts = vec!["1 = 1".to_string()];
+        // Hidden articles: for their author only.
+        let mut parts = vec!["(a.hidden_reason IS NULL OR a.author_id = $1)".to_string()];
         let mut binds = Vec::new();
         let next = |b: String, binds: &mut Vec<String>| {
             binds.push(b);
@@ -128,9 +134,20 @@ impl Filter {
         }
         if let Some(fan) = &self.favorited_by {
             let p = next(fan.to_lowercase(), &mut binds);
+            // Someone who blocked the viewer keeps their favourites from them.
             parts.push(format!(
                 "a.id IN (SELECT f.article_id FROM favorites f WHERE f.user_id = \
-                 (SELECT x.id FROM users x WHERE lower(x.username) = {p}))"
+                 (SELECT x.id FROM users x WHERE lower(x.username) = {p}) \
+                 AND NOT EXISTS (SELECT 1 FROM blocks b \
+                   WHERE b.blocker_id = f.user_id AND b.blocked_id = $1))"
+            ));
+        }
+        if self.author.is_none() {
+            // The viewer's muted members stay out of every list but
+            // their own author page.
+            parts.push(format!(
+                "NOT ({})",
+                relations::muted_by_viewer("a.author_id")
             ));
         }
         if self.feed {
@@ -193,11 +210,14 @@ pub async fn list(
 
 /// The article at `slug`, body included.
 pub async fn get(db: &DbPool, viewer: i64, slug: &str) -> AppResult<Option<Article>> {
-    let row: Option<Row> = sqlx::query_as(&format!("{} WHERE a.slug = $2", select("a.body")))
-        .bind(viewer)
-        .bind(slug)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "{} WHERE a.slug = $2 AND (a.hidden_reason IS NULL OR a.author_id = $1)",
+        select("a.body")
+    ))
+    .bind(viewer)
+    .bind(slug)
+    .fetch_optional(&db.pool)
+    .await?;
     Ok(match row {
         Some(r) => with_tags(db, vec![r]).await?.pop(),
         None => None,
@@ -226,6 +246,7 @@ async fn with_tags(db: &DbPool, rows: Vec<Row>) -> AppResult<Vec<Article>> {
             favorites_count: r.favorites_count,
             favorited: r.favorited != 0,
             author: r.author.into(),
+            hidden_reason: r.hidden_reason,
         })
         .collect())
 }
@@ -272,6 +293,7 @@ pub async fn create(db: &DbPool, author_id: i64, a: &ArticleInput) -> AppResult<
             Err(e) => return Err(e.into()),
         };
         set_tags(&mut tx, id, &a.tags).await?;
+        notices::article_written(&mut tx, author_id, id, &slug, &a.title, &a.body).await?;
         tx.commit().await?;
         return Ok(slug);
     }
@@ -280,9 +302,11 @@ pub async fn create(db: &DbPool, author_id: i64, a: &ArticleInput) -> AppResult<
     ))
 }
 
-/// Save new text and tags over article `id`. The slug stays as it is, so
-/// links to the article keep working after an edit.
-pub async fn update(db: &DbPool, id: i64, a: &ArticleInput) -> AppResult<()> {
+/// Save new text and tags over `article`. The slug stays as it is, so
+/// links to the article keep working after an edit. Members newly
+/// mentioned are told; those mentioned before are not told again.
+pub async fn update(db: &DbPool, article: &Article, a: &ArticleInput) -> AppResult<()> {
+    let id = article.id;
     let mut tx = begin_write(db).await?;
     sqlx::query(
         "UPDATE articles SET title = $1, description = $2, body = $3, updated_at = $4 WHERE id = $5",
@@ -295,6 +319,8 @@ pub async fn update(db: &DbPool, id: i64, a: &ArticleInput) -> AppResult<()> {
     .execute(&mut *tx)
     .await?;
     set_tags(&mut tx, id, &a.tags).await?;
+    let author = article.author.id;
+    notices::article_written(&mut tx, author, id, &article.slug, &a.title, &a.body).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -308,26 +334,32 @@ pub async fn delete(db: &DbPool, id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Favourite (`on`) or unfavourite an article. Doing it twice changes
-/// nothing the second time.
-pub async fn set_favorite(db: &DbPool, user_id: i64, article_id: i64, on: bool) -> AppResult<()> {
+/// Favourite (`on`) or unfavourite `article` as `user_id`. Doing it twice
+/// changes nothing the second time; a new favourite tells the article's
+/// author, in the same transaction.
+pub async fn set_favorite(db: &DbPool, user_id: i64, article: &Article, on: bool) -> AppResult<()> {
+    let mut tx = begin_write(db).await?;
     if on {
-        sqlx::query(
+        let r = sqlx::query(
             "INSERT INTO favorites (user_id, article_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",
         )
         .bind(user_id)
-        .bind(article_id)
+        .bind(article.id)
         .bind(now())
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
+        if affected(&r) > 0 {
+            notices::favourited(&mut tx, user_id, article).await?;
+        }
     } else {
         sqlx::query("DELETE FROM favorites WHERE user_id = $1 AND article_id = $2")
             .bind(user_id)
-            .bind(article_id)
-            .execute(&db.pool)
+            .bind(article.id)
+            .execute(&mut *tx)
             .await?;
     }
+    tx.commit().await?;
     Ok(())
 }
 

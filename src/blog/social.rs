@@ -1,8 +1,10 @@
 //! Profiles and follows.
 
+use super::notices;
 use super::repo::{Author, AuthorRow, FOLLOWING};
-use crate::db::{now, DbPool};
+use crate::db::{affected, begin_write, now, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::moderation::relations;
 
 /// The enabled account called `username` (any case), as `viewer` sees it.
 pub async fn profile(db: &DbPool, viewer: i64, username: &str) -> AppResult<Option<Author>> {
@@ -24,11 +26,14 @@ pub async fn find(db: &DbPool, viewer: i64, username: &str) -> AppResult<Author>
         .ok_or(AppError::NotFound)
 }
 
-/// Follow (`on`) or unfollow `username`; returns their profile as it is
-/// now. Following twice changes nothing; following oneself is refused.
+/// Follow (`on`) or unfollow `username` as `follower` (called
+/// `follower_name`); returns their profile as it is now. Following twice
+/// changes nothing; following oneself is refused. A new follow tells the
+/// followee, in the same transaction.
 pub async fn set_following(
     db: &DbPool,
     follower: i64,
+    follower_name: &str,
     username: &str,
     on: bool,
 ) -> AppResult<Author> {
@@ -38,23 +43,33 @@ pub async fn set_following(
         errors.add("username", "You cannot follow yourself.");
         return Err(AppError::Validation(errors));
     }
+    let mut tx = begin_write(db).await?;
+    if on && relations::has_blocked(&mut tx, author.id, follower).await? {
+        let mut errors = FieldErrors::default();
+        errors.add("username", "You cannot follow this member.");
+        return Err(AppError::Validation(errors));
+    }
     if on {
-        sqlx::query(
+        let r = sqlx::query(
             "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",
         )
         .bind(follower)
         .bind(author.id)
         .bind(now())
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
+        if affected(&r) > 0 {
+            notices::followed(&mut tx, follower, follower_name, author.id).await?;
+        }
     } else {
         sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
             .bind(follower)
             .bind(author.id)
-            .execute(&db.pool)
+            .execute(&mut *tx)
             .await?;
     }
+    tx.commit().await?;
     author.following = on;
     Ok(author)
 }

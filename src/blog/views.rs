@@ -2,6 +2,8 @@
 //! put into a URL is percent-encoded here, so templates never build URLs
 //! from user text themselves.
 
+use std::collections::HashMap;
+
 use askama::Template;
 
 use super::comments::Comment;
@@ -10,6 +12,7 @@ use super::repo::{Article, Author};
 use crate::error::FieldErrors;
 use crate::web::enc;
 use crate::web::markdown::render_markdown;
+use crate::web::mentions::{split_text, Part};
 use crate::web::paging::Pager;
 use crate::web::text::format_time;
 use crate::web::Layout;
@@ -55,6 +58,7 @@ fn tag_views(tags: &[String]) -> Vec<TagView> {
 
 /// An author (or commenter) as the pages show them.
 pub struct AuthorView {
+    pub id: i64,
     pub username: String,
     pub url: String,
     pub bio: String,
@@ -77,6 +81,7 @@ impl AuthorView {
             String::new()
         };
         AuthorView {
+            id: a.id,
             username: a.username.clone(),
             url: author_url(&a.username),
             bio: a.bio.clone(),
@@ -88,6 +93,9 @@ impl AuthorView {
 
 /// An article as the pages show it.
 pub struct ArticleView {
+    pub id: i64,
+    /// Why a moderator hid it (shown to its author, the only one who sees it).
+    pub hidden_reason: Option<String>,
     pub url: String,
     pub title: String,
     pub description: String,
@@ -108,6 +116,8 @@ impl ArticleView {
     /// For a list row (no body).
     pub fn summary(a: &Article) -> ArticleView {
         ArticleView {
+            id: a.id,
+            hidden_reason: a.hidden_reason.clone(),
             url: article_url(&a.slug),
             title: a.title.clone(),
             description: a.description.clone(),
@@ -134,23 +144,44 @@ impl ArticleView {
 /// A comment as the article page shows it.
 pub struct CommentView {
     pub id: i64,
-    /// Plain text: escaped by the template, line breaks kept by CSS.
-    pub body: String,
+    /// Plain text in pieces, the mentions of members as links: each
+    /// escaped by the template, line breaks kept by CSS.
+    pub parts: Vec<Part>,
     pub author: AuthorView,
     pub created: String,
     /// Whether the viewer may delete it.
     pub may_delete: bool,
+    /// Shown under the first comment of its thread.
+    pub nested: bool,
+    /// The comment it answers (id and author), when that is still there.
+    pub reply_to: Option<(i64, String)>,
+    /// Why a moderator hid it (its author is the only one who sees it).
+    pub hidden_reason: Option<String>,
 }
 
 impl CommentView {
-    /// From the stored comment.
-    pub fn new(c: &Comment, may_delete: bool) -> CommentView {
+    /// From the stored comment; `all` are the article's comments (to name
+    /// the one it answers), `links` the mention links of the page.
+    pub fn new(
+        c: &Comment,
+        may_delete: bool,
+        nested: bool,
+        all: &[Comment],
+        links: &HashMap<String, String>,
+    ) -> CommentView {
+        let reply_to = c
+            .parent_id
+            .and_then(|p| all.iter().find(|o| o.id == p))
+            .map(|p| (p.id, p.author.username.clone()));
         CommentView {
             id: c.id,
-            body: c.body.clone(),
+            parts: split_text(&c.body, links),
             author: AuthorView::new(&c.author),
             created: format_time(c.created_at),
             may_delete,
+            nested,
+            reply_to,
+            hidden_reason: c.hidden_reason.clone(),
         }
     }
 }
@@ -205,12 +236,24 @@ impl ListPage {
 pub struct AuthorPage {
     pub layout: Layout,
     pub author: AuthorView,
-    /// Whether the viewer is signed in and is not this author (may follow).
+    /// Whether the viewer is signed in and is not this author (may follow,
+    /// block and mute).
     pub may_follow: bool,
+    /// The viewer blocked this author.
+    pub blocked: bool,
+    /// The viewer muted this author.
+    pub muted: bool,
     /// The favourites tab rather than the author's own articles.
     pub favorites: bool,
     pub articles: Vec<ArticleView>,
     pub pager: Pager,
+}
+
+impl AuthorPage {
+    /// The author's name as a path segment (for the block and mute forms).
+    pub fn enc_name(&self) -> String {
+        enc(&self.author.username)
+    }
 }
 
 /// `/blog/<slug>`, also re-shown with a comment's errors (422).
@@ -225,6 +268,8 @@ pub struct ShowPage {
     pub may_follow: bool,
     pub may_edit: bool,
     pub may_delete: bool,
+    /// The author of the comment the form answers, for a reply.
+    pub replying_to: Option<String>,
     pub comment: CommentForm,
     pub errors: FieldErrors,
 }

@@ -49,6 +49,11 @@ pub trait NavBadgeSource: Send + Sync + 'static {
 /// The registered badge source (managed state; at most one).
 pub struct NavBadgeHook(pub Arc<dyn NavBadgeSource>);
 
+/// The second badge slot: the unread notifications beside the
+/// navigation's "Notifications" link (`src/notifications` registers it;
+/// managed state is one value per type, so a slot is a type).
+pub struct NotificationsBadgeHook(pub Arc<dyn NavBadgeSource>);
+
 /// A one-time message carried across a redirect.
 #[derive(Debug, Clone)]
 pub struct FlashView {
@@ -66,6 +71,21 @@ pub struct Layout {
     pub flash: Option<FlashView>,
     /// The chat badge of the navigation (None: nothing to show or ask).
     pub badge: Option<NavBadge>,
+    /// The unread notifications of the navigation (None: nothing to show).
+    pub notifications: Option<NavBadge>,
+}
+
+impl Layout {
+    /// The unread notifications as the navigation says them: None for
+    /// none, "99+" from the count's cap on.
+    pub fn notifications_label(&self) -> Option<String> {
+        let n = self.notifications.map_or(0, |b| b.unread);
+        match n {
+            0 => None,
+            n if n >= 100 => Some("99+".into()),
+            n => Some(n.to_string()),
+        }
+    }
 }
 
 fn flash_view(f: FlashMessage<'_>) -> FlashView {
@@ -90,6 +110,10 @@ impl<'r> FromRequest<'r> for Layout {
             (Some(u), Some(hook)) => hook.0.badge(req, u.id).await,
             _ => None,
         };
+        let notifications = match (&current, req.rocket().state::<NotificationsBadgeHook>()) {
+            (Some(u), Some(hook)) => hook.0.badge(req, u.id).await,
+            _ => None,
+        };
         let user = current.map(NavUser::from);
         // A GET page binds a token for its forms; other methods reuse the
         // one the form was sent with and never set a cookie.
@@ -109,6 +133,7 @@ impl<'r> FromRequest<'r> for Layout {
             csrf,
             flash,
             badge,
+            notifications,
         })
     }
 }
@@ -138,6 +163,7 @@ impl<'r> FromRequest<'r> for PlainLayout {
             csrf: csrf::existing(req).unwrap_or_default(),
             flash,
             badge: None,
+            notifications: None,
         }))
     }
 }
@@ -150,5 +176,6 @@ pub fn layout_for_error(req: &Request<'_>) -> Layout {
         csrf: csrf::existing(req).unwrap_or_default(),
         flash: None,
         badge: None,
+        notifications: None,
     }
 }

@@ -7,6 +7,7 @@ mod errors;
 mod headers;
 mod layout;
 pub mod markdown;
+pub mod mentions;
 pub mod metrics;
 mod net;
 mod nul;
@@ -17,7 +18,10 @@ pub mod text;
 
 pub use ctx::Ctx;
 pub use errors::catchers;
-pub use layout::{layout_for_error, Layout, NavBadge, NavBadgeHook, NavBadgeSource, NavUser};
+pub use layout::{
+    layout_for_error, Layout, NavBadge, NavBadgeHook, NavBadgeSource, NavUser,
+    NotificationsBadgeHook,
+};
 pub use net::{ClientIp, UserAgent};
 
 use askama::Template;
