@@ -188,3 +188,38 @@ async fn a_provider_that_is_down_gets_a_clear_page() {
     assert_eq!(r.status, Status::BadGateway);
     assert_no_internals(&r);
 }
+
+// ------------------------------------------------------------- suspension
+
+#[rocket::async_test]
+async fn a_suspended_member_cannot_sign_in_through_a_provider_either() {
+    let (fake, app) = setup().await;
+    fake.add_user(FakeUser::verified("1001", "octocat", "octo@example.org"));
+    let browser = app.another_browser().await;
+    let r = sign_in_with(&browser, "github", "1001").await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    common::accounts::logout(&browser).await;
+    // A moderator suspends the account (src/moderation sets these).
+    app.exec(
+        "UPDATE users SET suspended_until = 4102444800, suspension_reason = 'Spamming <b>links</b>' \
+         WHERE username = 'octocat'",
+    )
+    .await;
+    let r = sign_in_with(&browser, "github", "1001").await;
+    assert_eq!(r.status, Status::BadRequest, "{}", r.body);
+    assert!(
+        r.body.contains("This account is suspended until"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Spamming &#60;b&#62;links"), "{}", r.body);
+    assert!(!r.body.contains("<b>links"));
+    assert!(r.set_cookie("gw_session").is_none());
+    assert_eq!(whoami(&browser).await, None);
+    // When the suspension is over, the provider signs them in again.
+    app.exec("UPDATE users SET suspended_until = 1 WHERE username = 'octocat'")
+        .await;
+    let r = sign_in_with(&browser, "github", "1001").await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(whoami(&browser).await.as_deref(), Some("octocat"));
+}

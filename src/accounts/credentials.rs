@@ -89,22 +89,10 @@ pub async fn check(
     if user.disabled != 0 {
         return Ok(Outcome::Disabled);
     }
-    // A moderator's suspension (src/moderation): refused, saying until when
-    // and why (the password was right, so the person may know).
-    let (until, why): (i64, String) =
-        sqlx::query_as("SELECT suspended_until, suspension_reason FROM users WHERE id = $1")
-            .bind(user.id)
-            .fetch_one(&db.pool)
-            .await?;
-    if until > now() {
+    // The password was right, so the person may know until when and why.
+    if let Some(message) = suspension(db, user.id).await? {
         let mut errors = FieldErrors::default();
-        errors.add(
-            "email",
-            format!(
-                "This account is suspended until {}: {why}",
-                crate::web::text::format_time(until)
-            ),
-        );
+        errors.add("email", message);
         return Err(AppError::Validation(errors));
     }
     ratelimit::clear(db, &limits[0].0).await?;
@@ -115,6 +103,24 @@ pub async fn check(
         }
     }
     Ok(Outcome::Valid(user))
+}
+
+/// Why `user_id` may not sign in now, if a moderator suspended them
+/// (src/moderation): "suspended until …: reason". Every way in asks this
+/// after it knows who is signing in (the password here, a provider in
+/// `auth::oauth`), so a suspension holds whichever way they come.
+pub async fn suspension(db: &DbPool, user_id: i64) -> AppResult<Option<String>> {
+    let (until, why): (i64, String) =
+        sqlx::query_as("SELECT suspended_until, suspension_reason FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&db.pool)
+            .await?;
+    Ok((until > now()).then(|| {
+        format!(
+            "This account is suspended until {}: {why}",
+            crate::web::text::format_time(until)
+        )
+    }))
 }
 
 /// The limits on failed sign-ins: per account (or, for a browser that

@@ -313,6 +313,9 @@ async fn start_session(
             "This account has been disabled. Contact the site's administrators if you think this is a mistake.".into(),
         ));
     }
+    if let Some(message) = crate::accounts::credentials::suspension(ctx.db, user.id).await? {
+        return Err(AppError::BadRequest(message));
+    }
     // An account with two-step sign-in asks for its code here too.
     crate::accounts::twostep::sign_in_or_ask(ctx, &user, false, next, message).await
 }
