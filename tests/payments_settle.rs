@@ -265,3 +265,92 @@ async fn a_refund_while_stripe_is_down_refunds_nothing_and_the_same_form_works_l
     assert_eq!(r.status, Status::Forbidden);
     assert_eq!(fake.refunds().len(), 1);
 }
+
+/// Send the "refund items" form of order `id`'s admin page for `quantity`
+/// of its line `line`; the form's key, so that it can be sent again.
+async fn refund_items(
+    admin: &Client,
+    id: i64,
+    line: i64,
+    quantity: &str,
+    restock: bool,
+    key: Option<&str>,
+) -> (Resp, String) {
+    let page = get(admin, &format!("/admin/shop/orders/{id}")).await;
+    let key = key.map(str::to_string).unwrap_or_else(|| {
+        let form = &page.body[page.body.find("Refund items").expect("the items form")..];
+        extract_value(form, "key").expect("its key")
+    });
+    let csrf = page.csrf();
+    let name = format!("lines[{line}]");
+    let mut fields = vec![
+        ("csrf_token", csrf.as_str()),
+        ("key", key.as_str()),
+        ("by", "lines"),
+        (name.as_str(), quantity),
+    ];
+    if restock {
+        fields.push(("restock", "true"));
+    }
+    let r = post_raw(
+        admin,
+        &format!("/admin/shop/orders/{id}/refund"),
+        &fields,
+        &[],
+    )
+    .await;
+    (r, key)
+}
+
+#[rocket::async_test]
+async fn a_refund_of_items_is_their_price_restocks_them_and_never_refunds_a_line_twice() {
+    let fake = FakeStripe::start().await;
+    let app = TestApp::spawn_with(|f| {
+        fake.configure(f)
+            .merge(("signups_per_address_per_hour", 100))
+    })
+    .await;
+    let (id, variant, admin) = paid_order(&app, &fake).await;
+    let line = app
+        .scalar(&format!(
+            "SELECT id FROM shop_order_lines WHERE order_id = {id}"
+        ))
+        .await;
+    assert_eq!(common::shop::stock_of(&app, variant).await, 8);
+    let page = get(&admin, &format!("/admin/shop/orders/{id}")).await;
+    assert!(page.body.contains("Refund items"), "{}", page.body);
+    assert!(page.body.contains(&format!("name=\"lines[{line}]\"")));
+
+    // One of the two mugs, back in stock: its price, computed here.
+    let (r, key) = refund_items(&admin, id, line, "1", true, None).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let (again, _) = refund_items(&admin, id, line, "1", true, Some(&key)).await;
+    assert_eq!(again.status, Status::SeeOther);
+    assert_eq!(fake.refunds().len(), 1, "refunded once");
+    assert_eq!(fake.refunds()[0]["amount"], 1250);
+    assert_eq!(order_state(&app, id).await, "partially_refunded");
+    assert_eq!(common::shop::stock_of(&app, variant).await, 9);
+
+    // Two more than the one left, or none, or nonsense: refused, nothing sent.
+    for (quantity, says) in [
+        ("2", "At most 1 of"),
+        ("0", "Choose how many of which items"),
+        ("lots", "whole number"),
+    ] {
+        let (r, _) = refund_items(&admin, id, line, quantity, false, None).await;
+        assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+        let page = get(&admin, &format!("/admin/shop/orders/{id}")).await;
+        assert!(page.body.contains(says), "{quantity}: {}", page.body);
+    }
+    assert_eq!(fake.refunds().len(), 1);
+
+    // The rest by amount, restocking: only the mug not yet put back.
+    let (r, _) = refund(&admin, id, "17.45", true, None).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(fake.refunds().len(), 2);
+    assert_eq!(fake.refunds()[1]["amount"], 1745);
+    assert_eq!(order_state(&app, id).await, "refunded");
+    assert_eq!(common::shop::stock_of(&app, variant).await, 10);
+    let page = get(&admin, &format!("/admin/shop/orders/{id}")).await;
+    assert!(!page.body.contains("Refund items"));
+}

@@ -3,6 +3,8 @@
 //! `/admin/payments` (every attempt and event, re-processing a failed
 //! event) and the admin's refund.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use rocket::form::FromForm;
 use rocket::{get, post, routes, Route, State};
@@ -57,6 +59,20 @@ pub struct PaymentBox {
     pub refundable_plain: String,
     /// The refund form's one-time key.
     pub refund_key: String,
+    /// The lines that may still be refunded, for the form that refunds
+    /// items, and that form's own key.
+    pub refund_lines: Vec<RefundLineView>,
+    pub line_refund_key: String,
+}
+
+/// An order line in the "refund items" form.
+pub struct RefundLineView {
+    pub id: i64,
+    pub title: String,
+    pub sku: String,
+    pub price: String,
+    /// How many may still be refunded.
+    pub left: i64,
 }
 
 /// The payment box for `order`; `returned` is the `payment=` the provider
@@ -109,7 +125,30 @@ pub async fn order_box(
     };
     let paid = all.iter().find(|a| a.state().is_paid());
     let left = paid.map_or(0, |a| a.amount - a.refunded);
+    let refund_lines = if admin && left > 0 {
+        let mut conn = db.pool.acquire().await?;
+        refunds::refundable_lines(&mut conn, order.id, "")
+            .await?
+            .into_iter()
+            .filter(|l| l.left_quantity > 0)
+            .map(|l| RefundLineView {
+                id: l.id,
+                price: env.shop.money(l.unit_price),
+                title: l.title,
+                sku: l.sku,
+                left: l.left_quantity,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(PaymentBox {
+        line_refund_key: if refund_lines.is_empty() {
+            String::new()
+        } else {
+            random_token()
+        },
+        refund_lines,
         enabled,
         can_pay: enabled && waiting && !confirming && !flagged,
         notice: notice.to_string(),
@@ -229,7 +268,7 @@ async fn reprocess(
     })
 }
 
-/// The refund form.
+/// The refund forms: an amount, or (`by=lines`) how many of which lines.
 #[derive(Debug, FromForm)]
 struct RefundForm {
     #[field(default = String::new())]
@@ -238,6 +277,41 @@ struct RefundForm {
     restock: bool,
     #[field(default = String::new())]
     key: String,
+    #[field(default = String::new())]
+    by: String,
+    /// Quantities by order line id (`lines[<id>]`).
+    #[field(default = HashMap::new())]
+    lines: HashMap<String, String>,
+}
+
+/// The (line id, quantity) pairs of the "refund items" form, the ones
+/// above zero, or why it cannot be read.
+fn lines_of(form: &RefundForm) -> Result<Vec<(i64, i64)>, String> {
+    let mut lines = Vec::new();
+    for (id, quantity) in &form.lines {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| "The refund form is incomplete: reload the order page.".to_string())?;
+        let quantity = quantity.trim();
+        let quantity: i64 = if quantity.is_empty() {
+            0
+        } else {
+            quantity
+                .parse()
+                .map_err(|_| "Type how many of each item as a whole number.".to_string())?
+        };
+        if quantity < 0 {
+            return Err("Type how many of each item as a whole number.".into());
+        }
+        if quantity > 0 {
+            lines.push((id, quantity));
+        }
+    }
+    lines.sort_unstable();
+    if lines.is_empty() {
+        return Err("Choose how many of which items to refund.".into());
+    }
+    Ok(lines)
 }
 
 #[post("/admin/shop/orders/<id>/refund", data = "<form>")]
@@ -255,18 +329,26 @@ async fn refund(
             "The refund form is incomplete: reload the order page.".into(),
         ));
     }
-    let amount = match env.shop.currency.parse_amount(&form.amount) {
-        Ok(a) => a,
-        Err(why) => return Ok(Reply::failure(back, why)),
+    let (amount, lines) = if form.by == "lines" {
+        match lines_of(&form) {
+            Ok(lines) => (0, lines),
+            Err(why) => return Ok(Reply::failure(back, why)),
+        }
+    } else {
+        match env.shop.currency.parse_amount(&form.amount) {
+            Ok(a) => (a, Vec::new()),
+            Err(why) => return Ok(Reply::failure(back, why)),
+        }
     };
     let input = RefundInput {
         order_id: id,
         amount,
+        lines,
         restock: form.restock,
         key: &form.key,
         actor: &admin.0.username,
     };
-    let outcome = refunds::request(ctx.db, env, &input).await?;
+    let (outcome, amount) = refunds::request(ctx.db, env, &input).await?;
     if matches!(outcome, Refunded::Done | Refunded::Pending) {
         let detail = format!("order {id}: refund of {}", env.shop.money(amount));
         audit::record(

@@ -4,6 +4,13 @@
 //! after a timeout) refunds once. The order shows refunded or partly
 //! refunded when the provider confirms: at once when it answers
 //! "succeeded", or later by webhook (`refund.updated`, `charge.refunded`).
+//!
+//! A refund is of an amount, or of particular lines (how many of each):
+//! then the amount is the lines' prices on the order, computed here, and
+//! no line is refunded more times than it was bought (refunds asked for,
+//! pending or done all count). Restocking goes with a refund of lines
+//! (those quantities) or with a refund of everything left (what no
+//! earlier refund of lines put back).
 
 use sqlx::AnyConnection;
 
@@ -19,8 +26,13 @@ use crate::shop::state::{may_transition, OrderState};
 #[derive(Debug)]
 pub struct RefundInput<'a> {
     pub order_id: i64,
+    /// The amount, for a refund that is not of lines.
     pub amount: i64,
-    /// Put the order's items back in stock (full refunds only).
+    /// (order line id, quantity): when not empty, the refund is of these
+    /// and its amount their prices.
+    pub lines: Vec<(i64, i64)>,
+    /// Put the items back in stock: the lines refunded, or (with no lines)
+    /// the whole order, only with everything that is left.
     pub restock: bool,
     /// The form's one-time key.
     pub key: &'a str,
@@ -43,6 +55,66 @@ pub enum Refunded {
     Unavailable,
 }
 
+/// An order line and how many of it may still be refunded.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefundableLine {
+    pub id: i64,
+    pub title: String,
+    pub sku: String,
+    pub unit_price: i64,
+    pub quantity: i64,
+    pub left_quantity: i64,
+}
+
+/// Order `order_id`'s lines with what is left to refund of each (refunds
+/// asked for, pending or done count; the one with form key `except` does
+/// not, so that the same form may be sent again after a failure).
+pub async fn refundable_lines(
+    conn: &mut AnyConnection,
+    order_id: i64,
+    except: &str,
+) -> AppResult<Vec<RefundableLine>> {
+    Ok(sqlx::query_as(
+        "SELECT l.id, l.title, l.sku, l.unit_price, l.quantity, \
+                l.quantity - COALESCE((SELECT CAST(SUM(rl.quantity) AS BIGINT) \
+                    FROM payment_refund_lines rl JOIN payment_refunds r ON r.id = rl.refund_id \
+                    WHERE rl.line_id = l.id AND r.state IN ('requested', 'pending', 'succeeded') \
+                    AND r.idem_key <> $2), 0) AS left_quantity \
+         FROM shop_order_lines l WHERE l.order_id = $1 ORDER BY l.id",
+    )
+    .bind(order_id)
+    .bind(except)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The amount of a refund of `wanted` (line id, quantity) among `lines`,
+/// or why it cannot be.
+fn amount_of_lines(lines: &[RefundableLine], wanted: &[(i64, i64)]) -> Result<i64, String> {
+    let mut amount = 0i64;
+    for (id, quantity) in wanted {
+        let Some(line) = lines.iter().find(|l| l.id == *id) else {
+            return Err("One of the items is not on this order: reload the order page.".into());
+        };
+        if *quantity < 0 || *quantity > line.left_quantity {
+            return Err(format!(
+                "At most {} of “{}” can be refunded.",
+                line.left_quantity.max(0),
+                line.title
+            ));
+        }
+        amount = line
+            .unit_price
+            .checked_mul(*quantity)
+            .and_then(|a| a.checked_add(amount))
+            .ok_or_else(|| "That is more than this order's total.".to_string())?;
+    }
+    if amount == 0 {
+        return Err("Choose how many of which items to refund.".into());
+    }
+    Ok(amount)
+}
+
 /// The settled attempt of order `order_id`, locked.
 async fn paid_attempt(conn: &mut AnyConnection, order_id: i64) -> AppResult<Option<Attempt>> {
     let lock = attempts::lock(conn);
@@ -55,8 +127,24 @@ async fn paid_attempt(conn: &mut AnyConnection, order_id: i64) -> AppResult<Opti
     .await?)
 }
 
-/// Refund part or all of an order's payment.
-pub async fn request(db: &DbPool, env: &Env, input: &RefundInput<'_>) -> AppResult<Refunded> {
+/// Refund part or all of an order's payment; the amount refunded (or
+/// asked for) with what happened.
+pub async fn request(
+    db: &DbPool,
+    env: &Env,
+    input: &RefundInput<'_>,
+) -> AppResult<(Refunded, i64)> {
+    let mut amount = input.amount;
+    let outcome = request_amount(db, env, input, &mut amount).await?;
+    Ok((outcome, amount))
+}
+
+async fn request_amount(
+    db: &DbPool,
+    env: &Env,
+    input: &RefundInput<'_>,
+    amount: &mut i64,
+) -> AppResult<Refunded> {
     let Some(provider) = env.payments.provider.clone() else {
         return Ok(Refunded::Refused(
             "Online payment is off on this site.".into(),
@@ -93,17 +181,31 @@ pub async fn request(db: &DbPool, env: &Env, input: &RefundInput<'_>) -> AppResu
             "Everything paid for this order is refunded or being refunded.".into(),
         ));
     }
-    if input.amount < 1 || input.amount > left {
+    if !input.lines.is_empty() {
+        let lines = refundable_lines(&mut tx, input.order_id, input.key).await?;
+        match amount_of_lines(&lines, &input.lines) {
+            Ok(a) => *amount = a,
+            Err(why) => return Ok(Refunded::Refused(why)),
+        }
+        if *amount > left {
+            return Ok(Refunded::Refused(format!(
+                "Those items come to {}, more than the {} left to refund.",
+                env.shop.money(*amount),
+                env.shop.money(left)
+            )));
+        }
+    }
+    let amount = *amount;
+    if amount < 1 || amount > left {
         return Ok(Refunded::Refused(format!(
             "The amount must be between {} and {}.",
             env.shop.money(1),
             env.shop.money(left)
         )));
     }
-    if input.restock && input.amount != left {
+    if input.restock && input.lines.is_empty() && amount != left {
         return Ok(Refunded::Refused(
-            "Restocking goes with a refund of everything that is left; restock a partial refund by hand."
-                .into(),
+            "Restocking goes with a refund of items, or of everything that is left.".into(),
         ));
     }
     let row = match existing {
@@ -111,7 +213,7 @@ pub async fn request(db: &DbPool, env: &Env, input: &RefundInput<'_>) -> AppResu
         Some((id, _)) => {
             // A failed try may be sent again; the provider sees the same key.
             sqlx::query("UPDATE payment_refunds SET state = 'requested', amount = $1, restock = $2, error = '', updated_at = $3 WHERE id = $4")
-                .bind(input.amount)
+                .bind(amount)
                 .bind(i64::from(input.restock))
                 .bind(now())
                 .bind(id)
@@ -126,7 +228,7 @@ pub async fn request(db: &DbPool, env: &Env, input: &RefundInput<'_>) -> AppResu
             )
             .bind(attempt.id)
             .bind(input.key)
-            .bind(input.amount)
+            .bind(amount)
             .bind(i64::from(input.restock))
             .bind(input.actor)
             .bind(now())
@@ -138,10 +240,24 @@ pub async fn request(db: &DbPool, env: &Env, input: &RefundInput<'_>) -> AppResu
             }
         }
     };
+    sqlx::query("DELETE FROM payment_refund_lines WHERE refund_id = $1")
+        .bind(row)
+        .execute(&mut *tx)
+        .await?;
+    for (line, quantity) in input.lines.iter().filter(|(_, q)| *q > 0) {
+        sqlx::query(
+            "INSERT INTO payment_refund_lines (refund_id, line_id, quantity) VALUES ($1, $2, $3)",
+        )
+        .bind(row)
+        .bind(line)
+        .bind(quantity)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     let asked = RefundRequest {
         payment_ref: &attempt.payment_ref,
-        amount: input.amount,
+        amount,
         idempotency_key: format!("groundwork-refund-{}", input.key),
         attempt_id: attempt.id,
     };
@@ -226,14 +342,7 @@ async fn confirm(conn: &mut AnyConnection, env: &Env, row: i64) -> AppResult<()>
     .fetch_one(&mut *conn)
     .await?;
     if restock == 1 {
-        sqlx::query(
-            "UPDATE shop_variants SET stock = stock + (SELECT COALESCE(CAST(SUM(l.quantity) AS BIGINT), 0) \
-             FROM shop_order_lines l WHERE l.order_id = $1 AND l.variant_id = shop_variants.id) \
-             WHERE id IN (SELECT variant_id FROM shop_order_lines WHERE order_id = $1)",
-        )
-        .bind(attempt.order_id)
-        .execute(&mut *conn)
-        .await?;
+        restock_refunded(conn, row, attempt.order_id).await?;
     }
     let total: i64 = sqlx::query_scalar(
         "SELECT COALESCE(CAST(SUM(amount) AS BIGINT), 0) FROM payment_refunds WHERE attempt_id = $1 AND state = 'succeeded'",
@@ -242,6 +351,44 @@ async fn confirm(conn: &mut AnyConnection, env: &Env, row: i64) -> AppResult<()>
     .fetch_one(&mut *conn)
     .await?;
     settle_refunded(conn, env, &attempt, total).await
+}
+
+/// Put back in stock what refund `row` refunded: its lines, or, for a
+/// refund of everything left, each line less what refunds of lines put
+/// back before.
+async fn restock_refunded(conn: &mut AnyConnection, row: i64, order_id: i64) -> AppResult<()> {
+    let of_lines: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM payment_refund_lines WHERE refund_id = $1")
+            .bind(row)
+            .fetch_one(&mut *conn)
+            .await?;
+    if of_lines > 0 {
+        sqlx::query(
+            "UPDATE shop_variants SET stock = stock + (SELECT COALESCE(CAST(SUM(rl.quantity) AS BIGINT), 0) \
+             FROM payment_refund_lines rl JOIN shop_order_lines l ON l.id = rl.line_id \
+             WHERE rl.refund_id = $1 AND l.variant_id = shop_variants.id) \
+             WHERE id IN (SELECT l.variant_id FROM payment_refund_lines rl \
+                          JOIN shop_order_lines l ON l.id = rl.line_id WHERE rl.refund_id = $1)",
+        )
+        .bind(row)
+        .execute(&mut *conn)
+        .await?;
+    } else {
+        sqlx::query(
+            "UPDATE shop_variants SET stock = stock \
+             + (SELECT COALESCE(CAST(SUM(l.quantity) AS BIGINT), 0) FROM shop_order_lines l \
+                WHERE l.order_id = $1 AND l.variant_id = shop_variants.id) \
+             - (SELECT COALESCE(CAST(SUM(rl.quantity) AS BIGINT), 0) FROM payment_refund_lines rl \
+                JOIN payment_refunds r ON r.id = rl.refund_id JOIN shop_order_lines l ON l.id = rl.line_id \
+                WHERE l.order_id = $1 AND l.variant_id = shop_variants.id \
+                AND r.state = 'succeeded' AND r.restock = 1) \
+             WHERE id IN (SELECT variant_id FROM shop_order_lines WHERE order_id = $1)",
+        )
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// A refund's new status from the provider (`refund.updated`).
