@@ -71,7 +71,8 @@ pub struct RefundLineView {
     pub title: String,
     pub sku: String,
     pub price: String,
-    /// How many may still be refunded.
+    /// How many were bought, and how many may still be refunded.
+    pub bought: i64,
     pub left: i64,
 }
 
@@ -127,7 +128,7 @@ pub async fn order_box(
     let left = paid.map_or(0, |a| a.amount - a.refunded);
     let refund_lines = if admin && left > 0 {
         let mut conn = db.pool.acquire().await?;
-        refunds::refundable_lines(&mut conn, order.id, "")
+        super::refund_lines::refundable_lines(&mut conn, order.id, "")
             .await?
             .into_iter()
             .filter(|l| l.left_quantity > 0)
@@ -136,6 +137,7 @@ pub async fn order_box(
                 price: env.shop.money(l.unit_price),
                 title: l.title,
                 sku: l.sku,
+                bought: l.quantity,
                 left: l.left_quantity,
             })
             .collect()

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod attempts;
 pub mod provider;
 mod reconcile;
+mod refund_lines;
 pub mod refunds;
 mod routes;
 mod settle;
