@@ -499,3 +499,69 @@ async fn unknown_events_are_acknowledged_and_bad_requests_are_refused() {
     assert_eq!(r.status, Status::PayloadTooLarge);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM payment_events").await, 1);
 }
+
+#[rocket::async_test]
+async fn money_for_an_order_that_was_cancelled_or_expired_is_flagged_for_an_admin_never_taken() {
+    let fake = FakeStripe::start().await;
+    let app = stripe_app(&fake).await;
+    let admin = app.admin_browser("boss").await;
+    for (i, how) in ["cancelled", "expired"].into_iter().enumerate() {
+        let (ada, id) = member_with_order(&app, &format!("ada{i}"), &format!("mug{i}")).await;
+        let session = open_session(&fake, &ada, id).await;
+        if how == "cancelled" {
+            // The customer gives up while the payment page is still open.
+            let r = submit(
+                &ada,
+                &format!("/shop/orders/{id}"),
+                &format!("/shop/orders/{id}/cancel"),
+                &[],
+            )
+            .await;
+            assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+        } else {
+            // What the shop's expiry job does to an unpaid order (its own
+            // test is in tests/shop_orders.rs).
+            app.exec(&format!(
+                "UPDATE shop_orders SET state = 'expired' WHERE id = {id}"
+            ))
+            .await;
+        }
+        assert_eq!(order_state(&app, id).await, how);
+        // Then the payment completes after all.
+        let body = event(
+            &format!("evt_late_{i}"),
+            "checkout.session.completed",
+            &fake.complete(&session, true),
+        );
+        let r = post_webhook(
+            &app.client,
+            "stripe",
+            &body,
+            Some(&sign(WEBHOOK_SECRET, &body)),
+        )
+        .await;
+        assert_eq!(r.status, Status::Ok, "{}", r.body);
+        assert_eq!(order_state(&app, id).await, how, "not taken as paid");
+        let flag = app
+            .text(&format!(
+                "SELECT flag FROM payment_attempts WHERE order_id = {id}"
+            ))
+            .await
+            .unwrap();
+        assert!(
+            flag.contains(&format!("paid after the order was {how}")),
+            "{flag}"
+        );
+        let list = get(&admin, "/admin/payments").await;
+        assert!(
+            list.body
+                .contains(&format!("paid after the order was {how}")),
+            "{}",
+            list.body
+        );
+        let page = get(&admin, &format!("/admin/shop/orders/{id}")).await;
+        assert!(page
+            .body
+            .contains(&format!("paid after the order was {how}")));
+    }
+}
