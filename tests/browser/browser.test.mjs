@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  checkA11y, expectStatus, flash, launchBrowser, shot, startSite, watchedContext,
+  checkA11y, confirmEmail, expectStatus, flash, launchBrowser, shot, startSite, watchedContext,
 } from './harness.mjs';
 
 const username = `ada_${randomBytes(3).toString('hex')}`;
@@ -184,7 +184,11 @@ describe('a member on the blog', () => {
   const comment = 'Lovely. <i>Not italic</i> & "quoted".';
 
   it('writes an article: errors first, then published with its Markdown rendered safely', async () => {
-    // Still signed in from the steps above.
+    // Still signed in from the steps above. Links in posts wait for a
+    // confirmed email address (issue 19's rule against spam): confirm it
+    // from the sign-up mail, as the banner asks.
+    await confirmEmail(page, site, email);
+    assert.match(await flash(page), /your email address is confirmed/);
     await page.locator('header').getByRole('link', { name: 'Blog', exact: true }).click();
     await page.waitForURL(`${base}/blog`);
     await page.getByRole('link', { name: 'Write an article' }).click();

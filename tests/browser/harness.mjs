@@ -24,7 +24,7 @@
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -206,6 +206,35 @@ export async function signIn(p, base, email, password) {
   await p.getByLabel('Email').fill(email);
   await p.getByLabel('Password').fill(password);
   await Promise.all([p.waitForURL(`${base}/`), p.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+/**
+ * The link in the newest mail to `to` in `site.mailDir` whose path starts
+ * with `path` (mail is written by the site's mail worker: waits up to 10 s).
+ * Quoted-printable soft breaks and `=3D` are undone.
+ */
+export async function linkInMail(site, to, path) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const files = existsSync(site.mailDir) ? readdirSync(site.mailDir).filter((f) => f.endsWith('.eml')).sort().reverse() : [];
+    for (const f of files) {
+      const text = readFileSync(join(site.mailDir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+      if (!text.includes(to)) continue;
+      const at = text.indexOf(`${site.base}${path}`);
+      if (at >= 0) return text.slice(at).match(/^[^\s"<>]+/)[0];
+    }
+    if (Date.now() > deadline) throw new Error(`no mail to ${to} with a ${path} link in ${site.mailDir}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Confirm `email` as its owner would: the link in the sign-up mail. */
+export async function confirmEmail(p, site, email) {
+  await p.goto(await linkInMail(site, email, '/verify-email/'));
+  await Promise.all([
+    p.waitForURL(`${site.base}/`),
+    p.getByRole('button', { name: 'Confirm my email address' }).click(),
+  ]);
 }
 
 export async function signOut(p, base) {
