@@ -50,7 +50,11 @@ pub struct TasksConfig {
     pub projects_per_hour: i64,
     /// Tasks and comments one member may create per hour.
     pub tasks_per_hour: i64,
-    /// Most tasks one board column shows (the list view pages through the rest).
+    /// Most tasks one board column shows (the list view pages through the
+    /// rest). Each card carries its move forms, about 1.5 KB: at 100 a
+    /// board of four full columns was 600 KB and its Postgres p99 sat at
+    /// the 20 ms target (bench/tasks-pages.sh); 50 keeps a column longer
+    /// than a screen and the page under half that.
     pub board_column_limit: i64,
     /// The hour (0 to 23, in each member's time zone) of the morning
     /// reminder on the day a task is due.
@@ -62,7 +66,7 @@ impl Default for TasksConfig {
         TasksConfig {
             projects_per_hour: 20,
             tasks_per_hour: 600,
-            board_column_limit: 100,
+            board_column_limit: 50,
             reminder_hour: 8,
         }
     }
