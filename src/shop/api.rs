@@ -13,12 +13,12 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::catalogue::{self, ListQuery};
-use super::model::{quantity, AddressForm, ProductForm};
+use super::model::{quantity, AddressForm};
 use super::orders::{self, Change, Checkout, Placed, Want};
 use super::state::OrderState;
 use super::{cart, Shop};
 use crate::api::json::{Fields, JsonBody};
-use crate::api::{ApiAdmin, ApiRequest, ApiUser};
+use crate::api::{ApiRequest, ApiUser};
 use crate::config::AppConfig;
 use crate::db::{now, Db, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors, GuardError};
@@ -45,13 +45,13 @@ impl<'r> FromRequest<'r> for IdempotencyKey {
     }
 }
 
-type Answer = (Status, Json<Value>);
+pub(super) type Answer = (Status, Json<Value>);
 
 /// Run `create` once per (user, key): a stored answer is replayed when the
 /// body is the same, and a different body under the same key is 422.
 /// Without a key, `create` simply runs. Only successes are kept, so a
 /// request that failed may be retried with its key.
-async fn once<F, Fut>(
+pub(super) async fn once<F, Fut>(
     db: &DbPool,
     user_id: i64,
     key: &IdempotencyKey,
@@ -224,7 +224,12 @@ impl Fields for OrderRequest {
     const FIELDS: &'static [&'static str] = &["items", "address", "shipping_method"];
 }
 
-async fn order_json(db: &DbPool, shop: &Shop, id: i64, user_id: Option<i64>) -> AppResult<Value> {
+pub(super) async fn order_json(
+    db: &DbPool,
+    shop: &Shop,
+    id: i64,
+    user_id: Option<i64>,
+) -> AppResult<Value> {
     let o = orders::get(db, id, user_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -382,149 +387,6 @@ async fn cancel(
 }
 
 /// `POST /shop/api/admin/orders/{id}/transitions`.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct TransitionRequest {
-    pub to: String,
-    pub tracking: Option<String>,
-    pub note: Option<String>,
-}
-
-impl Fields for TransitionRequest {
-    const FIELDS: &'static [&'static str] = &["to", "tracking", "note"];
-}
-
-#[post("/shop/api/admin/orders/<id>/transitions", data = "<body>")]
-async fn transition(
-    _api: ApiRequest,
-    db: &Db,
-    cfg: &State<AppConfig>,
-    shop: &State<Shop>,
-    admin: ApiAdmin,
-    id: i64,
-    body: JsonBody<TransitionRequest>,
-) -> AppResult<Json<Value>> {
-    let JsonBody(b) = body;
-    let mut errors = FieldErrors::default();
-    let Some(to) = OrderState::parse(&b.to) else {
-        errors.add("to", "Unknown state.");
-        return Err(AppError::Validation(errors));
-    };
-    let tracking = crate::web::text::one_line(b.tracking.as_deref().unwrap_or(""));
-    let note = crate::web::text::one_line(b.note.as_deref().unwrap_or(""));
-    if tracking.chars().count() > 100
-        || note.chars().count() > 500
-        || tracking.contains('\0')
-        || note.contains('\0')
-    {
-        errors.add(
-            "note",
-            "Keep the tracking number under 100 and the note under 500 characters.",
-        );
-        return Err(AppError::Validation(errors));
-    }
-    let change = Change {
-        to,
-        actor: &admin.0.username,
-        note: &note,
-        tracking: Some(&tracking),
-    };
-    orders::transition(db, &cfg.base_url, shop, id, &change).await?;
-    Ok(Json(order_json(db, shop, id, None).await?))
-}
-
-/// `POST /shop/api/admin/variants/{id}/restock`.
-#[derive(Debug, Deserialize)]
-pub struct RestockRequest {
-    pub add: i64,
-}
-
-impl Fields for RestockRequest {
-    const FIELDS: &'static [&'static str] = &["add"];
-}
-
-#[post("/shop/api/admin/variants/<id>/restock", data = "<body>")]
-async fn restock(
-    _api: ApiRequest,
-    db: &Db,
-    _admin: ApiAdmin,
-    id: i64,
-    body: JsonBody<RestockRequest>,
-) -> AppResult<Json<Value>> {
-    if !(1..=1_000_000).contains(&body.0.add) {
-        let mut errors = FieldErrors::default();
-        errors.add("add", "Add from 1 to 1,000,000.");
-        return Err(AppError::Validation(errors));
-    }
-    let stock = catalogue::restock(db, id, body.0.add)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(Json(json!({ "variant_id": id, "stock": stock })))
-}
-
-/// `POST /shop/api/admin/products`: amounts as decimal strings ("12.50").
-#[derive(Debug, Deserialize, Serialize)]
-pub struct ProductRequest {
-    pub title: String,
-    pub slug: Option<String>,
-    pub description: Option<String>,
-    pub compare_at: Option<String>,
-    pub category: Option<String>,
-    pub active: Option<bool>,
-    pub sku: String,
-    pub price: String,
-    pub stock: i64,
-}
-
-impl Fields for ProductRequest {
-    const FIELDS: &'static [&'static str] = &[
-        "title",
-        "slug",
-        "description",
-        "compare_at",
-        "category",
-        "active",
-        "sku",
-        "price",
-        "stock",
-    ];
-}
-
-#[post("/shop/api/admin/products", data = "<body>")]
-async fn create_product(
-    _api: ApiRequest,
-    db: &Db,
-    shop: &State<Shop>,
-    admin: ApiAdmin,
-    key: IdempotencyKey,
-    body: JsonBody<ProductRequest>,
-) -> AppResult<Answer> {
-    let JsonBody(b) = body;
-    once(db, admin.0.id, &key, &b, || async {
-        let form = ProductForm {
-            title: b.title.clone(),
-            slug: b.slug.clone().unwrap_or_default(),
-            description: b.description.clone().unwrap_or_default(),
-            compare_at: b.compare_at.clone().unwrap_or_default(),
-            category: b.category.clone().unwrap_or_default(),
-            active: b.active.unwrap_or(false),
-            sku: b.sku.clone(),
-            price: b.price.clone(),
-            stock: b.stock.to_string(),
-        };
-        let (p, v) = form
-            .validate(&shop.currency)
-            .map_err(AppError::Validation)?;
-        let id = catalogue::create(db, &p, &v).await?;
-        let p = catalogue::by_id(db, id).await?.ok_or(AppError::NotFound)?;
-        let variants = catalogue::variants(db, id).await?;
-        Ok((
-            Status::Created,
-            Json(json!({ "product": p, "variants": variants })),
-        ))
-    })
-    .await
-}
-
 /// The shop's JSON routes.
 pub fn routes() -> Vec<Route> {
     routes![
@@ -536,8 +398,8 @@ pub fn routes() -> Vec<Route> {
         my_orders,
         order,
         cancel,
-        transition,
-        restock,
-        create_product
     ]
+    .into_iter()
+    .chain(super::admin_api::routes())
+    .collect()
 }

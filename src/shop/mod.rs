@@ -14,6 +14,7 @@
 
 mod addresses;
 mod admin;
+mod admin_api;
 mod api;
 pub mod cart;
 pub mod catalogue;
