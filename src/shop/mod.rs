@@ -23,6 +23,7 @@ mod expiry;
 mod images;
 pub mod model;
 pub mod money;
+mod order_reads;
 pub mod orders;
 pub mod payments;
 mod routes;

@@ -1,13 +1,14 @@
 //! Orders: placing one (stock reserved in the order's own transaction, so
 //! stock k is sold at most k times across every app process), moving it
 //! through the state machine (`state.rs`) with a record of who and when,
-//! and the customer's mails. The expiry job is in `expiry.rs`, saved
-//! addresses in `addresses.rs`.
+//! and the customer's mails. Reading orders is in `order_reads.rs`, the
+//! expiry job in `expiry.rs`, saved addresses in `addresses.rs`.
 
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use super::model::AddressForm;
+pub use super::order_reads::{details, get, list, Filter};
 use super::state::{may_transition, refusal, releases_stock, OrderState};
 use super::{ShippingMethod, Shop};
 use crate::db::{begin_write, is_unique_violation, now, DbPool};
@@ -48,7 +49,7 @@ impl Order {
     }
 }
 
-const COLUMNS: &str = "id, user_id, state, currency, subtotal, shipping, total, shipping_method, \
+pub(super) const COLUMNS: &str = "id, user_id, state, currency, subtotal, shipping, total, shipping_method, \
      ship_name, ship_line1, ship_line2, ship_city, ship_postcode, ship_country, tracking, expires_at, created_at";
 
 /// A line of an order, with the price copied when it was placed.
@@ -263,71 +264,6 @@ async fn record(
     Ok(())
 }
 
-/// The order `id`; with `user_id`, only if it is theirs.
-pub async fn get(db: &DbPool, id: i64, user_id: Option<i64>) -> AppResult<Option<Order>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM shop_orders WHERE id = $1 AND ($2 = 0 OR user_id = $2)"
-    ))
-    .bind(id)
-    .bind(user_id.unwrap_or(0))
-    .fetch_optional(&db.pool)
-    .await?)
-}
-
-/// An order's lines and its history.
-pub async fn details(db: &DbPool, id: i64) -> AppResult<(Vec<OrderLine>, Vec<Event>)> {
-    let lines = sqlx::query_as(
-        "SELECT variant_id, title, sku, unit_price, quantity FROM shop_order_lines WHERE order_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&db.pool)
-    .await?;
-    let events = sqlx::query_as(
-        "SELECT from_state, to_state, actor, note, at FROM shop_order_events WHERE order_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&db.pool)
-    .await?;
-    Ok((lines, events))
-}
-
-/// Filters of an order list.
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub user_id: Option<i64>,
-    pub state: Option<OrderState>,
-    /// Only orders placed on or after this time.
-    pub since: i64,
-    /// Only orders of customers whose name or email contains this.
-    pub customer: String,
-}
-
-/// Newest orders first (at most 100).
-pub async fn list(db: &DbPool, f: &Filter) -> AppResult<Vec<(Order, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        order: Order,
-        username: String,
-    }
-    let cols: Vec<String> = COLUMNS.split(", ").map(|c| format!("o.{c}")).collect();
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {}, u.username FROM shop_orders o JOIN users u ON u.id = o.user_id \
-         WHERE ($1 = 0 OR o.user_id = $1) AND ($2 = '' OR o.state = $2) AND o.created_at >= $3 \
-         AND ($4 = '' OR LOWER(u.username) LIKE $5 ESCAPE '\\' OR LOWER(u.email) LIKE $5 ESCAPE '\\') \
-         ORDER BY o.id DESC LIMIT 100",
-        cols.join(", ")
-    ))
-    .bind(f.user_id.unwrap_or(0))
-    .bind(f.state.map(OrderState::as_str).unwrap_or(""))
-    .bind(f.since)
-    .bind(f.customer.trim())
-    .bind(crate::db::like_pattern(&f.customer))
-    .fetch_all(&db.pool)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.order, r.username)).collect())
-}
-
 /// A transition someone asks for.
 pub struct Change<'a> {
     pub to: OrderState,
@@ -431,24 +367,6 @@ pub async fn transition(
     apply(&mut tx, base_url, Some(shop), id, change).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The seam for payments (issue 18): record that order `id` was paid.
-pub async fn mark_paid(
-    db: &DbPool,
-    base_url: &str,
-    shop: &Shop,
-    id: i64,
-    actor: &str,
-    note: &str,
-) -> AppResult<()> {
-    let change = Change {
-        to: OrderState::Paid,
-        actor,
-        note,
-        tracking: None,
-    };
-    transition(db, base_url, shop, id, &change).await
 }
 
 /// "Your order is paid" and "your order is on its way".
