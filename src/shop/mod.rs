@@ -19,6 +19,7 @@ mod api;
 pub mod cart;
 pub mod catalogue;
 mod chart;
+mod checkout;
 mod expiry;
 mod images;
 pub mod model;
