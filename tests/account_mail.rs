@@ -1,7 +1,7 @@
 //! Account mail: email verification, password reset and email change, with
 //! every mail received by a real SMTP server on 127.0.0.1.
 
-mod common;
+use crate::common;
 use common::mail::*;
 use common::smtp::*;
 use common::*;

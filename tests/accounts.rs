@@ -1,7 +1,7 @@
 //! Accounts: sign-up, its validation (usernames, emails, passwords),
 //! uniqueness, hash upgrades and the sign-up limit, as a person using the
 //! site would see them. The profile page is in profile.rs.
-mod common;
+use crate::common;
 use common::accounts::*;
 use common::html::*;
 use common::*;

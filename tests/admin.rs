@@ -1,7 +1,7 @@
 //! The admin area: access rules, last-admin protection, the audit log,
 //! disabling, role changes taking effect at once, and the user list.
 
-mod common;
+use crate::common;
 use common::*;
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;

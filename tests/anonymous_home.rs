@@ -3,7 +3,7 @@
 //! with forms still bind one, and a signed-in home page (sign-out form)
 //! carries one (#14).
 
-mod common;
+use crate::common;
 use common::*;
 use rocket::http::Status;
 

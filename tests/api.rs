@@ -2,7 +2,7 @@
 //! the JSON error statuses, shared sign-in limits, sign-up, profile
 //! updates, deletion, the user list, and CORS. Tokens are in api_tokens.rs.
 
-mod common;
+use crate::common;
 use common::json_api::*;
 use common::*;
 use rocket::http::{ContentType, Header, Method, Status};

@@ -3,7 +3,7 @@
 //! signing out, disabling or deleting, and tokens and session cookies each
 //! staying on their own side (JSON and HTML forms).
 
-mod common;
+use crate::common;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::json_api::*;

@@ -2,7 +2,7 @@
 //! database taken while the site runs, which a site started on it serves
 //! from; on Postgres it points to `pg_dump` instead.
 
-mod common;
+use crate::common;
 
 use common::notes::create_note;
 use common::*;

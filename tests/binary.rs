@@ -5,7 +5,7 @@
 //! answered with an error, and the process exits cleanly. At start it warns
 //! about what an operator must act on.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //! member's articles and comments from the muter only; the JSON API.
 //! Every test runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::blog::*;
 use common::json_api::user_with_token;
 use common::*;

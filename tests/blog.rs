@@ -5,7 +5,7 @@
 //! blog_social.rs. Every test runs on SQLite, and on Postgres with
 //! `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::blog::*;
 use common::*;
 use rocket::http::{RawStr, Status};

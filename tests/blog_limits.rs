@@ -3,7 +3,7 @@
 //! is new. Every test runs on SQLite, and on Postgres with
 //! `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::blog::*;
 use common::*;
 use rocket::http::Status;

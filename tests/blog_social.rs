@@ -2,7 +2,7 @@
 //! may), favourites and their counts, and following authors into the feed.
 //! Every test runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::blog::*;
 use common::*;
 use rocket::http::Status;

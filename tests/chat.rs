@@ -4,7 +4,7 @@
 //! Messages: tests/chat_messages.rs; the live stream: tests/chat_stream.rs;
 //! the JSON API: tests/chat_api.rs.
 
-mod common;
+use crate::common;
 use common::chat::*;
 use common::*;
 use rocket::http::{Method, Status};

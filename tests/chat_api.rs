@@ -2,7 +2,7 @@
 //! edit, delete, history by cursor), read positions; its errors; a cookie
 //! alone is not enough.
 
-mod common;
+use crate::common;
 use common::json_api::{assert_json_error, user_with_token};
 use common::*;
 use rocket::http::{Method, Status};

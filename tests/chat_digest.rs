@@ -3,7 +3,7 @@
 //! processes; never for a room set to "none") and the unread badge in the
 //! main navigation of every page.
 
-mod common;
+use crate::common;
 use std::time::Duration;
 
 use common::chat::*;

@@ -3,7 +3,7 @@
 //! else) and replies (a quote linking to the original, "deleted" once it
 //! is deleted).
 
-mod common;
+use crate::common;
 use common::chat::*;
 use common::json_api::token_for;
 use common::*;

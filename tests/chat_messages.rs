@@ -4,7 +4,7 @@
 //! (`before`, `after`, `around`); read positions, unread counts and the
 //! mention mark.
 
-mod common;
+use crate::common;
 use common::chat::*;
 use common::*;
 use rocket::http::Status;

@@ -1,7 +1,7 @@
 //! Searching messages within a room and across one's rooms (never a room
 //! one is not in, paged by cursor), and the per-room notification choice.
 
-mod common;
+use crate::common;
 use common::chat::*;
 use common::json_api::token_for;
 use common::*;

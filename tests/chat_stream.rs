@@ -6,7 +6,7 @@
 //! members receive nothing; heartbeats; the end of the session and
 //! Rocket's shutdown end the stream.
 
-mod common;
+use crate::common;
 use std::time::Duration;
 
 use common::chat::*;

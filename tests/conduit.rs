@@ -4,7 +4,7 @@
 //! feed, limits, and that the stored rows match. Users are in
 //! conduit_users.rs.
 
-mod common;
+use crate::common;
 use common::conduit::*;
 use common::*;
 use rocket::http::{ContentType, Header, Method, Status};

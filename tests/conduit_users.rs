@@ -2,7 +2,7 @@
 //! the token scheme, the 401, 403 and 422 answers, updating the user, and
 //! a front end on a configured origin. Articles are in conduit.rs.
 
-mod common;
+use crate::common;
 use common::conduit::*;
 use common::*;
 use rocket::http::{Header, Method, Status};

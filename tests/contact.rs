@@ -2,8 +2,7 @@
 //! (tests/common/smtp.rs) receives what the app sends. The mail system
 //! behind it (outbox, retries, workers) is tested in tests/mail.rs.
 
-#[macro_use]
-mod common;
+use crate::common;
 use common::mail::*;
 use common::smtp::*;
 use common::*;

@@ -1,6 +1,6 @@
 //! The contact inbox: admins only, paging, search and filters, marking
 //! messages handled, and what a message's markup looks like there.
-mod common;
+use crate::common;
 use common::html::*;
 use common::mail::*;
 use common::smtp::*;

@@ -2,7 +2,7 @@
 //! browser's token and a same-site origin; refusals write nothing and set
 //! no session; no GET changes state.
 
-mod common;
+use crate::common;
 use common::accounts::{assert_sent_to_login, SESSION};
 use common::*;
 

@@ -1,7 +1,7 @@
 //! The database layer: the migrations give the same schema on SQLite and
 //! Postgres, SQLite runs in WAL mode, and twenty concurrent writers all
 //! succeed.
-mod common;
+use crate::common;
 use common::*;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,7 +5,7 @@
 //! forgot-password does the same work whatever the address; email-change
 //! requests are limited per member, on the profile and the API alike.
 
-mod common;
+use crate::common;
 
 use common::accounts::{signup_elsewhere, user_count};
 use common::conduit::rw;

@@ -1,7 +1,7 @@
 //! The foundation: home page, security headers, error pages, health check,
 //! outages and request limits. Configuration safety and the command line
 //! are in startup.rs; migrations and concurrent writers in database.rs.
-mod common;
+use crate::common;
 use common::*;
 
 use std::collections::BTreeMap;

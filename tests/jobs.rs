@@ -3,8 +3,7 @@
 //! can finish, recurring jobs queued once, the hourly clean-up, and the
 //! admin page that shows given-up jobs and retries them.
 
-#[macro_use]
-mod common;
+use crate::common;
 use common::html::unescape_html;
 use common::mail::DEADLINE;
 use common::*;

@@ -3,7 +3,7 @@
 //! own account on the profile page and through the API), and two admins
 //! demoting each other at once cannot leave none.
 
-mod common;
+use crate::common;
 
 use common::json_api::user_with_token;
 use common::{submit, TestApp, PASSWORD};

@@ -2,8 +2,7 @@
 //! failures shown to admins, and several workers on one database. A real
 //! SMTP server on 127.0.0.1 (tests/common/smtp.rs) receives what is sent.
 
-#[macro_use]
-mod common;
+use crate::common;
 use common::mail::*;
 use common::smtp::*;
 use common::*;

@@ -3,7 +3,7 @@
 //! format, with requests by route and status, the pool, the job queue, the
 //! password-hash queue and the process's memory.
 
-mod common;
+use crate::common;
 
 use common::*;
 use rocket::http::{Header, Status};

@@ -4,7 +4,7 @@
 //! tests/notes_import.rs.
 //! Every test runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::notes::create_note as create;
 use common::*;
 use rocket::http::{Method, Status};

@@ -4,7 +4,7 @@
 //! served while a large import runs. Every test runs on SQLite, and on
 //! Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use std::io::Read;
 use std::time::{Duration, Instant};
 

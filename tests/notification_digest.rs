@@ -4,7 +4,7 @@
 //! works without signing in, once. Every test runs on SQLite, and on
 //! Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::blog::*;
 use common::*;
 use groundwork::notifications::digest::{self, UnsubscribeKey};

@@ -5,7 +5,7 @@
 //! in tests/mentions.rs, the JSON API in tests/notifications_api.rs.
 //! Every test runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::blog::*;
 use common::*;
 use groundwork::notifications::{notify, Kind, Notice};

@@ -2,7 +2,7 @@
 //! cursor, the unread count, "mark read" and the preferences. Every test
 //! runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::blog::*;
 use common::json_api::{assert_json_error, user_with_token};
 use common::*;

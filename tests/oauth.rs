@@ -5,7 +5,7 @@
 //! Flows that must fail (bad state, provider errors) are in
 //! oauth_failures.rs.
 
-mod common;
+use crate::common;
 
 use common::oauth::{FakeProvider, FakeUser, IdTokenMode};
 use common::oauth_flow::*;

@@ -3,7 +3,7 @@
 //! denied consent and a provider that errs or is down — each a clear page
 //! that signs nobody in. Run against the fake provider on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use common::oauth::{FakeProvider, FakeUser, TokenMode};
 use common::oauth_flow::*;

@@ -4,7 +4,7 @@
 //! passwordless accounts confirm sensitive changes with a fresh sign-in at
 //! their provider; OpenID Connect identities are keyed by issuer.
 
-mod common;
+use crate::common;
 
 use common::json_api::ApiRequest;
 use common::oauth::{FakeProvider, FakeUser};

@@ -1,7 +1,7 @@
 //! The OpenAPI document stays true: every operation it describes is a
 //! mounted route, and every JSON route is described.
 
-mod common;
+use crate::common;
 use common::*;
 use rocket::http::{MediaType, Method, Status};
 use serde_json::Value;

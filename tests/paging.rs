@@ -3,7 +3,7 @@
 //! shows the nearest page in range (200), an API answers the page (200) or
 //! says which parameter it refused (422).
 
-mod common;
+use crate::common;
 
 use common::*;
 use rocket::http::{Method, RawStr, Status};

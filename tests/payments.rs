@@ -4,7 +4,7 @@
 //! wrong amount is flagged, not paid; Stripe being down is a clear message
 //! and a retry makes no second session.
 
-mod common;
+use crate::common;
 use common::stripe::*;
 use common::*;
 

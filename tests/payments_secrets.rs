@@ -5,7 +5,7 @@
 //! refuses and while it is down — and its whole log is searched for the
 //! configured secrets.
 
-mod common;
+use crate::common;
 use common::stripe::*;
 
 use std::process::{Child, Command};

@@ -3,7 +3,7 @@
 //! down; admins refund part or all of a paid order, once per form however
 //! often it is sent, with an optional restock.
 
-mod common;
+use crate::common;
 use common::stripe::*;
 use common::*;
 

@@ -3,7 +3,7 @@
 //! webhooks through the same verification and processing as Stripe's; it
 //! does not run in the release profile unless enabled.
 
-mod common;
+use crate::common;
 use common::stripe::*;
 use common::*;
 

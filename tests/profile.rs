@@ -1,7 +1,7 @@
 //! The profile page: changing the profile through the form (validation,
 //! escaping, fields it does not own), changing the password and deleting
 //! the account, as a person using the site would see them.
-mod common;
+use crate::common;
 use common::accounts::*;
 use common::html::*;
 use common::*;

@@ -3,7 +3,7 @@
 //! `next` holds, the answer is a redirect, never a 500 after the session
 //! was already created (issue #13.1).
 
-mod common;
+use crate::common;
 
 use common::oauth::{FakeProvider, FakeUser};
 use common::*;

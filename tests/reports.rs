@@ -5,7 +5,7 @@
 //! until then); the API; who may see the queue. Every test runs on
 //! SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::accounts::session_count;
 use common::blog::*;
 use common::json_api::user_with_token;

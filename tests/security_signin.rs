@@ -3,7 +3,7 @@
 //! `X-Forwarded-For` with ports, `Cache-Control: no-store` on tokens and
 //! `WWW-Authenticate: Bearer` on the API's 401s.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::net::SocketAddr;

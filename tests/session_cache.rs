@@ -9,7 +9,7 @@
 //! cache: a rename written to the database without telling anyone is not
 //! seen there. Without invalidation every test here fails.
 
-mod common;
+use crate::common;
 use common::accounts::{assert_sent_to_login, logout, SESSION};
 use common::*;
 use rocket::http::Status;

@@ -2,7 +2,7 @@
 //! revocation, timeouts, remember-me, tampering, caching, and the session
 //! list on the profile. Signing in itself is in sign_in.rs.
 
-mod common;
+use crate::common;
 use common::accounts::*;
 use common::*;
 

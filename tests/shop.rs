@@ -2,7 +2,7 @@
 //! visitors and members (merged at sign-in) and checkout with its
 //! idempotency. Orders, stock and concurrency: tests/shop_orders.rs.
 
-mod common;
+use crate::common;
 use common::html::unescape_html;
 use common::json_api::user_with_token;
 use common::shop::*;

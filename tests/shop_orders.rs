@@ -3,7 +3,7 @@
 //! area, and the concurrency test: stock 10, 50 checkouts at once through
 //! two app processes, exactly 10 orders.
 
-mod common;
+use crate::common;
 use common::html::unescape_html;
 use common::json_api::user_with_token;
 use common::shop::*;

@@ -3,7 +3,7 @@
 //! across app processes, client addresses behind proxies, hash upgrades,
 //! `next` targets and disabled accounts.
 
-mod common;
+use crate::common;
 use common::accounts::*;
 use common::*;
 

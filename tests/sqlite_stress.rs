@@ -5,7 +5,7 @@
 //! answers 503 with `Retry-After` at worst. Runs on SQLite, and on Postgres
 //! with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use std::future::Future;
 use std::sync::Arc;
 

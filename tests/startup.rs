@@ -1,7 +1,7 @@
 //! Starting the app: the release profile refuses an unsafe configuration
 //! and says how to fix it, and the command line (`migrate`,
 //! `create-admin`) does its job on SQLite and Postgres.
-mod common;
+use crate::common;
 use common::*;
 
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@
 //! The board and tasks: tests/tasks_board.rs; the API: tests/tasks_api.rs.
 //! Every test runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::html::field_error;
 use common::json_api::ApiRequest;
 use common::tasks::*;

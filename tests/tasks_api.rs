@@ -5,7 +5,7 @@
 //! and deleted; and the errors (401, 403, 404, 409, 422).
 //! Every test runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::json_api::{assert_json_error, ApiRequest};
 use common::tasks::*;
 use common::*;

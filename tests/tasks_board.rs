@@ -5,7 +5,7 @@
 //! that answers 409 with both versions, and owners' column changes.
 //! Every test runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::html::{escaped_script, field_error, unescape_html};
 use common::tasks::*;
 use common::*;

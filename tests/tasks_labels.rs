@@ -7,7 +7,7 @@
 //! outsiders get 404 on every new route, pages and API alike.
 //! Every test runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::html::{field_error, unescape_html};
 use common::tasks::*;
 use common::*;

@@ -5,7 +5,7 @@
 //! is the board's move form with `before`: the same move, the same checks.
 //! Every test runs on SQLite, and on Postgres with `TEST_DATABASE_URL`.
 
-mod common;
+use crate::common;
 use common::html::unescape_html;
 use common::tasks::*;
 use common::*;

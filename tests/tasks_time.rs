@@ -5,8 +5,7 @@
 //! moved or dropped when the task changes and sent once with several
 //! processes, and the iCalendar feed, checked with a real parser.
 
-#[macro_use]
-mod common;
+use crate::common;
 use common::mail::DEADLINE;
 use common::tasks::{add_member, create_project, create_task, token_of};
 use common::*;

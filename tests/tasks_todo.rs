@@ -3,8 +3,7 @@
 //! being tasks of the member's Inbox project, and secrets: an unknown one
 //! is 404, a new one revokes the old.
 
-#[macro_use]
-mod common;
+use crate::common;
 use common::json_api::ApiRequest;
 use common::*;
 

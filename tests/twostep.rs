@@ -3,7 +3,7 @@
 //! wrong codes, recovery codes, expiry, turning it off. Codes are computed
 //! here from the secret the setup page shows, as an app would.
 
-mod common;
+use crate::common;
 use common::accounts::*;
 use common::twostep::*;
 use common::*;

@@ -2,7 +2,7 @@
 //! challenge, and sign-in with a provider into an account with two-step
 //! sign-in on (an account without a password turns it off with a code).
 
-mod common;
+use crate::common;
 use common::accounts::*;
 use common::oauth::FakeUser;
 use common::oauth_flow::*;
