@@ -44,6 +44,7 @@ mod notes_import;
 mod notification_digest;
 mod notifications;
 mod notifications_api;
+mod notifications_apps;
 mod oauth;
 mod oauth_failures;
 mod oauth_security;

@@ -202,6 +202,7 @@ async fn store_mentions(
             .bind(room_id)
             .execute(&mut *conn)
             .await?;
+        super::notices::mentioned(conn, room_id, message_id, author, user_id).await?;
     }
     Ok(())
 }

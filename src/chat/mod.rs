@@ -17,6 +17,7 @@ mod dispatch;
 pub mod journal;
 pub mod messages;
 pub mod model;
+mod notices;
 pub mod notify;
 pub mod repo;
 mod rooms;

@@ -261,6 +261,46 @@ pub async fn publish(db: &DbPool, channel: &str, payload: &str) -> Result<(), sq
     }
 }
 
+/// Publish `payload` on `channel` from inside the caller's transaction on
+/// `conn`, for a message that must not go out unless the change it tells
+/// of is committed.
+///
+/// - On **Postgres** it is `SELECT pg_notify(…)` on that connection:
+///   Postgres delivers it to every process's listener, this one's too, when
+///   the transaction commits, and drops it on a rollback. It is sent bare
+///   (not marked as this process's own), so this process's listener hands
+///   it to the local subscribers after the commit like anyone else's.
+/// - On **SQLite** there is no server to hold it until the commit: it is
+///   handed to this process's subscribers at once, before the commit. A
+///   subscriber that reads the database on such a message must therefore
+///   look a moment later (and again after a while), not at once.
+///
+/// `payload` must not contain a space (that would read as the
+/// `<instance>:<seq> <payload>` form of [`publish`]).
+pub async fn publish_in(
+    conn: &mut sqlx::AnyConnection,
+    channel: &str,
+    payload: &str,
+) -> Result<(), sqlx::Error> {
+    if !valid_channel(channel) || payload.len() > MAX_PAYLOAD || payload.contains(' ') {
+        return Err(sqlx::Error::Protocol(format!(
+            "invalid event: channel {channel:?}, payload {payload:?}"
+        )));
+    }
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        for hub in hubs_where(|h| h.listen.is_none()) {
+            hub.deliver(channel, Event::Message(payload.to_string()));
+        }
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// The stage: starts this app's [`Events`] on its database (once the pool
 /// is up: the pool's own fairing is attached when `db::stage` ignites) and
 /// manages it.

@@ -164,7 +164,7 @@ async fn save_preferences(
             Some(k) => changes.push((k, *on)),
             None => errors.add(
                 "kinds",
-                "Unknown kind: use follow, favourite, comment, reply, mention or report.",
+                format!("Unknown kind: use one of {}.", Kind::names().join(", ")),
             ),
         }
     }

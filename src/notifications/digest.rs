@@ -239,6 +239,11 @@ pub fn register(registry: &Registry, every_secs: i64, site_url: String, key: Uns
 /// The digest's period, in seconds.
 const PERIOD: &str = "CASE d.frequency WHEN 'daily' THEN 86400 ELSE 604800 END";
 
+/// Kinds this digest leaves out because their app mails them itself: a
+/// chat mention goes out in chat's mention digest (src/chat/digest.rs) as
+/// soon as the member is away, and one mention should make one mail.
+const MAILED_BY_THEIR_APP: &str = "'chat_mention'";
+
 /// Queue the digests due now; how many.
 pub async fn run(
     conn: &mut AnyConnection,
@@ -252,6 +257,7 @@ pub async fn run(
          JOIN users u ON u.id = d.user_id \
          WHERE d.frequency IN ('daily', 'weekly') AND u.disabled = 0 \
            AND d.sent_at <= $1 - {PERIOD} AND n.id > d.last_id \
+           AND n.kind NOT IN ({MAILED_BY_THEIR_APP}) \
            AND n.id > COALESCE((SELECT r.last_read_id FROM notification_reads r \
                                 WHERE r.user_id = d.user_id), 0) \
          GROUP BY d.user_id ORDER BY d.user_id LIMIT $2"
@@ -322,13 +328,13 @@ async fn send_one(
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
-    let rows: Vec<(String, String, i64, String, String)> = sqlx::query_as(
+    let rows: Vec<(String, String, i64, String, String)> = sqlx::query_as(&format!(
         "SELECT kind, actor_ids, actor_count, subject, url FROM notifications \
-         WHERE user_id = $1 AND id > $2 AND id <= $3 \
+         WHERE user_id = $1 AND id > $2 AND id <= $3 AND kind NOT IN ({MAILED_BY_THEIR_APP}) \
            AND id > COALESCE((SELECT r.last_read_id FROM notification_reads r \
                               WHERE r.user_id = $1), 0) \
-         ORDER BY id DESC",
-    )
+         ORDER BY id DESC"
+    ))
     .bind(user_id)
     .bind(previous)
     .bind(newest)

@@ -15,17 +15,26 @@ pub enum Kind {
     Mention,
     /// A moderator decided about my report.
     Report,
+    /// Someone assigned a task to me.
+    TaskAssigned,
+    /// Someone commented on a task assigned to me or created by me.
+    TaskComment,
+    /// Someone named me with `@username` in a chat room.
+    ChatMention,
 }
 
 impl Kind {
     /// Every kind, in the order the preferences list them.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Follow,
         Kind::Favourite,
         Kind::Comment,
         Kind::Reply,
         Kind::Mention,
         Kind::Report,
+        Kind::TaskAssigned,
+        Kind::TaskComment,
+        Kind::ChatMention,
     ];
 
     /// The stored (and API) name.
@@ -37,7 +46,15 @@ impl Kind {
             Kind::Reply => "reply",
             Kind::Mention => "mention",
             Kind::Report => "report",
+            Kind::TaskAssigned => "task_assigned",
+            Kind::TaskComment => "task_comment",
+            Kind::ChatMention => "chat_mention",
         }
+    }
+
+    /// Every kind's stored name.
+    pub fn names() -> Vec<&'static str> {
+        Kind::ALL.into_iter().map(Kind::as_str).collect()
     }
 
     /// The kind called `name`, if any.
@@ -61,6 +78,9 @@ impl Kind {
             Kind::Reply => "Replies to my comments",
             Kind::Mention => "Mentions of me",
             Kind::Report => "Decisions on my reports",
+            Kind::TaskAssigned => "Tasks assigned to me",
+            Kind::TaskComment => "Comments on my tasks",
+            Kind::ChatMention => "Mentions of me in chat",
         }
     }
 
@@ -73,6 +93,9 @@ impl Kind {
             Kind::Reply => "replied to your comment on",
             Kind::Mention => "mentioned you in",
             Kind::Report => "decided about your report on",
+            Kind::TaskAssigned => "assigned you",
+            Kind::TaskComment => "commented on your task",
+            Kind::ChatMention => "mentioned you in",
         }
     }
 }

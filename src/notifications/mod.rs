@@ -4,14 +4,18 @@
 //! with [`notify`]; grouping of a day's favourites and follows; a read
 //! marker per member; preferences per kind. `kind.rs` (the kinds and their
 //! sentences), `repo.rs` (SQL), `routes.rs` (the pages and the
-//! navigation's unread count), `api.rs` (JSON).
+//! navigation's unread count), `live.rs` (the count kept live over
+//! Server-Sent Events), `api.rs` (JSON).
 //!
-//! Apps call [`notify`] and never know each other: the blog notifies now;
-//! tasks and chat can notify the same way (a new [`Kind`]).
+//! Apps call [`notify`] and never know each other: the blog (follows,
+//! favourites, comments, replies, mentions), moderation (report
+//! decisions), tasks (`src/tasks/notices.rs`: assigned to me, comments on
+//! my tasks) and chat (`src/chat/notices.rs`: mentions) each add a [`Kind`].
 
 mod api;
 pub mod digest;
 pub mod kind;
+pub mod live;
 pub mod repo;
 pub mod routes;
 
@@ -68,7 +72,20 @@ pub fn stage() -> AdHoc {
         rocket
             .manage(key)
             .manage(NotificationsBadgeHook(Arc::new(routes::UnreadBadge)))
+            .manage(live::OpenStreams::default())
+            .attach(AdHoc::on_liftoff("Notifications channel", |rocket| {
+                // Listened to from the start, not only once a stream opens:
+                // on Postgres the LISTEN is in place before any stream is
+                // told anything, and a publish waits for its own echo,
+                // which only comes back on a channel this process listens to.
+                Box::pin(async move {
+                    if let Some(events) = rocket.state::<crate::events::Events>() {
+                        drop(events.subscribe(live::CHANNEL));
+                    }
+                })
+            }))
             .mount("/", routes::routes())
+            .mount("/", live::routes())
             .mount("/", api_routes())
     })
 }

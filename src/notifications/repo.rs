@@ -55,7 +55,18 @@ fn group_key(n: &Notice<'_>, at: i64) -> String {
 /// actor first in its latest actors and one more in its count, unless the
 /// actor was already among them (favourite, unfavourite, favourite again
 /// counts once).
+///
+/// Open streams of the recipient (`live.rs`) are told once the
+/// transaction commits, so the navigation's count moves at once.
 pub async fn notify(conn: &mut AnyConnection, n: &Notice<'_>) -> AppResult<bool> {
+    let written = store(conn, n).await?;
+    if written {
+        super::live::announce_in(conn, n.recipient).await?;
+    }
+    Ok(written)
+}
+
+async fn store(conn: &mut AnyConnection, n: &Notice<'_>) -> AppResult<bool> {
     if n.recipient == n.actor {
         return Ok(false);
     }
@@ -197,6 +208,7 @@ pub async fn mark_read(db: &DbPool, user_id: i64, up_to: Option<i64>) -> AppResu
     .bind(to)
     .execute(&db.pool)
     .await?;
+    super::live::announce(db, user_id).await;
     marker(db, user_id).await
 }
 

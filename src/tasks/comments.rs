@@ -12,7 +12,7 @@ use super::actions::{self, may_edit_tasks, require, task_for};
 use super::TasksConfig;
 use crate::api::json::JsonBody;
 use crate::api::{ApiRequest, ApiUser};
-use crate::db::{now, Db, DbPool};
+use crate::db::{begin_write, now, Db, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
 
 /// Longest comment, in characters.
@@ -103,9 +103,11 @@ pub async fn list(db: &DbPool, task_id: i64) -> AppResult<Vec<Comment>> {
     Ok(all)
 }
 
-/// Store a comment; its id.
+/// Store a comment and, in the same transaction, the notifications it
+/// causes (src/tasks/notices.rs); its id.
 pub async fn add(db: &DbPool, task_id: i64, user_id: i64, body: &str) -> AppResult<i64> {
-    Ok(sqlx::query_scalar(
+    let mut tx = begin_write(db).await?;
+    let id = sqlx::query_scalar(
         "INSERT INTO task_comments (task_id, user_id, body, created_at) \
          VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -113,8 +115,11 @@ pub async fn add(db: &DbPool, task_id: i64, user_id: i64, body: &str) -> AppResu
     .bind(user_id)
     .bind(body)
     .bind(now())
-    .fetch_one(&db.pool)
-    .await?)
+    .fetch_one(&mut *tx)
+    .await?;
+    super::notices::commented(&mut tx, task_id, id, user_id).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 #[get("/tasks/<id>/items/<task>/comments", rank = 1)]

@@ -7,6 +7,7 @@ use sqlx::AnyConnection;
 use super::columns::Column;
 use super::json::TaskJson;
 use super::model::{priority_name, TaskInput};
+use super::notices;
 use crate::db::{affected, begin_write, now, DbPool};
 use crate::error::AppResult;
 
@@ -107,26 +108,25 @@ pub async fn in_column(db: &DbPool, column_id: i64, limit: i64) -> AppResult<(Ve
     Ok((tasks, count))
 }
 
-/// Write an activity line for a task.
+/// Write an activity line for a task; its id.
 pub(super) async fn log(
     conn: &mut AnyConnection,
     task_id: i64,
     user_id: i64,
     kind: &str,
     detail: &str,
-) -> AppResult<()> {
-    sqlx::query(
+) -> AppResult<i64> {
+    Ok(sqlx::query_scalar(
         "INSERT INTO task_activity (task_id, user_id, kind, detail, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(task_id)
     .bind(user_id)
     .bind(kind)
     .bind(detail)
     .bind(now())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// The position at the end of a column, leaving out task `except`.
@@ -182,7 +182,10 @@ pub async fn create(
     .bind(task.due_at)
     .fetch_one(&mut *tx)
     .await?;
-    log(&mut tx, id, user_id, "created", &column.name).await?;
+    let created = log(&mut tx, id, user_id, "created", &column.name).await?;
+    if let Some(a) = task.assignee_id {
+        notices::assigned(&mut tx, project_id, id, &task.title, a, user_id, created).await?;
+    }
     super::reminders::task_changed(&mut tx, id, None, Some(user_id)).await?;
     tx.commit().await?;
     Ok(id)
@@ -257,9 +260,14 @@ pub async fn update(
             }
             None => None,
         };
-        match name {
-            Some(n) => log(&mut tx, id, user_id, "assigned", &n).await?,
-            None => log(&mut tx, id, user_id, "unassigned", "").await?,
+        match (name, task.assignee_id) {
+            (Some(n), Some(a)) => {
+                let line = log(&mut tx, id, user_id, "assigned", &n).await?;
+                notices::assigned(&mut tx, project_id, id, &task.title, a, user_id, line).await?;
+            }
+            _ => {
+                log(&mut tx, id, user_id, "unassigned", "").await?;
+            }
         }
     }
     let due_before = due_label(before.due_date.as_deref(), before.due_time.as_deref());

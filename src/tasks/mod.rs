@@ -27,6 +27,7 @@ pub mod labels;
 mod list;
 pub mod model;
 pub mod moves;
+mod notices;
 mod preferences;
 pub mod query;
 pub mod reminders;

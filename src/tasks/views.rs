@@ -271,6 +271,8 @@ pub struct TaskPage {
 
 /// A comment as the task page shows it.
 pub struct CommentView {
+    /// The anchor a notification links to (`#comment-<id>`).
+    pub id: i64,
     pub who: String,
     pub when: String,
     /// Rendered from Markdown and sanitised: safe for `|safe`.
@@ -280,6 +282,7 @@ pub struct CommentView {
 impl From<&Comment> for CommentView {
     fn from(c: &Comment) -> Self {
         CommentView {
+            id: c.id,
             who: c
                 .username
                 .clone()

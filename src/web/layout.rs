@@ -79,12 +79,18 @@ impl Layout {
     /// The unread notifications as the navigation says them: None for
     /// none, "99+" from the count's cap on.
     pub fn notifications_label(&self) -> Option<String> {
-        let n = self.notifications.map_or(0, |b| b.unread);
-        match n {
-            0 => None,
-            n if n >= 100 => Some("99+".into()),
-            n => Some(n.to_string()),
-        }
+        unread_label(self.notifications.map_or(0, |b| b.unread))
+    }
+}
+
+/// An unread count as the navigation says it: None for none, "99+" from
+/// the count's cap (100) on. The live count (src/notifications) says the
+/// same.
+pub fn unread_label(n: i64) -> Option<String> {
+    match n {
+        0 => None,
+        n if n >= 100 => Some("99+".into()),
+        n => Some(n.to_string()),
     }
 }
 

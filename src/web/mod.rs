@@ -19,7 +19,7 @@ pub mod text;
 pub use ctx::Ctx;
 pub use errors::catchers;
 pub use layout::{
-    layout_for_error, Layout, NavBadge, NavBadgeHook, NavBadgeSource, NavUser,
+    layout_for_error, unread_label, Layout, NavBadge, NavBadgeHook, NavBadgeSource, NavUser,
     NotificationsBadgeHook,
 };
 pub use net::{ClientIp, UserAgent};
@@ -155,7 +155,7 @@ fn ping() -> &'static str {
 }
 
 /// A file compiled into the binary, so a deployment is one file.
-pub struct Asset(ContentType, &'static str);
+pub struct Asset(pub ContentType, pub &'static str);
 
 impl<'r> Responder<'r, 'static> for Asset {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {

@@ -1,5 +1,5 @@
 // Notifications and moderation in a real browser (issue 19): a favourite
-// by another member raises the author's notifications badge; the
+// by another member raises the author's notifications badge live; the
 // notifications page and "mark all read"; a member reports a comment and
 // an admin hides it from the queue. axe-core checks every page on the way.
 //
@@ -63,13 +63,20 @@ describe('notifications and moderation', () => {
     assert.equal(await p.locator('#nav-notifications-badge').count(), 0);
   });
 
-  it('a favourite and a comment by another member raise the badge', async () => {
+  it('a favourite and a comment by another member raise the badge, live', async () => {
     const p = pages.fan;
+    // The author stays on the article page: the badge moves without a
+    // reload (static/js/live.js, /notifications/events).
+    const badge = (text) => pages.author.waitForFunction(
+      (want) => document.getElementById('nav-notifications-badge')?.textContent.trim() === want,
+      text, { timeout: 10000 });
     await p.goto(articleUrl);
     await p.getByRole('button', { name: /^Favourite/ }).click();
     await p.getByRole('button', { name: /^Unfavourite/ }).waitFor();
+    await badge('1 unread');
     await p.getByLabel('Your comment').fill('Lovely tomatoes, rude words.');
     await Promise.all([p.waitForURL(/#comment-\d+$/), p.getByRole('button', { name: 'Post the comment' }).click()]);
+    await badge('2 unread');
     await pages.author.goto(`${site.base}/blog`);
     assert.equal((await pages.author.locator('#nav-notifications-badge').textContent()).trim(), '2 unread');
   });

@@ -1,5 +1,5 @@
 //! Chat helpers: rooms and messages through the forms, and reading a live
-//! event stream (`/chat/events`) a chunk at a time.
+//! event stream (`/chat/events`, `/notifications/events`) a chunk at a time.
 
 use std::time::Duration;
 
@@ -106,7 +106,15 @@ pub async fn open_stream(client: &Client, last: Option<i64>) -> Stream<'_> {
     if let Some(id) = last {
         req = req.header(Header::new("Last-Event-ID", id.to_string()));
     }
-    let response = req.dispatch().await;
+    stream_of(req.dispatch().await)
+}
+
+/// Open the event stream at `uri` in `client`.
+pub async fn open_sse<'c>(client: &'c Client, uri: &str) -> Stream<'c> {
+    stream_of(client.get(uri.to_string()).dispatch().await)
+}
+
+fn stream_of(response: LocalResponse<'_>) -> Stream<'_> {
     assert_eq!(response.status(), Status::Ok);
     Stream {
         response,

@@ -61,3 +61,13 @@ pub fn assert_shown_as_text(body: &str, text: &str) {
 pub fn escaped_script(body: &str) -> usize {
     body.matches("&#60;script&#62;").count() + body.matches("&lt;script&gt;").count()
 }
+
+/// The script tag every signed-in page carries (the live notifications
+/// count, static/js/live.js): the site's own, from its own origin.
+pub const SITE_SCRIPT: &str = "<script src=\"/static/js/live.js\" defer></script>";
+
+/// `body` without the site's own script tag, for checking that nothing a
+/// member wrote became a script.
+pub fn without_site_script(body: &str) -> String {
+    body.replace(SITE_SCRIPT, "")
+}

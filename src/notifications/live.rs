@@ -1,0 +1,210 @@
+//! The navigation's unread count, live: `GET /notifications/events` is a
+//! Server-Sent Events stream of the signed-in member's count
+//! (`event: unread`, data `{"count": 3, "label": "3"}`), which
+//! `static/js/live.js` on every signed-in page shows in the navigation.
+//! Without JavaScript the count is what the page was rendered with.
+//!
+//! - A notification announces itself on the `notifications` channel of
+//!   `src/events` from inside the transaction that wrote it
+//!   ([`announce_in`]: on Postgres delivered to every process when it
+//!   commits, never on a rollback); marking read announces after its write
+//!   ([`announce`]). The payload is the member's id, nothing else.
+//! - A stream recounts (one indexed query, capped like the page's) a
+//!   moment after an announcement for its member ([`SETTLE`]: a burst of
+//!   favourites is one count; on SQLite the announcement arrives before
+//!   the commit), after a gap in the events, and every [`RECHECK`] in any
+//!   case; it sends the count only when it changed.
+//! - Every [`RECHECK`] it also checks the session it was opened with: a
+//!   signed-out, expired or disabled member's stream ends (`event: end`).
+//!   It ends at Rocket's shutdown, and after [`LIFETIME`] (the browser
+//!   reconnects), so no connection holds its place for ever; at most
+//!   [`MAX_STREAMS`] per process (then 429).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::response::stream::{Event, EventStream};
+use rocket::response::{self, Responder};
+use rocket::tokio::select;
+use rocket::tokio::sync::broadcast::error::RecvError;
+use rocket::{get, routes, Request, Route, Shutdown, State};
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::repo;
+use crate::db::{now, Db, DbPool};
+use crate::error::AppResult;
+use crate::events::{self, Events};
+use crate::session::CurrentUser;
+use crate::web::{unread_label, Asset};
+
+/// The events channel of "this member's count may have changed".
+pub const CHANNEL: &str = "notifications";
+/// How long a stream waits after an announcement before it counts.
+pub const SETTLE: Duration = Duration::from_millis(150);
+/// How often a stream counts and checks its session regardless.
+pub const RECHECK: Duration = Duration::from_secs(30);
+/// How long one stream lives before the browser is asked to reconnect.
+pub const LIFETIME: Duration = Duration::from_secs(3600);
+/// Keep-alive comments, so that proxies don't close an idle stream.
+const HEARTBEAT: Duration = Duration::from_secs(25);
+/// Most streams open in one process.
+pub const MAX_STREAMS: usize = 10_000;
+
+/// Tell `user_id`'s streams, from inside the transaction that changed their
+/// notifications (see [`events::publish_in`]).
+pub async fn announce_in(conn: &mut AnyConnection, user_id: i64) -> AppResult<()> {
+    events::publish_in(conn, CHANNEL, &user_id.to_string()).await?;
+    Ok(())
+}
+
+/// Tell `user_id`'s streams after a committed change. A failure is only
+/// logged: the change is stored, and streams recount every [`RECHECK`].
+pub async fn announce(db: &DbPool, user_id: i64) {
+    if let Err(e) = events::publish(db, CHANNEL, &user_id.to_string()).await {
+        log::warn!("notifications of user {user_id} not announced: {e}");
+    }
+}
+
+/// The streams open in this process.
+#[derive(Default, Clone)]
+pub struct OpenStreams(Arc<AtomicUsize>);
+
+/// A stream's place among [`OpenStreams`], given back when it ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl OpenStreams {
+    fn take(&self) -> Option<Slot> {
+        let taken = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_STREAMS).then_some(n + 1)
+            })
+            .is_ok();
+        taken.then(|| Slot(self.0.clone()))
+    }
+}
+
+/// The count and the label the navigation shows for it ("" for none).
+fn unread_event(count: i64) -> Event {
+    let label = unread_label(count).unwrap_or_default();
+    Event::json(&json!({"count": count, "label": label})).event("unread")
+}
+
+/// Whether the session `session_id` still signs its member in.
+async fn session_live(db: &DbPool, session_id: i64) -> AppResult<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.expires_at > $2 AND u.disabled = 0",
+    )
+    .bind(session_id)
+    .bind(now())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
+/// 429 when the process has [`MAX_STREAMS`] open.
+pub struct Busy;
+
+impl<'r> Responder<'r, 'static> for Busy {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        rocket::Response::build()
+            .status(Status::TooManyRequests)
+            .header(Header::new("Retry-After", "60"))
+            .ok()
+    }
+}
+
+/// The stream, with the header that turns nginx's buffering off.
+pub struct Unbuffered<R>(R);
+
+impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for Unbuffered<R> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'o> {
+        let mut res = self.0.respond_to(req)?;
+        res.set_header(Header::new("X-Accel-Buffering", "no"));
+        res.set_header(Header::new("Cache-Control", "no-store"));
+        Ok(res)
+    }
+}
+
+#[get("/notifications/events")]
+async fn stream(
+    db: &Db,
+    events: &State<Events>,
+    open: &State<OpenStreams>,
+    user: CurrentUser,
+    mut shutdown: Shutdown,
+) -> AppResult<Result<Unbuffered<EventStream![Event + 'static]>, Busy>> {
+    let Some(slot) = open.take() else {
+        return Ok(Err(Busy));
+    };
+    let db: DbPool = (**db).clone();
+    let mine = user.id.to_string();
+    // Subscribed before the first count: nothing falls between the two.
+    let mut rx = events.subscribe(CHANNEL);
+    let mut sent = repo::unread_count(&db, user.id).await?;
+    let ends = rocket::tokio::time::sleep(LIFETIME);
+    let stream = EventStream! {
+        let _slot = slot;
+        let mut ends = std::pin::pin!(ends);
+        let mut recheck = rocket::tokio::time::interval(RECHECK);
+        recheck.tick().await;
+        yield unread_event(sent).with_retry(Duration::from_secs(5));
+        loop {
+            let mut check_session = false;
+            select! {
+                _ = &mut shutdown => return,
+                _ = &mut ends => {
+                    yield Event::data("reconnect").event("reconnect");
+                    return;
+                }
+                _ = recheck.tick() => check_session = true,
+                got = rx.recv() => match got {
+                    Ok(events::Event::Message(who)) if who != mine => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {
+                        rocket::tokio::time::sleep(SETTLE).await;
+                        // What else arrived meanwhile is in this count.
+                        while rx.try_recv().is_ok() {}
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+            }
+            if check_session && !session_live(&db, user.session_id).await.unwrap_or(true) {
+                yield Event::data("signed out").event("end");
+                return;
+            }
+            match repo::unread_count(&db, user.id).await {
+                Ok(n) if n != sent => {
+                    sent = n;
+                    yield unread_event(n);
+                }
+                Ok(_) => {}
+                Err(e) => log::warn!("notifications stream of user {}: {e}", user.id),
+            }
+        }
+    };
+    Ok(Ok(Unbuffered(stream.heartbeat(HEARTBEAT))))
+}
+
+/// The script every signed-in page loads (see the top of this file).
+#[get("/static/js/live.js")]
+fn script() -> Asset {
+    Asset(
+        ContentType::JavaScript,
+        include_str!("../../static/js/live.js"),
+    )
+}
+
+/// The stream and its script.
+pub fn routes() -> Vec<Route> {
+    routes![stream, script]
+}
