@@ -9,10 +9,10 @@ Needs nginx on PATH and the aiosmtpd package (.ci/scaleout.sh sets both up).
 Everything goes through real sockets: nginx on a free port, the instances on
 free ports, an SMTP sink on a free port (scaleout_site.py). The checks, in
 order: sessions and CSRF, the sign-in limit, mail exactly once (here); chat
-fan-out with the stream's process killed (scaleout_chat.py); a rolling
-restart and a database outage under load (here). docs/deployment.md
-describes each. Prints a table of what was checked with its counts; exits 1
-when anything failed.
+fan-out with the stream's process killed (scaleout_chat.py); stock and the
+payment webhook (scaleout_shop.py); a rolling restart and a database outage
+under load (here). docs/deployment.md describes each. Prints a table of what
+was checked with its counts; exits 1 when anything failed.
 """
 
 import argparse
@@ -27,6 +27,7 @@ import time
 from scaleout_site import (PASSWORD, RESULTS, Site, csrf_of, http_status, print_table, psql,
                            record, sign_up)
 import scaleout_chat
+import scaleout_shop
 
 # ---------------------------------------------------------------- the checks
 
@@ -267,6 +268,7 @@ def main():
         print(f"{len(site.instances)} instances on ports {[i.port for i in site.instances]}, "
               f"nginx on {site.nginx.port}, database {site.db}", flush=True)
         checks = (check_sessions, check_rate_limit, check_mail, scaleout_chat.check_chat,
+                  scaleout_shop.check_stock, scaleout_shop.check_webhook,
                   check_rolling_restart, check_database_outage)
         for check in checks:
             try:
