@@ -153,7 +153,7 @@ def check_chat(site):
             in_time += 1
             worst = max(worst, seen[0] - sent)
             last_seen = seen[1]
-    record(f"chat: {live} messages posted through each of {len(site.instances)} instances reach an SSE client through nginx",
+    record(f"chat: {live} messages posted through the {len(site.instances)} instances in turn reach an SSE client through nginx",
            in_time == live and direct.accel == "no",
            f"{in_time}/{live} within {LIMIT * 1000:.0f} ms, worst {worst * 1000:.0f} ms (from sending the POST); "
            f"stream on instance {s1.instance.n}; the app sends X-Accel-Buffering: {direct.accel}")
