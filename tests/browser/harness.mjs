@@ -205,7 +205,7 @@ export async function signIn(p, base, email, password) {
   await p.goto(`${base}/login`);
   await p.getByLabel('Email').fill(email);
   await p.getByLabel('Password').fill(password);
-  await Promise.all([p.waitForURL(`${base}/`), p.getByRole('button', { name: 'Sign in' }).click()]);
+  await Promise.all([p.waitForURL(`${base}/`), p.getByRole('button', { name: 'Sign in', exact: true }).click()]);
 }
 
 /**
