@@ -22,26 +22,62 @@ pub mod totp;
 pub mod trust;
 mod views;
 
+use std::sync::Arc;
+
 use rocket::fairing::AdHoc;
+
+use crate::session::AdminGate;
 
 pub use flow::sign_in_or_ask;
 pub use mails::tell;
 pub use seal::SealKey;
 
+/// The `[twostep]` settings.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct TwoStepConfig {
+    /// Every admin must have two-step sign-in on to use the admin pages.
+    pub require_for_admins: bool,
+}
+
+/// The admin gate `require_for_admins` installs: an admin passes once
+/// two-step sign-in is on.
+fn admin_gate() -> AdminGate {
+    AdminGate {
+        check: Arc::new(|db, user_id| Box::pin(repo::is_enabled(db, user_id))),
+        redirect: manage::PAGE,
+        message: "This site requires administrators to use two-step sign-in. Turn it on here to reach the admin pages.",
+    }
+}
+
 /// Two-step sign-in, as a Rocket stage: the sealing key, the second-step
-/// pages, the profile's pages and passkeys.
+/// pages, the profile's pages, passkeys, and (with `require_for_admins`)
+/// the admin gate.
 pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("Two-step sign-in", |rocket| async {
+    AdHoc::try_on_ignite("Two-step sign-in", |rocket| async {
+        // A security setting that does not read must not fall back to "off".
+        let settings: TwoStepConfig = match crate::config::section(rocket.figment(), "twostep") {
+            Ok(settings) => settings,
+            Err(e) => {
+                log::error!("{e}");
+                return Err(rocket);
+            }
+        };
+        let rocket = if settings.require_for_admins {
+            rocket.manage(admin_gate())
+        } else {
+            rocket
+        };
         let key = SealKey::from_figment(rocket.figment());
         let rp = rocket.state::<crate::config::AppConfig>().map_or(
             passkeys::RelyingParty(None),
             passkeys::RelyingParty::from_config,
         );
-        rocket
+        Ok(rocket
             .manage(key)
             .manage(rp)
             .mount("/", passkeys::routes())
             .mount("/", routes::routes())
-            .mount("/", manage::routes())
+            .mount("/", manage::routes()))
     })
 }
