@@ -363,3 +363,18 @@ async fn a_disabled_or_suspended_account_does_not_sign_in_with_its_passkey() {
     assert_refused(&r, Status::Forbidden);
     assert!(body["message"].as_str().unwrap().contains("disabled"));
 }
+
+#[rocket::async_test]
+async fn passkeys_that_do_not_sign_in_count_against_the_address_limit() {
+    let app = TestApp::spawn_with(|f| f.merge(("login_max_failures_per_address", 2))).await;
+    let (browser, _) = user_in_own_browser(&app, "bodil").await;
+    let (mut key, _) = add_passkey(&browser, "Phone").await;
+    logout(&browser).await;
+    key.origin = "http://evil.example".into();
+    for _ in 0..2 {
+        let (r, _) = sign_in_with(&browser, &mut key).await;
+        assert_refused(&r, Status::Unauthorized);
+    }
+    let (r, _) = post_json(&browser, "/login", "/login/passkey", &json!({})).await;
+    assert_eq!(r.status, Status::TooManyRequests, "{}", r.body);
+}

@@ -14,12 +14,13 @@ use webauthn_rs::prelude::{
 
 use super::ceremony::{self, Kind};
 use super::{store, CsrfHeader, Finished, RelyingParty};
-use crate::accounts::credentials::suspension;
+use crate::accounts::credentials::{self, suspension};
 use crate::accounts::repo::{self as users, User};
 use crate::accounts::twostep::pending;
 use crate::accounts::twostep::routes::{this_browsers, START_AGAIN};
 use crate::audit::{self, Actor};
 use crate::error::{AppError, AppResult};
+use crate::web::ratelimit::{self, Limit};
 use crate::web::{local_path, Ctx};
 
 /// What a passkey that does not sign in is told (unknown here, another
@@ -28,9 +29,18 @@ use crate::web::{local_path, Ctx};
 const NOT_ACCEPTED: &str =
     "That passkey was not accepted. It may have been removed from your account, or belong to another site.";
 
+/// The sign-in limit per client address (the password form's): a passkey
+/// that does not sign in counts as a failed sign-in.
+fn address_limit(ctx: &Ctx<'_>) -> (String, Limit) {
+    let [_, address] = credentials::limits(ctx.cfg, "", None, &ctx.ip);
+    address
+}
+
 /// Start "Sign in with a passkey": options for `navigator.credentials.get`
 /// without a list of credentials, so the browser offers the passkeys it
-/// holds for this site.
+/// holds for this site. Refused (429) while the address is over its limit
+/// of failed sign-ins; the starts themselves are limited generously (ten
+/// times that), since each stores a ceremony for a few minutes.
 #[post("/login/passkey")]
 async fn signin_start(
     ctx: Ctx<'_>,
@@ -38,6 +48,18 @@ async fn signin_start(
     _csrf: CsrfHeader,
 ) -> AppResult<Json<RequestChallengeResponse>> {
     let webauthn = rp.get()?;
+    let (bucket, limit) = address_limit(&ctx);
+    ratelimit::check(ctx.db, &bucket, limit).await?;
+    let starts = Limit {
+        max: limit.max * 10,
+        window: limit.window,
+    };
+    ratelimit::attempt(
+        ctx.db,
+        &format!("passkey:start:{}", ctx.ip.bucket_key()),
+        starts,
+    )
+    .await?;
     let (mut options, state) = webauthn
         .start_discoverable_authentication()
         .map_err(|e| AppError::Internal(format!("starting a passkey sign-in: {e}")))?;
@@ -99,6 +121,10 @@ async fn signin_finish(
     let Some(taken) = taken else {
         return Ok(Finished::refused(ceremony::START_AGAIN));
     };
+    // Counted first, as a failed password is, and taken back once it
+    // signed in.
+    let (bucket, limit) = address_limit(&ctx);
+    let counted = ratelimit::attempt(ctx.db, &bucket, limit).await?;
     let not_accepted = || Finished::Refused(Status::Unauthorized, NOT_ACCEPTED.into());
     let Ok((handle, credential)) = webauthn.identify_discoverable_authentication(&body) else {
         return Ok(not_accepted());
@@ -123,6 +149,7 @@ async fn signin_finish(
             return Ok(not_accepted());
         }
     };
+    ratelimit::forgive(ctx.db, counted).await?;
     let changed = passkey.update_credential(&result) == Some(true);
     store::used(ctx.db, found.id, changed.then_some(&passkey)).await?;
     let user = users::find_by_id(ctx.db, found.user_id)
