@@ -378,3 +378,57 @@ async fn passkeys_that_do_not_sign_in_count_against_the_address_limit() {
     let (r, _) = post_json(&browser, "/login", "/login/passkey", &json!({})).await;
     assert_eq!(r.status, Status::TooManyRequests, "{}", r.body);
 }
+
+#[rocket::async_test]
+async fn a_site_whose_address_is_an_ip_address_says_passkeys_are_unavailable() {
+    let app = TestApp::spawn_with(|f| f.merge(("base_url", "http://127.0.0.1:8000"))).await;
+    let (browser, _) = user_in_own_browser(&app, "cleo").await;
+    let page = get(&browser, "/account/passkeys").await;
+    assert_eq!(page.status, Status::Ok);
+    assert!(page
+        .body
+        .contains("Passkeys are not available on this site"));
+    assert!(!page.body.contains("data-passkey=\"register\""));
+    let (r, body) = post_json(&browser, "/profile", "/login/passkey", &json!({})).await;
+    assert_eq!(r.status, Status::BadRequest, "{}", r.body);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not available"),
+        "{}",
+        r.body
+    );
+}
+
+#[rocket::async_test]
+async fn an_account_without_a_password_removes_a_passkey_within_minutes_of_signing_in() {
+    use common::oauth::FakeUser;
+    let (fake, app) = common::oauth_flow::setup().await;
+    fake.add_user(FakeUser::verified("1001", "octocat", "octo@example.org"));
+    let r = common::oauth_flow::sign_in_with(&app.client, "github", "1001").await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let (mut key, _) = add_passkey(&app.client, "Phone").await;
+    let id = app.scalar("SELECT id FROM passkeys").await;
+    let action = format!("/account/passkeys/{id}/remove");
+    let page = get(&app.client, "/account/passkeys").await;
+    assert!(
+        page.body.contains("Your account has no password"),
+        "{}",
+        page.body
+    );
+
+    // Long after signing in: a fresh sign-in is needed first.
+    app.exec("UPDATE sessions SET reauth_at = 1").await;
+    let r = submit(&app.client, "/account/passkeys", &action, &[]).await;
+    assert_eq!(r.status, Status::UnprocessableEntity, "{}", r.body);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM passkeys").await, 1);
+
+    // Signed in again, with the passkey itself: that counts.
+    logout(&app.client).await;
+    let (r, body) = sign_in_with(&app.client, &mut key).await;
+    assert_signed_in(&r, &body);
+    let r = submit(&app.client, "/account/passkeys", &action, &[]).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM passkeys").await, 0);
+}

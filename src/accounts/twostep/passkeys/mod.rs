@@ -54,11 +54,12 @@ impl RelyingParty {
         RelyingParty(built)
     }
 
-    /// The relying party, or 503 with a message to show.
+    /// The relying party, or a refusal (400) whose message the script
+    /// shows (a 503 answers only the generic "the site is busy").
     pub fn get(&self) -> Result<&Webauthn, AppError> {
         self.0
             .as_ref()
-            .ok_or_else(|| AppError::Unavailable("Passkeys are not available on this site.".into()))
+            .ok_or_else(|| AppError::BadRequest("Passkeys are not available on this site.".into()))
     }
 }
 
