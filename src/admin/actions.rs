@@ -81,8 +81,9 @@ pub async fn end_sessions(db: &DbPool, actor: &Actor, id: i64) -> AppResult<u64>
 }
 
 /// Turn two-step sign-in off for `id` (a member who lost their phone and
-/// their recovery codes, once the admin is sure who is asking): audited,
-/// and mailed to the member. False when it was not on.
+/// their recovery codes, once the admin is sure who is asking) and remove
+/// their passkeys: audited, and mailed to the member. False when there was
+/// neither.
 pub async fn reset_two_step(
     db: &DbPool,
     actor: &Actor,
@@ -91,24 +92,33 @@ pub async fn reset_two_step(
     wakeup: &crate::mail::Wakeup,
 ) -> AppResult<bool> {
     let user = target(db, id).await?;
-    if !twostep::repo::remove(db, id).await? {
+    let was_on = twostep::repo::remove(db, id).await?;
+    let passkeys = twostep::passkeys::store::remove_all(db, id).await?;
+    if !was_on && passkeys == 0 {
         return Ok(false);
     }
+    let detail = format!("passkeys removed: {passkeys}");
     audit::record(
         db,
         actor,
         "user.twostep_reset",
         Some((id, &user.username)),
-        "",
+        &detail,
     )
     .await?;
-    let change = "An administrator turned two-step sign-in off for your account.";
+    let change = match (was_on, passkeys) {
+        (true, 0) => "An administrator turned two-step sign-in off for your account.".to_string(),
+        (false, n) => format!("An administrator removed the passkeys of your account ({n})."),
+        (true, n) => format!(
+            "An administrator turned two-step sign-in off for your account and removed its passkeys ({n})."
+        ),
+    };
     twostep::tell(
         db,
         base_url,
         wakeup,
         (id, &user.username, &user.email),
-        change,
+        &change,
     )
     .await?;
     Ok(true)

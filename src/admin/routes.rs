@@ -77,6 +77,7 @@ async fn user(db: &Db, _admin: AdminUser, layout: Layout, id: i64) -> AppResult<
     let identities = crate::auth::oauth::repo::list_for_user(db, id).await?;
     let mut page = UserPage::new(layout, user, sessions, identities, audit);
     page.two_step = crate::accounts::twostep::repo::is_enabled(db, id).await?;
+    page.passkeys = crate::accounts::twostep::passkeys::count(db, id).await?;
     Reply::page(&page)
 }
 
@@ -167,12 +168,12 @@ async fn reset_two_step(
     if actions::reset_two_step(ctx.db, &actor, id, &ctx.cfg.base_url, ctx.wakeup).await? {
         Ok(Reply::success(
             back,
-            "Two-step sign-in is off for this account. The member was told by mail.",
+            "Two-step sign-in is off and the passkeys are removed for this account. The member was told by mail.",
         ))
     } else {
         Ok(Reply::failure(
             back,
-            "This account does not have two-step sign-in on.",
+            "This account has neither two-step sign-in nor passkeys.",
         ))
     }
 }

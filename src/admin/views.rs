@@ -84,6 +84,8 @@ pub struct UserPage {
     pub audit: Vec<EntryLine>,
     /// Whether the user has two-step sign-in on.
     pub two_step: bool,
+    /// How many passkeys the user has.
+    pub passkeys: i64,
 }
 
 impl UserPage {
@@ -116,6 +118,7 @@ impl UserPage {
             identities,
             audit: lines(audit),
             two_step: false,
+            passkeys: 0,
         }
     }
     fn roles(&self) -> [Role; 2] {

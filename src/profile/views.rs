@@ -56,6 +56,8 @@ pub struct ProfilePage {
     pub time_zone_error: Option<String>,
     /// Whether two-step sign-in is on.
     pub two_step: bool,
+    /// How many passkeys the member has.
+    pub passkeys: i64,
 }
 
 impl ProfilePage {
@@ -113,6 +115,7 @@ impl ProfilePage {
         }
         let proved = user.password_hash.is_none() && credentials::proof_is_recent(proved_at);
         let two_step = crate::accounts::twostep::repo::is_enabled(db, user.id).await?;
+        let passkeys = crate::accounts::twostep::passkeys::count(db, user.id).await?;
         Ok(ProfilePage {
             layout,
             user,
@@ -126,6 +129,7 @@ impl ProfilePage {
             time_zone,
             time_zone_error: None,
             two_step,
+            passkeys,
         })
     }
 

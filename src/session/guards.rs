@@ -5,6 +5,7 @@ use rocket::http::Cookie;
 use rocket::request::{FromRequest, Outcome, Request};
 
 use super::cache::SessionCache;
+use super::gate::AdminGate;
 use super::store::{hash_token, SESSION_COOKIE};
 use crate::config::AppConfig;
 use crate::db::{now, Db};
@@ -204,10 +205,20 @@ impl<'r> FromRequest<'r> for AdminUser {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let user = rocket::outcome::try_outcome!(req.guard::<CurrentUser>().await);
-        if user.is_admin() {
-            Outcome::Success(AdminUser(user))
-        } else {
-            Outcome::Error((GuardError::stash(req, AppError::Forbidden), ()))
+        if !user.is_admin() {
+            return Outcome::Error((GuardError::stash(req, AppError::Forbidden), ()));
         }
+        let rocket = req.rocket();
+        if let (Some(gate), Some(db)) = (rocket.state::<AdminGate>(), rocket.state::<Db>()) {
+            match (gate.check)(db, user.id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    super::gate::refuse(req, gate);
+                    return Outcome::Error((GuardError::stash(req, AppError::Forbidden), ()));
+                }
+                Err(e) => return Outcome::Error((GuardError::stash(req, e), ())),
+            }
+        }
+        Outcome::Success(AdminUser(user))
     }
 }

@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod csrf;
 mod device;
+pub mod gate;
 mod guards;
 pub mod hooks;
 pub mod role;
@@ -15,6 +16,7 @@ mod store;
 pub use cache::{clear_all, user_changed, SessionCache};
 pub use csrf::{check as check_csrf, rotate as rotate_csrf, CsrfForm, NoFields, CSRF_FIELD};
 pub use device::Device;
+pub use gate::AdminGate;
 pub use guards::{cached_user, current_user, signed_in, AdminUser, CurrentUser};
 pub use hooks::SignInHooks;
 pub use role::Role;

@@ -126,7 +126,10 @@ pub async fn end_current(db: &DbPool, cookies: &CookieJar<'_>) -> AppResult<()> 
 
 /// End every session of `user_id` except `keep` (none when `keep` is None).
 /// Browsers trusted to skip two-step sign-in are forgotten too (their
-/// cookies name the user's `trust_generation`, which moves on).
+/// cookies name the user's `trust_generation`, which moves on), and so are
+/// sign-ins halfway through (a password typed elsewhere, waiting for its
+/// second step) and passkey ceremonies under way: signing out everywhere
+/// leaves nothing that could still become a session.
 pub async fn end_all_for_user(db: &DbPool, user_id: i64, keep: Option<i64>) -> AppResult<u64> {
     let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
         .bind(user_id)
@@ -137,6 +140,12 @@ pub async fn end_all_for_user(db: &DbPool, user_id: i64, keep: Option<i64>) -> A
         .bind(user_id)
         .execute(&db.pool)
         .await?;
+    for sql in [
+        "DELETE FROM twostep_pending WHERE user_id = $1",
+        "DELETE FROM passkey_ceremonies WHERE user_id = $1",
+    ] {
+        sqlx::query(sql).bind(user_id).execute(&db.pool).await?;
+    }
     super::cache::user_changed(db, user_id).await?;
     Ok(r.rows_affected())
 }

@@ -4,7 +4,7 @@
 
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
-use rocket::response::{self, Redirect, Responder, Response};
+use rocket::response::{self, Flash, Redirect, Responder, Response};
 use rocket::serde::json::Json;
 use rocket::{catch, catchers, Catcher};
 use serde::Serialize;
@@ -74,10 +74,12 @@ impl<'r> Responder<'r, 'static> for AppError {
     }
 }
 
-/// Either an error page, or (for a page that needs sign-in) a redirect.
+/// Either an error page, or (for a page that needs sign-in) a redirect,
+/// or (for an admin page the admin gate refused) a redirect with a message.
 pub enum Caught {
     Error(AppError),
     SignIn(Box<Redirect>),
+    Gate(Box<Flash<Redirect>>),
 }
 
 impl<'r> Responder<'r, 'static> for Caught {
@@ -85,6 +87,7 @@ impl<'r> Responder<'r, 'static> for Caught {
         match self {
             Caught::Error(e) => e.respond_to(req),
             Caught::SignIn(r) => r.respond_to(req),
+            Caught::Gate(f) => f.respond_to(req),
         }
     }
 }
@@ -104,6 +107,13 @@ fn default_catcher(status: Status, req: &Request<'_>) -> Caught {
             "/login".to_string()
         };
         return Caught::SignIn(Box::new(Redirect::to(target)));
+    }
+    // An admin page the admin gate refused (session::gate): sent where
+    // the condition can be met, told why.
+    if status == Status::Forbidden && !wants_json(req) {
+        if let Some((to, message)) = crate::session::gate::refused(req) {
+            return Caught::Gate(Box::new(Flash::error(Redirect::to(to), message)));
+        }
     }
     Caught::Error(GuardError::take(req, status))
 }

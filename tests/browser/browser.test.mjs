@@ -32,7 +32,7 @@ async function signIn(p, who = email, secret = password) {
   await p.goto(`${base}/login`);
   await p.getByLabel('Email').fill(who);
   await p.getByLabel('Password').fill(secret);
-  await Promise.all([p.waitForURL(`${base}/`), p.getByRole('button', { name: 'Sign in' }).click()]);
+  await Promise.all([p.waitForURL(`${base}/`), p.getByRole('button', { name: 'Sign in', exact: true }).click()]);
 }
 
 before(async () => {

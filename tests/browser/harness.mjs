@@ -99,12 +99,15 @@ function newPostgresDatabase() {
  * The release binary on a fresh database (SQLite in a temp folder, or a new
  * Postgres database with `postgres: true`), mail written to .eml files in
  * `site.mailDir`, on a free loopback port. `env` adds or overrides settings.
+ * `host: 'localhost'` makes that name the site's base_url (WebAuthn needs a
+ * domain as its relying party id, never an IP address); it still listens
+ * on 127.0.0.1, where Chromium resolves localhost.
  */
-export async function startSite({ env = {}, postgres = false, secretKey } = {}) {
+export async function startSite({ env = {}, postgres = false, secretKey, host = '127.0.0.1' } = {}) {
   assert.ok(existsSync(binary), `no binary at ${binary}: run cargo build --release first`);
   const work = mkdtempSync(join(tmpdir(), 'groundwork-browser-'));
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${host}:${port}`;
   const mailDir = join(work, 'mail');
   const pg = postgres ? newPostgresDatabase() : null;
   let log = '';
@@ -128,7 +131,7 @@ export async function startSite({ env = {}, postgres = false, secretKey } = {}) 
   });
   server.stdout.on('data', (d) => { log += d; });
   server.stderr.on('data', (d) => { log += d; });
-  await waitForHealth(server, base, 30_000, () => log);
+  await waitForHealth(server, `http://127.0.0.1:${port}`, 30_000, () => log);
   return {
     base,
     port,
@@ -205,7 +208,7 @@ export async function signIn(p, base, email, password) {
   await p.goto(`${base}/login`);
   await p.getByLabel('Email').fill(email);
   await p.getByLabel('Password').fill(password);
-  await Promise.all([p.waitForURL(`${base}/`), p.getByRole('button', { name: 'Sign in' }).click()]);
+  await Promise.all([p.waitForURL(`${base}/`), p.getByRole('button', { name: 'Sign in', exact: true }).click()]);
 }
 
 /**

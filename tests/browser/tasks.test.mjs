@@ -89,7 +89,7 @@ describe('a project on the board', () => {
     await noJs.goto(`${base}/login`);
     await noJs.getByLabel('Email').fill(email);
     await noJs.getByLabel('Password').fill(password);
-    await Promise.all([noJs.waitForURL(`${base}/`), noJs.getByRole('button', { name: 'Sign in' }).click()]);
+    await Promise.all([noJs.waitForURL(`${base}/`), noJs.getByRole('button', { name: 'Sign in', exact: true }).click()]);
     await noJs.goto(board);
     const card = noJs.locator('.task-card', { hasText: 'Book the brass band' });
     assert.equal(await card.getAttribute('draggable'), null, 'no script ran');

@@ -23,6 +23,7 @@ pub mod notes;
 pub mod oauth;
 pub mod oauth_flow;
 pub mod oauth_keys;
+pub mod passkey;
 pub mod shop;
 pub mod smtp;
 pub mod stripe;

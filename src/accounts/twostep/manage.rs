@@ -163,17 +163,20 @@ async fn enable(
 
 /// Confirming a change: the password, or a current code.
 #[derive(Debug, FromForm)]
-struct ConfirmForm {
+pub(super) struct ConfirmForm {
     #[field(default = String::new())]
-    password: String,
+    pub(super) password: String,
     #[field(default = String::new())]
-    code: String,
+    pub(super) code: String,
 }
 
 /// Check the signed-in person again: with the password when the account
 /// has one ([`credentials::confirm`]), else with a current code or a
-/// recovery code (counted against a limit of its own). None: confirmed.
-async fn confirm(
+/// recovery code (counted against a limit of its own), else (no password,
+/// no authenticator: an account made through a provider, with passkeys)
+/// with a fresh sign-in on this session, by a passkey or a provider.
+/// None: confirmed. Also used by removing a passkey.
+pub(super) async fn confirm(
     ctx: &Ctx<'_>,
     hasher: &Hasher,
     key: &SealKey,
@@ -181,7 +184,7 @@ async fn confirm(
     session_id: i64,
     form: ConfirmForm,
 ) -> AppResult<Option<String>> {
-    if user.password_hash.is_some() {
+    if user.password_hash.is_some() || !repo::is_enabled(ctx.db, user.id).await? {
         let confirmed =
             credentials::confirm(ctx.db, ctx.cfg, hasher, user, session_id, form.password);
         return Ok(match confirmed.await? {

@@ -7,14 +7,14 @@ use rocket::{get, post, routes, Route, State};
 use super::flow::finish;
 use super::pending::{self, Checked, Pending};
 use super::views::SecondStepPage;
-use super::{trust, SealKey};
+use super::{passkeys, trust, SealKey};
 use crate::accounts::repo as users;
 use crate::error::{AppError, AppResult};
 use crate::session::CsrfForm;
 use crate::web::{Ctx, Layout, Reply};
 
 /// What a browser without a live pending sign-in is told.
-const START_AGAIN: &str =
+pub(super) const START_AGAIN: &str =
     "Your sign-in was not finished in time. Please sign in again with your password.";
 
 /// The second-step form as sent.
@@ -28,7 +28,7 @@ pub struct CodeForm {
 }
 
 /// This browser's live pending sign-in, if it has one.
-async fn this_browsers(ctx: &Ctx<'_>) -> AppResult<Option<Pending>> {
+pub(super) async fn this_browsers(ctx: &Ctx<'_>) -> AppResult<Option<Pending>> {
     let Some(token) = pending::cookie_token(ctx.cookies) else {
         return Ok(None);
     };
@@ -41,12 +41,13 @@ async fn this_browsers(ctx: &Ctx<'_>) -> AppResult<Option<Pending>> {
 
 #[get("/login/two-step")]
 async fn second_step_page(ctx: Ctx<'_>, layout: Layout) -> AppResult<Reply> {
-    if this_browsers(&ctx).await?.is_none() {
+    let Some(p) = this_browsers(&ctx).await? else {
         return Ok(Reply::failure("/login", START_AGAIN));
-    }
+    };
     Reply::page(&SecondStepPage {
         layout,
         error: None,
+        passkeys: passkeys::count(ctx.db, p.user_id).await? > 0,
     })
 }
 
@@ -80,6 +81,7 @@ async fn second_step(
             Status::Unauthorized,
             &SecondStepPage {
                 layout,
+                passkeys: passkeys::count(ctx.db, p.user_id).await? > 0,
                 error: Some(
                     "That code is not right. Check that it is the current code of this site in your app, or use one of your recovery codes.".into(),
                 ),

@@ -10,6 +10,8 @@ use crate::web::Layout;
 pub struct SecondStepPage {
     pub layout: Layout,
     pub error: Option<String>,
+    /// The account has passkeys: offer "Use a passkey".
+    pub passkeys: bool,
 }
 
 /// `GET /account/two-step`: whether it is on, and what can be done.
@@ -48,4 +50,30 @@ pub struct CodesPage {
     pub codes: Vec<String>,
     /// The heading: "Two-step sign-in is on" or "New recovery codes".
     pub title: String,
+}
+
+/// One passkey as its owner sees it listed.
+pub struct PasskeyView {
+    pub id: i64,
+    pub name: String,
+    pub added: String,
+    /// "never", or when it last signed in.
+    pub last_used: String,
+}
+
+/// `GET /account/passkeys`: the member's passkeys, adding one, renaming
+/// and removing them.
+#[derive(Template)]
+#[template(path = "twostep/passkeys.html")]
+pub struct PasskeysPage {
+    pub layout: Layout,
+    pub passkeys: Vec<PasskeyView>,
+    /// Removing asks for the password; without one, for a code when the
+    /// authenticator is on, else for a fresh sign-in.
+    pub has_password: bool,
+    pub totp_on: bool,
+    /// Whether this site can use passkeys at all (a domain in `base_url`).
+    pub available: bool,
+    /// Why removing or renaming was refused.
+    pub error: Option<String>,
 }
