@@ -5,7 +5,7 @@
 //! the password, every change is mailed. The browser's side is played by
 //! a software authenticator (tests/common/passkey.rs).
 
-mod common;
+use crate::common;
 use common::accounts::*;
 use common::passkey::*;
 use common::twostep::*;

@@ -1,6 +1,6 @@
 //! The integration tests: one binary for every file in tests/ (each file a
 //! module, by feature or behaviour; docs/testing.md lists them). One binary
-//! links once: 68 separate ones took about 130 MB of disk and a link each,
+//! links once: 67 separate ones took about 130 MB of disk and a link each,
 //! 9 GB and minutes of every CI run. Run one file with
 //! `cargo test --test suite notes::`, one test with its full name.
 
@@ -50,6 +50,7 @@ mod oauth_failures;
 mod oauth_security;
 mod openapi;
 mod paging;
+mod passkeys;
 mod payments;
 mod payments_secrets;
 mod payments_settle;
@@ -73,4 +74,5 @@ mod tasks_list;
 mod tasks_time;
 mod tasks_todo;
 mod twostep;
+mod twostep_rules;
 mod twostep_signin;

@@ -2,7 +2,7 @@
 //! it of admins, signing out everywhere ending sign-ins halfway through,
 //! and an admin's reset removing passkeys too.
 
-mod common;
+use crate::common;
 use common::accounts::*;
 use common::passkey::*;
 use common::twostep::*;
