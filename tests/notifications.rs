@@ -11,13 +11,7 @@ use common::*;
 use groundwork::notifications::{notify, Kind, Notice};
 use rocket::http::Status;
 
-/// The number the navigation's notifications badge shows, if any.
-fn badge(body: &str) -> Option<String> {
-    const MARK: &str = "id=\"nav-notifications-badge\">";
-    let start = body.find(MARK)? + MARK.len();
-    let end = start + body[start..].find('<')?;
-    Some(body[start..end].to_string())
-}
+use common::html::notifications_badge as badge;
 
 /// Sign `username` up in `browser` (signing out whoever was signed in):
 /// one app process for many members keeps Postgres connections few.

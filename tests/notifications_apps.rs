@@ -8,6 +8,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::chat::{create_room, join, open_sse, post_message, user_id};
+use common::html::notifications_badge as badge;
 use common::tasks::{add_member, create_project, create_task, token_of};
 use common::*;
 use rocket::http::{Method, Status};
@@ -341,4 +342,47 @@ async fn the_navigation_count_follows_notifications_live() {
     )
     .await;
     assert_eq!(stream.next(Duration::from_millis(600)).await, None);
+}
+
+#[rocket::async_test]
+async fn the_navigation_count_is_kept_per_process_and_dropped_on_every_change() {
+    let app = spawn().await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
+    app_listening(&alice).await;
+    app_listening(&bob).await;
+    let p = create_project(&bob, "Garden").await;
+    add_member(&bob, p, "alice", "editor").await;
+    let alice_id = user_id(&app, "alice").await;
+    assert_eq!(badge(&get(&alice, "/notes").await.body), None);
+
+    // A row written behind the app's back, announced to nobody: the count
+    // kept from the last page is shown (the page asked no database).
+    app.exec_unannounced(&format!(
+        "INSERT INTO notifications (user_id, kind, group_key, actor_ids, actor_count, \
+         subject, url, created_at) VALUES ({alice_id}, 'task_assigned', 'by-hand', '', 1, \
+         'By hand', '/', 0)"
+    ))
+    .await;
+    assert_eq!(badge(&get(&alice, "/notes").await.body), None);
+
+    // A change through the app (on another app process) drops it: her next
+    // page counts both.
+    create_task(
+        &bob,
+        p,
+        &[("title", "Weed"), ("assignee", &alice_id.to_string())],
+    )
+    .await;
+    assert_eq!(
+        badge(&get(&alice, "/notes").await.body).as_deref(),
+        Some("2")
+    );
+
+    // Marking all read in another browser on another process: likewise.
+    let phone = app.another_browser().await;
+    login(&phone, "alice@example.org", PASSWORD).await;
+    let r = submit(&phone, "/notifications", "/notifications/read", &[]).await;
+    assert_eq!(r.status, Status::SeeOther);
+    assert_eq!(badge(&get(&alice, "/notes").await.body), None);
 }

@@ -80,6 +80,9 @@ pub(crate) struct Hub {
     /// Postgres: the highest sequence number of our own messages seen back.
     echo: watch::Sender<u64>,
     seq: AtomicU64,
+    /// SQLite: the pool, to wait for its writer before delivering a
+    /// message published inside a transaction ([`publish_in`]).
+    sqlite: Option<sqlx::AnyPool>,
 }
 
 fn registry() -> &'static Mutex<Vec<Weak<Hub>>> {
@@ -123,6 +126,7 @@ impl Events {
             listen,
             echo: watch::channel(0).0,
             seq: AtomicU64::new(0),
+            sqlite: (db.backend == Backend::Sqlite).then(|| db.pool.clone()),
         });
         {
             let mut hubs = lock(registry());
@@ -174,6 +178,19 @@ impl Events {
 }
 
 impl Hub {
+    /// SQLite: wait until no transaction holds the database's write lock,
+    /// so that the one a message was published in has ended (committed or
+    /// rolled back). Taking the lock and giving it back at once does it.
+    async fn after_writer(&self) {
+        let Some(pool) = &self.sqlite else { return };
+        match pool.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => {
+                let _ = tx.rollback().await;
+            }
+            Err(e) => log::warn!("events: waiting for the SQLite writer: {e}"),
+        }
+    }
+
     fn deliver(&self, channel: &str, event: Event) {
         if let Some(tx) = lock(&self.channels).get(channel) {
             let _ = tx.send(event);
@@ -262,19 +279,22 @@ pub async fn publish(db: &DbPool, channel: &str, payload: &str) -> Result<(), sq
 }
 
 /// Publish `payload` on `channel` from inside the caller's transaction on
-/// `conn`, for a message that must not go out unless the change it tells
-/// of is committed.
+/// `conn`, for a message that tells subscribers to read again what that
+/// transaction changed. It is delivered twice:
 ///
-/// - On **Postgres** it is `SELECT pg_notify(…)` on that connection:
-///   Postgres delivers it to every process's listener, this one's too, when
-///   the transaction commits, and drops it on a rollback. It is sent bare
-///   (not marked as this process's own), so this process's listener hands
-///   it to the local subscribers after the commit like anyone else's.
-/// - On **SQLite** there is no server to hold it until the commit: it is
-///   handed to this process's subscribers at once, before the commit. A
-///   subscriber that reads the database on such a message must therefore
-///   look a moment later (and again after a while), not at once.
+/// - at once, to this process's subscribers, so that a request this
+///   process serves after the one that published cannot use what a
+///   subscriber kept from before (a cache entry is dropped now);
+/// - again once the transaction has ended, so that what a subscriber read
+///   in between (before the commit) is dropped too. On **Postgres** it is
+///   `SELECT pg_notify(…)` on that connection: Postgres delivers it to
+///   every process's listener, this one's too, when the transaction
+///   commits, and drops it on a rollback. On **SQLite** a task waits until
+///   the database's writer is done (the publishing transaction holds the
+///   write lock until it commits or rolls back), then delivers it.
 ///
+/// Which database `conn` is on is not known here, so every hub of this
+/// process has it (a subscriber reads again for nothing, at worst).
 /// `payload` must not contain a space (that would read as the
 /// `<instance>:<seq> <payload>` form of [`publish`]).
 pub async fn publish_in(
@@ -287,9 +307,16 @@ pub async fn publish_in(
             "invalid event: channel {channel:?}, payload {payload:?}"
         )));
     }
+    for hub in hubs_where(|_| true) {
+        hub.deliver(channel, Event::Message(payload.to_string()));
+    }
     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        for hub in hubs_where(|h| h.listen.is_none()) {
-            hub.deliver(channel, Event::Message(payload.to_string()));
+        for hub in hubs_where(|h| h.sqlite.is_some()) {
+            let (channel, payload) = (channel.to_string(), payload.to_string());
+            rocket::tokio::spawn(async move {
+                hub.after_writer().await;
+                hub.deliver(&channel, Event::Message(payload));
+            });
         }
         return Ok(());
     }

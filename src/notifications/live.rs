@@ -11,9 +11,9 @@
 //!   ([`announce`]). The payload is the member's id, nothing else.
 //! - A stream recounts (one indexed query, capped like the page's) a
 //!   moment after an announcement for its member ([`SETTLE`]: a burst of
-//!   favourites is one count; on SQLite the announcement arrives before
-//!   the commit), after a gap in the events, and every [`RECHECK`] in any
-//!   case; it sends the count only when it changed.
+//!   favourites is one count; the writing process hears it once before
+//!   the commit and once after), after a gap in the events, and every
+//!   [`RECHECK`] in any case; it sends the count only when it changed.
 //! - Every [`RECHECK`] it also checks the session it was opened with: a
 //!   signed-out, expired or disabled member's stream ends (`event: end`).
 //!   It ends at Rocket's shutdown, and after [`LIFETIME`] (the browser

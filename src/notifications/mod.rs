@@ -4,8 +4,9 @@
 //! with [`notify`]; grouping of a day's favourites and follows; a read
 //! marker per member; preferences per kind. `kind.rs` (the kinds and their
 //! sentences), `repo.rs` (SQL), `routes.rs` (the pages and the
-//! navigation's unread count), `live.rs` (the count kept live over
-//! Server-Sent Events), `api.rs` (JSON).
+//! navigation's unread count), `badge.rs` (that count without a query per
+//! page), `live.rs` (the count kept live over Server-Sent Events),
+//! `api.rs` (JSON).
 //!
 //! Apps call [`notify`] and never know each other: the blog (follows,
 //! favourites, comments, replies, mentions), moderation (report
@@ -13,6 +14,7 @@
 //! my tasks) and chat (`src/chat/notices.rs`: mentions) each add a [`Kind`].
 
 mod api;
+mod badge;
 pub mod digest;
 pub mod kind;
 pub mod live;
@@ -69,18 +71,23 @@ pub fn stage() -> AdHoc {
         if let Some(registry) = rocket.state::<crate::jobs::Registry>() {
             digest::register(registry, DIGEST_CHECK_SECS, site_url, key.clone());
         }
+        let counts = Arc::new(badge::UnreadCache::default());
         rocket
             .manage(key)
-            .manage(NotificationsBadgeHook(Arc::new(routes::UnreadBadge)))
+            .manage(NotificationsBadgeHook(Arc::new(counts.clone())))
+            .manage(counts)
             .manage(live::OpenStreams::default())
             .attach(AdHoc::on_liftoff("Notifications channel", |rocket| {
-                // Listened to from the start, not only once a stream opens:
-                // on Postgres the LISTEN is in place before any stream is
+                // The cache listens from the start, not only once a stream
+                // opens: on Postgres the LISTEN is in place before anyone is
                 // told anything, and a publish waits for its own echo,
                 // which only comes back on a channel this process listens to.
                 Box::pin(async move {
-                    if let Some(events) = rocket.state::<crate::events::Events>() {
-                        drop(events.subscribe(live::CHANNEL));
+                    if let (Some(events), Some(counts)) = (
+                        rocket.state::<crate::events::Events>(),
+                        rocket.state::<Arc<badge::UnreadCache>>(),
+                    ) {
+                        counts.listen(events);
                     }
                 })
             }))

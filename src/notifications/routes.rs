@@ -4,7 +4,6 @@
 
 use askama::Template;
 use rocket::form::FromForm;
-use rocket::request::Request;
 use rocket::{get, post, routes, Route, State};
 
 use super::digest::{self, Frequency, UnsubscribeKey};
@@ -14,7 +13,7 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::session::{CsrfForm, CurrentUser, NoFields};
 use crate::web::text::format_time;
-use crate::web::{Layout, NavBadge, NavBadgeSource, Reply};
+use crate::web::{Layout, Reply};
 
 /// Entries per page.
 pub const PAGE_SIZE: i64 = 30;
@@ -219,28 +218,6 @@ async fn unsubscribe(
         done: true,
         username,
     })
-}
-
-/// The navigation's unread count: one bounded, indexed count per
-/// signed-in page (see [`repo::unread_count`]); on a database error the
-/// page shows no count rather than failing.
-pub struct UnreadBadge;
-
-#[rocket::async_trait]
-impl NavBadgeSource for UnreadBadge {
-    async fn badge(&self, req: &Request<'_>, user_id: i64) -> Option<NavBadge> {
-        let db = req.guard::<&Db>().await.succeeded()?;
-        match repo::unread_count(db, user_id).await {
-            Ok(n) => Some(NavBadge {
-                unread: n,
-                mentions: 0,
-            }),
-            Err(e) => {
-                log::warn!("notifications count of user {user_id}: {e}");
-                None
-            }
-        }
-    }
 }
 
 /// The notifications pages.

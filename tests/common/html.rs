@@ -71,3 +71,11 @@ pub const SITE_SCRIPT: &str = "<script src=\"/static/js/live.js\" defer></script
 pub fn without_site_script(body: &str) -> String {
     body.replace(SITE_SCRIPT, "")
 }
+
+/// The number the navigation's notifications badge shows, if any.
+pub fn notifications_badge(body: &str) -> Option<String> {
+    const MARK: &str = "id=\"nav-notifications-badge\">";
+    let start = body.find(MARK)? + MARK.len();
+    let end = start + body[start..].find('<')?;
+    Some(body[start..end].to_string())
+}
