@@ -147,7 +147,7 @@ pub fn stage() -> AdHoc {
             return Err(rocket);
         };
         digest::register(registry, &cfg, app.base_url.clone());
-        let badges = Arc::new(badge::BadgeCache::default());
+        let badges = Arc::new(badge::ChatBadges::default());
         let dispatcher = dispatch::Dispatcher::new(cfg.streams_per_member, cfg.max_streams);
         let poll = std::time::Duration::from_secs(cfg.poll_secs);
         Ok(rocket
@@ -159,9 +159,9 @@ pub fn stage() -> AdHoc {
                 Box::pin(async move {
                     if let (Some(events), Some(badges)) = (
                         rocket.state::<crate::events::Events>(),
-                        rocket.state::<Arc<badge::BadgeCache>>(),
+                        rocket.state::<Arc<badge::ChatBadges>>(),
                     ) {
-                        badges.listen(events);
+                        badges.0.listen(events);
                     }
                     // The dispatcher listens on the chat channel from the
                     // start, not only once a stream opens: on Postgres a

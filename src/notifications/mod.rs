@@ -87,7 +87,7 @@ pub fn stage() -> AdHoc {
                         rocket.state::<crate::events::Events>(),
                         rocket.state::<Arc<badge::UnreadCache>>(),
                     ) {
-                        counts.listen(events);
+                        counts.0.listen(events);
                     }
                 })
             }))

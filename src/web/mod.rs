@@ -2,6 +2,7 @@
 //! address, rate limits, static files, the home page and the health check.
 
 mod ctx;
+pub mod badge_cache;
 pub mod drain;
 mod errors;
 mod headers;
