@@ -386,3 +386,40 @@ async fn the_navigation_count_is_kept_per_process_and_dropped_on_every_change() 
     assert_eq!(r.status, Status::SeeOther);
     assert_eq!(badge(&get(&alice, "/notes").await.body), None);
 }
+
+#[rocket::async_test]
+async fn a_members_streams_are_limited_and_end_with_the_session() {
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("signups_per_address_per_hour", 100))
+            .merge(("notifications.streams_per_member", 2))
+            .merge(("notifications.stream_check_secs", 1))
+    })
+    .await;
+    let alice = app.member("alice").await;
+    let bob = app.member("bob").await;
+
+    // Two streams per member in one process; a third is refused with a
+    // time to come back, and another member is not counted against her.
+    let first = open_sse(&alice, "/notifications/events").await;
+    let mut second = open_sse(&alice, "/notifications/events").await;
+    let third = alice.get("/notifications/events").dispatch().await;
+    assert_eq!(third.status(), Status::TooManyRequests);
+    assert!(third.headers().get_one("Retry-After").is_some());
+    drop(third);
+    let _bobs = open_sse(&bob, "/notifications/events").await;
+    // A closed stream gives its place back.
+    drop(first);
+    let mut again = open_sse(&alice, "/notifications/events").await;
+    assert!(again.next(Duration::from_secs(5)).await.is_some());
+
+    // Signing out ends her streams within the check interval.
+    assert!(second.next(Duration::from_secs(5)).await.is_some());
+    common::accounts::logout(&alice).await;
+    let end = second
+        .next(Duration::from_secs(5))
+        .await
+        .expect("an end event");
+    assert_eq!(end.event, "end");
+    assert!(second.ends_within(Duration::from_secs(2)).await);
+    assert!(again.ends_within(Duration::from_secs(5)).await);
+}

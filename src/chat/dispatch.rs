@@ -274,7 +274,7 @@ impl Dispatcher {
         sessions.dedup();
         let mut live = HashSet::new();
         for chunk in sessions.chunks(SESSION_CHUNK) {
-            live.extend(journal::live_sessions(db, chunk).await?);
+            live.extend(crate::session::live_sessions(db, chunk).await?);
         }
         let mut reg = self.0.lock();
         for entry in reg.streams.values_mut() {

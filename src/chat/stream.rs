@@ -40,6 +40,7 @@ use crate::api::ApiUser;
 use crate::db::{Db, DbPool};
 use crate::error::AppResult;
 use crate::session::CurrentUser;
+use crate::web::Unbuffered;
 
 /// Who opened the stream: a browser session (cookie) or a bearer token.
 pub struct Listener(CurrentUser);
@@ -71,17 +72,6 @@ impl<'r> FromRequest<'r> for LastEventId {
             .and_then(|v| v.trim().parse::<i64>().ok())
             .filter(|id| *id >= 0);
         Outcome::Success(LastEventId(id))
-    }
-}
-
-/// The event stream with the header that turns nginx's buffering off.
-pub struct Unbuffered<R>(R);
-
-impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for Unbuffered<R> {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'o> {
-        let mut res = self.0.respond_to(req)?;
-        res.set_header(Header::new("X-Accel-Buffering", "no"));
-        Ok(res)
     }
 }
 

@@ -13,15 +13,18 @@
 //!   moment after an announcement for its member ([`SETTLE`]: a burst of
 //!   favourites is one count; the writing process hears it once before
 //!   the commit and once after), after a gap in the events, and every
-//!   [`RECHECK`] in any case; it sends the count only when it changed.
-//! - Every [`RECHECK`] it also checks the session it was opened with: a
-//!   signed-out, expired or disabled member's stream ends (`event: end`).
-//!   It ends at Rocket's shutdown, and after [`LIFETIME`] (the browser
-//!   reconnects), so no connection holds its place for ever; at most
-//!   [`MAX_STREAMS`] per process (then 429).
+//!   `stream_check_secs` in any case; it sends the count only when it
+//!   changed.
+//! - Every `notifications.stream_check_secs` (default [`RECHECK`]) it also
+//!   checks the session it was opened with: a signed-out, expired or
+//!   disabled member's stream ends (`event: end`). It ends at Rocket's
+//!   shutdown, and after [`LIFETIME`] (the browser reconnects), so no
+//!   connection holds its place for ever; at most
+//!   `notifications.streams_per_member` per member and [`MAX_STREAMS`] in
+//!   all per process (then 429).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rocket::http::{ContentType, Header, Status};
@@ -34,11 +37,11 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::repo;
-use crate::db::{now, Db, DbPool};
+use crate::db::{Db, DbPool};
 use crate::error::AppResult;
 use crate::events::{self, Events};
-use crate::session::CurrentUser;
-use crate::web::{unread_label, Asset};
+use crate::session::{live_sessions, CurrentUser};
+use crate::web::{unread_label, Asset, Unbuffered};
 
 /// The events channel of "this member's count may have changed".
 pub const CHANNEL: &str = "notifications";
@@ -68,28 +71,62 @@ pub async fn announce(db: &DbPool, user_id: i64) {
     }
 }
 
-/// The streams open in this process.
+/// The stream's settings (`notifications.*`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct LiveConfig {
+    /// Streams one member may have open at once, per process (429
+    /// beyond). The script keeps one per visible tab.
+    pub streams_per_member: usize,
+    /// Seconds between a stream's own counts and checks of its session
+    /// (how soon it ends after a sign-out elsewhere).
+    pub stream_check_secs: u64,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig {
+            streams_per_member: 5,
+            stream_check_secs: RECHECK.as_secs(),
+        }
+    }
+}
+
+type Counts = Arc<Mutex<HashMap<i64, usize>>>;
+
+/// The streams open in this process, per member.
 #[derive(Default, Clone)]
-pub struct OpenStreams(Arc<AtomicUsize>);
+pub struct OpenStreams(Counts);
 
 /// A stream's place among [`OpenStreams`], given back when it ends.
-struct Slot(Arc<AtomicUsize>);
+struct Slot(Counts, i64);
+
+fn lock(m: &Mutex<HashMap<i64, usize>>) -> std::sync::MutexGuard<'_, HashMap<i64, usize>> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let mut open = lock(&self.0);
+        if let Some(n) = open.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.1);
+            }
+        }
     }
 }
 
 impl OpenStreams {
-    fn take(&self) -> Option<Slot> {
-        let taken = self
-            .0
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < MAX_STREAMS).then_some(n + 1)
-            })
-            .is_ok();
-        taken.then(|| Slot(self.0.clone()))
+    fn take(&self, user_id: i64, per_member: usize) -> Option<Slot> {
+        let mut open = lock(&self.0);
+        let total: usize = open.values().sum();
+        let mine = open.entry(user_id).or_default();
+        if *mine >= per_member || total >= MAX_STREAMS {
+            return None;
+        }
+        *mine += 1;
+        Some(Slot(self.0.clone(), user_id))
     }
 }
 
@@ -99,20 +136,8 @@ fn unread_event(count: i64) -> Event {
     Event::json(&json!({"count": count, "label": label})).event("unread")
 }
 
-/// Whether the session `session_id` still signs its member in.
-async fn session_live(db: &DbPool, session_id: i64) -> AppResult<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id = $1 AND s.expires_at > $2 AND u.disabled = 0",
-    )
-    .bind(session_id)
-    .bind(now())
-    .fetch_one(&db.pool)
-    .await?;
-    Ok(n > 0)
-}
-
-/// 429 when the process has [`MAX_STREAMS`] open.
+/// 429: the member has `notifications.streams_per_member` streams open in
+/// this process, or the process [`MAX_STREAMS`].
 pub struct Busy;
 
 impl<'r> Responder<'r, 'static> for Busy {
@@ -124,27 +149,16 @@ impl<'r> Responder<'r, 'static> for Busy {
     }
 }
 
-/// The stream, with the header that turns nginx's buffering off.
-pub struct Unbuffered<R>(R);
-
-impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for Unbuffered<R> {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'o> {
-        let mut res = self.0.respond_to(req)?;
-        res.set_header(Header::new("X-Accel-Buffering", "no"));
-        res.set_header(Header::new("Cache-Control", "no-store"));
-        Ok(res)
-    }
-}
-
 #[get("/notifications/events")]
 async fn stream(
     db: &Db,
     events: &State<Events>,
     open: &State<OpenStreams>,
+    cfg: &State<LiveConfig>,
     user: CurrentUser,
     mut shutdown: Shutdown,
 ) -> AppResult<Result<Unbuffered<EventStream![Event + 'static]>, Busy>> {
-    let Some(slot) = open.take() else {
+    let Some(slot) = open.take(user.id, cfg.streams_per_member) else {
         return Ok(Err(Busy));
     };
     let db: DbPool = (**db).clone();
@@ -153,10 +167,11 @@ async fn stream(
     let mut rx = events.subscribe(CHANNEL);
     let mut sent = repo::unread_count(&db, user.id).await?;
     let ends = rocket::tokio::time::sleep(LIFETIME);
+    let every = Duration::from_secs(cfg.stream_check_secs.max(1));
     let stream = EventStream! {
         let _slot = slot;
         let mut ends = std::pin::pin!(ends);
-        let mut recheck = rocket::tokio::time::interval(RECHECK);
+        let mut recheck = rocket::tokio::time::interval(every);
         recheck.tick().await;
         yield unread_event(sent).with_retry(Duration::from_secs(5));
         loop {
@@ -178,7 +193,11 @@ async fn stream(
                     Err(RecvError::Closed) => return,
                 },
             }
-            if check_session && !session_live(&db, user.session_id).await.unwrap_or(true) {
+            let ended = check_session
+                && live_sessions(&db, &[user.session_id])
+                    .await
+                    .is_ok_and(|live| live.is_empty());
+            if ended {
                 yield Event::data("signed out").event("end");
                 return;
             }

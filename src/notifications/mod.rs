@@ -62,7 +62,7 @@ fn secret_material(figment: &rocket::figment::Figment) -> Vec<u8> {
 
 /// The notifications pages, API and navigation count, as a Rocket stage.
 pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("Notifications", |rocket| async {
+    AdHoc::try_on_ignite("Notifications", |rocket| async {
         let key = digest::UnsubscribeKey::new(&secret_material(rocket.figment()));
         let site_url = rocket
             .state::<crate::config::AppConfig>()
@@ -72,11 +72,23 @@ pub fn stage() -> AdHoc {
             digest::register(registry, DIGEST_CHECK_SECS, site_url, key.clone());
         }
         let counts = Arc::new(badge::UnreadCache::default());
-        rocket
+        let live_config = match rocket
+            .figment()
+            .extract_inner::<live::LiveConfig>("notifications")
+        {
+            Ok(c) => c,
+            Err(e) if e.missing() => live::LiveConfig::default(),
+            Err(e) => {
+                log::error!("notifications settings: {e}");
+                return Err(rocket);
+            }
+        };
+        Ok(rocket
             .manage(key)
             .manage(NotificationsBadgeHook(Arc::new(counts.clone())))
             .manage(counts)
             .manage(live::OpenStreams::default())
+            .manage(live_config)
             .attach(AdHoc::on_liftoff("Notifications channel", |rocket| {
                 // The cache listens from the start, not only once a stream
                 // opens: on Postgres the LISTEN is in place before anyone is
@@ -93,6 +105,6 @@ pub fn stage() -> AdHoc {
             }))
             .mount("/", routes::routes())
             .mount("/", live::routes())
-            .mount("/", api_routes())
+            .mount("/", api_routes()))
     })
 }

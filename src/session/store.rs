@@ -235,3 +235,24 @@ pub fn describe_agent(ua: &str) -> String {
         (None, None) => ua.chars().take(60).collect(),
     }
 }
+
+/// Of these sessions, the ones still live (not signed out, not expired,
+/// the account still enabled): a live stream checks the session it was
+/// opened with (chat's dispatcher checks all of its streams' in one query).
+pub async fn live_sessions(db: &DbPool, sessions: &[i64]) -> AppResult<Vec<i64>> {
+    if sessions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = sessions
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id IN ({list}) AND s.expires_at > $1 AND u.disabled = 0"
+    ))
+    .bind(now())
+    .fetch_all(&db.pool)
+    .await?)
+}

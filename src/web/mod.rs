@@ -1,8 +1,8 @@
 //! What every page shares: the layout, CSRF, security headers, client
 //! address, rate limits, static files, the home page and the health check.
 
-mod ctx;
 pub mod badge_cache;
+mod ctx;
 pub mod drain;
 mod errors;
 mod headers;
@@ -153,6 +153,20 @@ async fn healthz(db: &Db, draining: &State<drain::Draining>) -> (Status, Json<Va
 #[get("/ping")]
 fn ping() -> &'static str {
     "pong"
+}
+
+/// A live event stream's response, with the headers every stream needs:
+/// nginx must not buffer it (`X-Accel-Buffering: no`) and nothing may
+/// store it. Chat's and the notifications' streams both answer with it.
+pub struct Unbuffered<R>(pub R);
+
+impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for Unbuffered<R> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'o> {
+        let mut res = self.0.respond_to(req)?;
+        res.set_header(Header::new("X-Accel-Buffering", "no"));
+        res.set_header(Header::new("Cache-Control", "no-store"));
+        Ok(res)
+    }
 }
 
 /// A file compiled into the binary, so a deployment is one file.
