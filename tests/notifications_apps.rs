@@ -388,7 +388,7 @@ async fn the_navigation_count_is_kept_per_process_and_dropped_on_every_change() 
 }
 
 #[rocket::async_test]
-async fn a_members_streams_are_limited_and_end_with_the_session() {
+async fn a_members_streams_are_bounded_newest_first_and_end_with_the_session() {
     let app = TestApp::spawn_with(|f| {
         f.merge(("signups_per_address_per_hour", 100))
             .merge(("notifications.streams_per_member", 2))
@@ -398,19 +398,22 @@ async fn a_members_streams_are_limited_and_end_with_the_session() {
     let alice = app.member("alice").await;
     let bob = app.member("bob").await;
 
-    // Two streams per member in one process; a third is refused with a
-    // time to come back, and another member is not counted against her.
-    let first = open_sse(&alice, "/notifications/events").await;
+    // Two streams per member in one process: a third ends her oldest (a
+    // page left behind), and another member's are not counted against her.
+    let mut first = open_sse(&alice, "/notifications/events").await;
+    let mut bobs = open_sse(&bob, "/notifications/events").await;
     let mut second = open_sse(&alice, "/notifications/events").await;
-    let third = alice.get("/notifications/events").dispatch().await;
-    assert_eq!(third.status(), Status::TooManyRequests);
-    assert!(third.headers().get_one("Retry-After").is_some());
-    drop(third);
-    let _bobs = open_sse(&bob, "/notifications/events").await;
-    // A closed stream gives its place back.
-    drop(first);
+    assert!(first.next(Duration::from_secs(5)).await.is_some());
     let mut again = open_sse(&alice, "/notifications/events").await;
+    let end = first
+        .next(Duration::from_secs(5))
+        .await
+        .expect("an end event");
+    assert_eq!(end.event, "end");
+    assert!(first.ends_within(Duration::from_secs(2)).await);
     assert!(again.next(Duration::from_secs(5)).await.is_some());
+    assert!(bobs.next(Duration::from_secs(5)).await.is_some());
+    assert!(!bobs.ends_within(Duration::from_millis(300)).await);
 
     // Signing out ends her streams within the check interval.
     assert!(second.next(Duration::from_secs(5)).await.is_some());

@@ -19,11 +19,13 @@
 //!   checks the session it was opened with: a signed-out, expired or
 //!   disabled member's stream ends (`event: end`). It ends at Rocket's
 //!   shutdown, and after [`LIFETIME`] (the browser reconnects), so no
-//!   connection holds its place for ever; at most
-//!   `notifications.streams_per_member` per member and [`MAX_STREAMS`] in
-//!   all per process (then 429).
+//!   connection holds its place for ever. At most
+//!   `notifications.streams_per_member` per member per process: a newer
+//!   one ends the member's oldest (`event: end`; a page left behind holds
+//!   its stream until the server next writes to it); at most
+//!   [`MAX_STREAMS`] in all (then 429).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,6 +34,7 @@ use rocket::response::stream::{Event, EventStream};
 use rocket::response::{self, Responder};
 use rocket::tokio::select;
 use rocket::tokio::sync::broadcast::error::RecvError;
+use rocket::tokio::sync::Notify;
 use rocket::{get, routes, Request, Route, Shutdown, State};
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -75,8 +78,8 @@ pub async fn announce(db: &DbPool, user_id: i64) {
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default)]
 pub struct LiveConfig {
-    /// Streams one member may have open at once, per process (429
-    /// beyond). The script keeps one per visible tab.
+    /// Streams one member may have open at once, per process: a newer one
+    /// ends their oldest. The script keeps one per visible tab.
     pub streams_per_member: usize,
     /// Seconds between a stream's own counts and checks of its session
     /// (how soon it ends after a sign-out elsewhere).
@@ -92,41 +95,73 @@ impl Default for LiveConfig {
     }
 }
 
-type Counts = Arc<Mutex<HashMap<i64, usize>>>;
+/// Each member's open streams, oldest first: an id and the stream's
+/// "make way" signal.
+#[derive(Default)]
+struct Open {
+    next: u64,
+    total: usize,
+    members: HashMap<i64, VecDeque<(u64, Arc<Notify>)>>,
+}
 
 /// The streams open in this process, per member.
 #[derive(Default, Clone)]
-pub struct OpenStreams(Counts);
+pub struct OpenStreams(Arc<Mutex<Open>>);
 
-/// A stream's place among [`OpenStreams`], given back when it ends.
-struct Slot(Counts, i64);
+/// A stream's place among [`OpenStreams`], given back when it ends, and
+/// the signal that it must make way for a newer one.
+struct Slot {
+    open: Arc<Mutex<Open>>,
+    user_id: i64,
+    id: u64,
+    make_way: Arc<Notify>,
+}
 
-fn lock(m: &Mutex<HashMap<i64, usize>>) -> std::sync::MutexGuard<'_, HashMap<i64, usize>> {
+fn lock(m: &Mutex<Open>) -> std::sync::MutexGuard<'_, Open> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut open = lock(&self.0);
-        if let Some(n) = open.get_mut(&self.1) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.1);
+        let mut open = lock(&self.open);
+        open.total -= 1;
+        if let Some(mine) = open.members.get_mut(&self.user_id) {
+            mine.retain(|(id, _)| *id != self.id);
+            if mine.is_empty() {
+                open.members.remove(&self.user_id);
             }
         }
     }
 }
 
 impl OpenStreams {
+    /// A place for a new stream of `user_id`. A member at `per_member`
+    /// streams gets it all the same: their oldest stream is told to make
+    /// way. A page left behind holds its stream until the server next
+    /// writes to it, so the newest page must win, or a member clicking
+    /// through pages would be refused. None when the process is full.
     fn take(&self, user_id: i64, per_member: usize) -> Option<Slot> {
         let mut open = lock(&self.0);
-        let total: usize = open.values().sum();
-        let mine = open.entry(user_id).or_default();
-        if *mine >= per_member || total >= MAX_STREAMS {
+        if open.total >= MAX_STREAMS {
             return None;
         }
-        *mine += 1;
-        Some(Slot(self.0.clone(), user_id))
+        open.next += 1;
+        open.total += 1;
+        let id = open.next;
+        let make_way = Arc::new(Notify::new());
+        let mine = open.members.entry(user_id).or_default();
+        while mine.len() >= per_member.max(1) {
+            if let Some((_, oldest)) = mine.pop_front() {
+                oldest.notify_one();
+            }
+        }
+        mine.push_back((id, make_way.clone()));
+        Some(Slot {
+            open: self.0.clone(),
+            user_id,
+            id,
+            make_way,
+        })
     }
 }
 
@@ -136,8 +171,7 @@ fn unread_event(count: i64) -> Event {
     Event::json(&json!({"count": count, "label": label})).event("unread")
 }
 
-/// 429: the member has `notifications.streams_per_member` streams open in
-/// this process, or the process [`MAX_STREAMS`].
+/// 429: the process has [`MAX_STREAMS`] streams open.
 pub struct Busy;
 
 impl<'r> Responder<'r, 'static> for Busy {
@@ -169,7 +203,7 @@ async fn stream(
     let ends = rocket::tokio::time::sleep(LIFETIME);
     let every = Duration::from_secs(cfg.stream_check_secs.max(1));
     let stream = EventStream! {
-        let _slot = slot;
+        let slot = slot;
         let mut ends = std::pin::pin!(ends);
         let mut recheck = rocket::tokio::time::interval(every);
         recheck.tick().await;
@@ -178,6 +212,11 @@ async fn stream(
             let mut check_session = false;
             select! {
                 _ = &mut shutdown => return,
+                _ = slot.make_way.notified() => {
+                    // A newer stream of the member took this one's place.
+                    yield Event::data("replaced").event("end");
+                    return;
+                }
                 _ = &mut ends => {
                     yield Event::data("reconnect").event("reconnect");
                     return;
