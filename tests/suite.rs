@@ -32,6 +32,7 @@ mod contact;
 mod contact_inbox;
 mod csrf;
 mod database;
+mod db_pool;
 mod enumeration;
 mod foundation;
 mod jobs;

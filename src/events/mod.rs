@@ -82,7 +82,7 @@ pub(crate) struct Hub {
     seq: AtomicU64,
     /// SQLite: the pool, to wait for its writer before delivering a
     /// message published inside a transaction ([`publish_in`]).
-    sqlite: Option<sqlx::AnyPool>,
+    sqlite: Option<crate::db::Pool>,
 }
 
 fn registry() -> &'static Mutex<Vec<Weak<Hub>>> {

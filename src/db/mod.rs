@@ -10,7 +10,10 @@ use rocket_db_pools::Database;
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::error::DatabaseError;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, Executor, Transaction};
+
+mod pool;
+pub use pool::{Pool, PING_AFTER_IDLE};
 
 /// Which SQL engine the pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +41,11 @@ impl Backend {
     }
 }
 
-/// Our pool: sqlx's `AnyPool` plus the backend it was opened on.
+/// Our pool: sqlx's `AnyPool` with warm connections ([`Pool`]), plus the
+/// backend it was opened on.
 #[derive(Clone)]
 pub struct DbPool {
-    pub pool: AnyPool,
+    pub pool: Pool,
     pub backend: Backend,
     /// The URL it was opened on (the events module listens on it).
     pub url: std::sync::Arc<str>,
@@ -51,8 +55,8 @@ pub struct DbPool {
 }
 
 impl std::ops::Deref for DbPool {
-    type Target = AnyPool;
-    fn deref(&self) -> &AnyPool {
+    type Target = Pool;
+    fn deref(&self) -> &Pool {
         &self.pool
     }
 }
@@ -64,9 +68,6 @@ pub struct Db(DbPool);
 
 /// Connection settings, the same keys rocket_db_pools documents.
 pub type DbConfig = rocket_db_pools::Config;
-
-/// A pooled connection idle for longer than this is pinged before use.
-const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 /// Open a pool: WAL and a busy timeout on SQLite, a short acquire timeout so
 /// an unreachable database answers 503 quickly instead of hanging.
@@ -109,7 +110,7 @@ pub async fn connect(config: &DbConfig) -> Result<DbPool, sqlx::Error> {
             })
         });
     }
-    let pool = options.connect(&config.url).await?;
+    let pool = Pool::new(options.connect(&config.url).await?);
     static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     // Random high bits per process: the events listener drops notifications
     // carrying its own instance as its own echo, so two processes on one
@@ -151,8 +152,16 @@ impl rocket_db_pools::Pool for DbPool {
 /// Apply the migrations for the pool's backend.
 pub async fn migrate(db: &DbPool) -> Result<(), sqlx::migrate::MigrateError> {
     match db.backend {
-        Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&db.pool).await,
-        Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&db.pool).await,
+        Backend::Sqlite => {
+            sqlx::migrate!("migrations/sqlite")
+                .run(db.pool.sqlx())
+                .await
+        }
+        Backend::Postgres => {
+            sqlx::migrate!("migrations/postgres")
+                .run(db.pool.sqlx())
+                .await
+        }
     }
 }
 

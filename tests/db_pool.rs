@@ -1,0 +1,158 @@
+//! The pool's warm connections (`db::Pool`): one-shot queries hand their
+//! connection on without sqlx's release ping, and that must never cost a
+//! wrong answer, a deadlock or a dead connection handed out.
+use crate::common;
+use common::*;
+
+use std::time::{Duration, Instant};
+
+use groundwork::db::{self, Backend, DbConfig, DbPool};
+
+async fn pool(url: &str, max: usize, timeout_secs: u64) -> DbPool {
+    let config = DbConfig {
+        max_connections: max,
+        connect_timeout: timeout_secs,
+        ..pool_config(url)
+    };
+    let db = db::connect(&config).await.expect("connect");
+    db::migrate(&db).await.expect("migrate");
+    db
+}
+
+async fn number(db: &DbPool, n: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar::<_, i64>("SELECT $1")
+        .bind(n)
+        .fetch_one(&db.pool)
+        .await
+}
+
+/// Fifty queries at once on one connection, with writing transactions
+/// among them: each gets its own answer, none waits for a connection that
+/// sits warm (which would end in the acquire timeout).
+#[rocket::async_test]
+async fn one_connection_serves_many_concurrent_queries_and_transactions_in_turn() {
+    let (url, _dir) = fresh_database().await;
+    let db = pool(&url, 1, 5).await;
+    sqlx::query("CREATE TABLE pool_test (n BIGINT NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for n in 0..50_i64 {
+        let db = db.clone();
+        tasks.push(rocket::tokio::spawn(async move {
+            if n % 10 == 0 {
+                let mut tx = db::begin_write(&db).await.expect("begin");
+                sqlx::query("INSERT INTO pool_test (n) VALUES ($1)")
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert");
+                tx.commit().await.expect("commit");
+                n
+            } else {
+                number(&db, n).await.expect("query")
+            }
+        }));
+    }
+    for (n, task) in tasks.into_iter().enumerate() {
+        assert_eq!(task.await.expect("task"), n as i64);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "no query waited for the acquire timeout: {:?}",
+        started.elapsed()
+    );
+    let written: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pool_test")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(written, 5);
+    assert_eq!(db.pool.size(), 1);
+    db.pool.close().await;
+}
+
+/// A query cut off half way (its future dropped) leaves nothing behind for
+/// the next one on the same connection, and a database error keeps the
+/// connection usable.
+#[rocket::async_test]
+async fn a_query_cut_off_or_refused_leaves_the_connection_answering_right() {
+    let (url, _dir) = fresh_database().await;
+    let db = pool(&url, 1, 10).await;
+    let slow = match db.backend {
+        Backend::Postgres => "SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT pg_sleep(0.5)) s",
+        Backend::Sqlite => {
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) \
+             SELECT COUNT(*) FROM c"
+        }
+    };
+    let cut = rocket::tokio::time::timeout(
+        Duration::from_millis(30),
+        sqlx::query_scalar::<_, i64>(slow).fetch_one(&db.pool),
+    )
+    .await;
+    assert!(cut.is_err(), "the slow query was cut off");
+    for n in [7, 8, 9] {
+        assert_eq!(number(&db, n).await.expect("after the cut"), n);
+    }
+    let refused = sqlx::query("SELECT * FROM no_such_table")
+        .execute(&db.pool)
+        .await;
+    assert!(matches!(refused, Err(sqlx::Error::Database(_))));
+    assert_eq!(number(&db, 10).await.expect("after the error"), 10);
+    db.pool.close().await;
+}
+
+/// With every connection held, a query gives up after the acquire timeout
+/// (503 to a visitor), and goes through once one is free.
+#[rocket::async_test]
+async fn a_query_waits_at_most_the_acquire_timeout_for_a_held_connection() {
+    let (url, _dir) = fresh_database().await;
+    let db = pool(&url, 1, 1).await;
+    assert_eq!(number(&db, 1).await.unwrap(), 1);
+    let held = db.pool.acquire().await.expect("hold the one connection");
+    let started = Instant::now();
+    let waited = number(&db, 2).await;
+    assert!(
+        matches!(waited, Err(sqlx::Error::PoolTimedOut)),
+        "{waited:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    drop(held);
+    assert_eq!(number(&db, 3).await.unwrap(), 3);
+    db.pool.close().await;
+}
+
+/// Postgres: a warm connection whose server process was ended while it sat
+/// idle is pinged before use and replaced, so the next query succeeds on a
+/// new connection.
+#[rocket::async_test]
+async fn a_warm_connection_ended_by_the_server_is_replaced_before_use() {
+    let (url, _dir) = fresh_database().await;
+    let db = pool(&url, 2, 5).await;
+    if db.backend != Backend::Postgres {
+        return;
+    }
+    let pid_sql = "SELECT CAST(pg_backend_pid() AS BIGINT)";
+    let first: i64 = sqlx::query_scalar(pid_sql)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let other = pool(&url, 1, 5).await;
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend(CAST($1 AS INTEGER))")
+        .bind(first)
+        .fetch_one(&other.pool)
+        .await
+        .unwrap();
+    assert!(ended);
+    rocket::tokio::time::sleep(db::PING_AFTER_IDLE + Duration::from_millis(200)).await;
+    let second: i64 = sqlx::query_scalar(pid_sql)
+        .fetch_one(&db.pool)
+        .await
+        .expect("the next query succeeds");
+    assert_ne!(second, first, "a new connection");
+    other.pool.close().await;
+    db.pool.close().await;
+}
