@@ -27,7 +27,7 @@ use crate::web::ratelimit::{self, Limit};
 /// Most messages one page of history holds.
 const LIMIT_MAX: i64 = 100;
 
-#[get("/chat/rooms", rank = 1)]
+#[get("/chat/rooms", format = "json", rank = 1)]
 async fn list(_api: ApiRequest, db: &Db, me: ApiUser) -> AppResult<Json<Value>> {
     let rooms: Vec<RoomJson> = repo::my_rooms(db, me.0.id)
         .await?
@@ -62,7 +62,7 @@ async fn create(
     Ok((Status::Created, Json(access.json())))
 }
 
-#[get("/chat/rooms/<id>", rank = 1)]
+#[get("/chat/rooms/<id>", format = "json", rank = 1)]
 async fn show(_api: ApiRequest, db: &Db, me: ApiUser, id: i64) -> AppResult<Json<RoomJson>> {
     Ok(Json(rules::visible(db, me.0.id, id).await?.json()))
 }
@@ -90,7 +90,7 @@ async fn update(
     Ok(Json(rules::visible(db, me.0.id, id).await?.json()))
 }
 
-#[get("/chat/rooms/<id>/members", rank = 1)]
+#[get("/chat/rooms/<id>/members", format = "json", rank = 1)]
 async fn members(_api: ApiRequest, db: &Db, me: ApiUser, id: i64) -> AppResult<Json<Value>> {
     rules::visible(db, me.0.id, id).await?;
     let members: Vec<MemberJson> = repo::members(db, id)
@@ -177,7 +177,7 @@ struct HistoryQuery {
     limit: Option<i64>,
 }
 
-#[get("/chat/rooms/<id>/messages?<q..>", rank = 1)]
+#[get("/chat/rooms/<id>/messages?<q..>", format = "json", rank = 1)]
 async fn history(
     _api: ApiRequest,
     db: &Db,
@@ -248,7 +248,7 @@ async fn stored(db: &Db, id: i64) -> AppResult<MessageJson> {
     ))
 }
 
-#[get("/chat/messages/<id>", rank = 1)]
+#[get("/chat/messages/<id>", format = "json", rank = 1)]
 async fn message(_api: ApiRequest, db: &Db, me: ApiUser, id: i64) -> AppResult<Json<MessageJson>> {
     rules::message(db, me.0.id, id).await?;
     Ok(Json(stored(db, id).await?))

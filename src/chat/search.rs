@@ -172,7 +172,7 @@ async fn page(
     })
 }
 
-#[get("/chat/search?<query..>", rank = 1)]
+#[get("/chat/search?<query..>", format = "json", rank = 1)]
 async fn api_search(
     _api: ApiRequest,
     db: &Db,

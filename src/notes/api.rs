@@ -22,7 +22,7 @@ use crate::web::text::split_tags;
 /// Most notes one page of `GET /notes` holds.
 const PER_PAGE_MAX: i64 = 100;
 
-#[get("/notes?<q>&<tag>&<archived>&<paging..>", rank = 1)]
+#[get("/notes?<q>&<tag>&<archived>&<paging..>", format = "json", rank = 1)]
 async fn list(
     _api: ApiRequest,
     db: &Db,
@@ -77,7 +77,7 @@ async fn create(
     Ok((Status::Created, Json(saved.into())))
 }
 
-#[get("/notes/<id>", rank = 1)]
+#[get("/notes/<id>", format = "json", rank = 1)]
 async fn show(_api: ApiRequest, db: &Db, me: ApiUser, id: i64) -> AppResult<Json<NoteJson>> {
     let note = repo::get(db, me.0.id, id)
         .await?

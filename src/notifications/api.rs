@@ -54,7 +54,7 @@ impl From<Entry> for EntryJson {
     }
 }
 
-#[get("/notifications?<before>&<limit>", rank = 1)]
+#[get("/notifications?<before>&<limit>", format = "json", rank = 1)]
 async fn list(
     _api: ApiRequest,
     db: &Db,
@@ -93,7 +93,7 @@ async fn list(
     })))
 }
 
-#[get("/notifications/unread", rank = 1)]
+#[get("/notifications/unread", format = "json", rank = 1)]
 async fn unread(_api: ApiRequest, db: &Db, me: ApiUser) -> AppResult<Json<Value>> {
     let n = repo::unread_count(db, me.0.id).await?;
     Ok(Json(
@@ -132,7 +132,7 @@ async fn prefs_json(db: &Db, user_id: i64) -> AppResult<Json<Value>> {
     Ok(Json(json!({ "kinds": kinds, "digest": digest })))
 }
 
-#[get("/notifications/preferences", rank = 1)]
+#[get("/notifications/preferences", format = "json", rank = 1)]
 async fn preferences(_api: ApiRequest, db: &Db, me: ApiUser) -> AppResult<Json<Value>> {
     prefs_json(db, me.0.id).await
 }

@@ -35,7 +35,7 @@ async fn detail(db: &DbPool, project: &Project) -> AppResult<ProjectDetail> {
     })
 }
 
-#[get("/tasks?<paging..>", rank = 1)]
+#[get("/tasks?<paging..>", format = "json", rank = 1)]
 async fn list(
     _api: ApiRequest,
     db: &Db,
@@ -71,7 +71,7 @@ async fn create(
     Ok((Status::Created, Json(detail(db, &project).await?)))
 }
 
-#[get("/tasks/<id>", rank = 1)]
+#[get("/tasks/<id>", format = "json", rank = 1)]
 async fn show(_api: ApiRequest, db: &Db, me: ApiUser, id: i64) -> AppResult<Json<ProjectDetail>> {
     let project = project_for(db, id, me.0.id).await?;
     Ok(Json(detail(db, &project).await?))
@@ -104,7 +104,7 @@ async fn remove(_api: ApiRequest, db: &Db, me: ApiUser, id: i64) -> AppResult<St
     Ok(Status::NoContent)
 }
 
-#[get("/tasks/<id>/members", rank = 1)]
+#[get("/tasks/<id>/members", format = "json", rank = 1)]
 async fn members(
     _api: ApiRequest,
     db: &Db,
@@ -176,7 +176,7 @@ async fn remove_member(
     Ok(Status::NoContent)
 }
 
-#[get("/tasks/<id>/columns", rank = 1)]
+#[get("/tasks/<id>/columns", format = "json", rank = 1)]
 async fn list_columns(
     _api: ApiRequest,
     db: &Db,

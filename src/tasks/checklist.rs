@@ -243,7 +243,7 @@ async fn items_json(db: &DbPool, task_id: i64) -> AppResult<Json<Vec<ItemJson>>>
     Ok(Json(all.into_iter().map(Into::into).collect()))
 }
 
-#[get("/tasks/<id>/items/<task>/checklist", rank = 1)]
+#[get("/tasks/<id>/items/<task>/checklist", format = "json", rank = 1)]
 async fn api_list(
     _api: ApiRequest,
     db: &Db,

@@ -122,7 +122,7 @@ pub async fn add(db: &DbPool, task_id: i64, user_id: i64, body: &str) -> AppResu
     Ok(id)
 }
 
-#[get("/tasks/<id>/items/<task>/comments", rank = 1)]
+#[get("/tasks/<id>/items/<task>/comments", format = "json", rank = 1)]
 async fn api_list(
     _api: ApiRequest,
     db: &Db,

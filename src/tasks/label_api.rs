@@ -29,7 +29,7 @@ fn input_of(body: &LabelRequest, stored: Option<&Label>) -> Result<LabelInput, F
     validate(name, colour)
 }
 
-#[get("/tasks/<id>/labels", rank = 1)]
+#[get("/tasks/<id>/labels", format = "json", rank = 1)]
 async fn api_list(_api: ApiRequest, db: &Db, me: ApiUser, id: i64) -> AppResult<Json<Vec<Label>>> {
     project_for(db, id, me.0.id).await?;
     Ok(Json(list(db, id).await?))
@@ -86,7 +86,7 @@ async fn api_delete(
     Ok(Status::NoContent)
 }
 
-#[get("/tasks/<id>/items/<task>/labels", rank = 1)]
+#[get("/tasks/<id>/items/<task>/labels", format = "json", rank = 1)]
 async fn api_task_labels(
     _api: ApiRequest,
     db: &Db,

@@ -42,7 +42,7 @@ struct ListQuery<'r> {
     per_page: Option<&'r str>,
 }
 
-#[get("/tasks/<id>/items?<filter..>", rank = 1)]
+#[get("/tasks/<id>/items?<filter..>", format = "json", rank = 1)]
 async fn list(
     _api: ApiRequest,
     db: &Db,
@@ -136,7 +136,7 @@ async fn create(
     Ok((Status::Created, Json(saved(db, id, tid, me.0.id).await?)))
 }
 
-#[get("/tasks/<id>/items/<task>", rank = 1)]
+#[get("/tasks/<id>/items/<task>", format = "json", rank = 1)]
 async fn show(
     _api: ApiRequest,
     db: &Db,
