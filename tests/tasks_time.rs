@@ -26,7 +26,7 @@ async fn spawn() -> TestApp {
 async fn set_zone(client: &Client, zone: &str) -> Resp {
     submit(
         client,
-        "/profile",
+        "/account/time-zone",
         "/account/time-zone",
         &[("time_zone", zone)],
     )
@@ -39,25 +39,43 @@ async fn user_id(app: &TestApp, name: &str) -> i64 {
 }
 
 #[rocket::async_test]
-async fn the_time_zone_is_chosen_on_the_profile_from_the_list_and_needs_a_csrf_token() {
+async fn the_time_zone_is_chosen_from_the_list_on_its_own_page_and_needs_a_csrf_token() {
     let app = spawn().await;
     let ada = app.member("ada").await;
-    let page = get(&ada, "/profile").await;
+    let page = get(&ada, "/account/time-zone").await;
     assert!(
         page.body.contains(r#"<option value="UTC" selected>"#),
         "UTC by default"
     );
     assert!(page.body.contains(r#"<option value="Europe/Berlin">"#));
+    // The profile names the zone and links to the list, without the list.
+    let profile = get(&ada, "/profile").await;
+    assert!(profile
+        .body
+        .contains("Your time zone is <strong>UTC</strong>"));
+    assert!(profile.body.contains(r#"href="/account/time-zone""#));
+    assert!(!profile.body.contains("<option"));
     let r = set_zone(&ada, "Europe/Berlin").await;
     assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-    let page = get(&ada, "/profile").await;
+    let page = get(&ada, "/account/time-zone").await;
     assert!(page
         .body
         .contains(r#"<option value="Europe/Berlin" selected>"#));
+    let profile = get(&ada, "/profile").await;
+    assert!(profile
+        .body
+        .contains("Your time zone is <strong>Europe/Berlin</strong>"));
     let r = set_zone(&ada, "Mars/<b>Olympus</b>").await;
     assert_eq!(r.status, Status::UnprocessableEntity);
     assert!(r.body.contains("Choose a time zone from the list"));
+    assert!(r.body.contains(r#"aria-invalid="true""#));
     assert!(!r.body.contains("<b>Olympus"));
+    let visitor = app.get("/account/time-zone").await;
+    assert_eq!(
+        visitor.status,
+        Status::SeeOther,
+        "a visitor is sent to sign in"
+    );
     let r = post_raw(&ada, "/account/time-zone", &[("time_zone", "UTC")], &[]).await;
     assert_eq!(r.status, Status::Forbidden);
     let stored = app

@@ -1,6 +1,7 @@
-//! The profile page's data in one round trip: the user's row joined with
-//! their live sessions (with when each last proved who it is) and their
-//! linked sign-in providers.
+//! The profile page's data in one round trip: the user's row (with whether
+//! two-step sign-in is on and how many passkeys they have) joined with their
+//! live sessions (with when each last proved who it is) and their linked
+//! sign-in providers.
 
 use crate::accounts::repo::User;
 use crate::db::{now, DbPool};
@@ -21,6 +22,8 @@ struct Row {
     disabled: i64,
     created_at: i64,
     time_zone: String,
+    two_step: i64,
+    passkeys: i64,
     x_tag: Option<String>,
     s_id: Option<i64>,
     s_created_at: Option<i64>,
@@ -48,6 +51,10 @@ pub struct Profile {
     pub sessions: Vec<(SessionRow, i64)>,
     /// Linked providers, oldest first.
     pub linked: Vec<Linked>,
+    /// Whether two-step sign-in (an authenticator app) is on.
+    pub two_step: bool,
+    /// How many passkeys the member has.
+    pub passkeys: i64,
 }
 
 /// The user, their live sessions and their linked providers, in one query
@@ -56,7 +63,10 @@ pub struct Profile {
 pub async fn load(db: &DbPool, user_id: i64) -> AppResult<Option<Profile>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT u.id, u.username, u.email, u.password_hash, u.role, u.display_name, u.bio, \
-                u.avatar_url, u.email_verified, u.disabled, u.created_at, u.time_zone, x.tag AS x_tag, \
+                u.avatar_url, u.email_verified, u.disabled, u.created_at, u.time_zone, \
+                (SELECT COUNT(*) FROM twostep_totp t WHERE t.user_id = u.id AND t.enabled = 1) AS two_step, \
+                (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys, \
+                x.tag AS x_tag, \
                 x.id AS s_id, x.created_at AS s_created_at, x.last_seen_at AS s_last_seen_at, \
                 x.expires_at AS s_expires_at, x.user_agent AS s_user_agent, x.ip AS s_ip, \
                 x.kind AS s_kind, x.reauth_at AS s_reauth_at \
@@ -78,6 +88,7 @@ pub async fn load(db: &DbPool, user_id: i64) -> AppResult<Option<Profile>> {
         return Ok(None);
     };
     let time_zone = first.time_zone.clone();
+    let (two_step, passkeys) = (first.two_step > 0, first.passkeys);
     let user = User {
         id: first.id,
         username: first.username.clone(),
@@ -128,5 +139,7 @@ pub async fn load(db: &DbPool, user_id: i64) -> AppResult<Option<Profile>> {
         time_zone,
         sessions,
         linked,
+        two_step,
+        passkeys,
     }))
 }

@@ -3,7 +3,7 @@
 use rocket::http::Status;
 use rocket::{get, post, put, routes, Route, State};
 
-use super::views::ProfilePage;
+use super::views::{ProfilePage, TimeZonePage};
 use crate::accounts::admins::{self, AdminChange, LastAdmin};
 use crate::accounts::credentials::{self, Confirmation};
 use crate::accounts::model::{ConfirmForm, PasswordForm, ProfileForm};
@@ -164,11 +164,20 @@ struct TimeZoneForm {
     time_zone: String,
 }
 
+/// The time-zone page, the member's zone selected.
+#[get("/account/time-zone")]
+async fn time_zone(db: &Db, layout: Layout, me: CurrentUser) -> AppResult<Reply> {
+    Reply::page(&TimeZonePage {
+        layout,
+        time_zone: timezone::name_of(db, me.id).await?,
+        error: None,
+    })
+}
+
 /// Choose the time zone dates and times are typed and shown in.
 #[post("/account/time-zone", data = "<form>")]
 async fn set_time_zone(
     db: &Db,
-    providers: &State<Providers>,
     layout: Layout,
     me: CurrentUser,
     form: CsrfForm<TimeZoneForm>,
@@ -182,9 +191,11 @@ async fn set_time_zone(
             format!("Your time zone is now {name}."),
         ));
     }
-    let mut page = ProfilePage::load(db, providers, layout, &me).await?;
-    page.time_zone = name.chars().take(100).collect();
-    page.time_zone_error = Some("Choose a time zone from the list, such as Europe/Berlin.".into());
+    let page = TimeZonePage {
+        layout,
+        time_zone: name.chars().take(100).collect(),
+        error: Some("Choose a time zone from the list, such as Europe/Berlin.".into()),
+    };
     Reply::page_with(Status::UnprocessableEntity, &page)
 }
 
@@ -195,6 +206,7 @@ pub fn routes() -> Vec<Route> {
         update_profile,
         change_password,
         delete_account,
+        time_zone,
         set_time_zone
     ]
 }

@@ -50,10 +50,8 @@ pub struct ProfilePage {
     /// For an account without a password: this session signed in at a
     /// provider recently enough to make sensitive changes.
     pub proved: bool,
-    /// The member's time zone, as chosen (or as just typed, when refused).
+    /// The member's time zone (chosen on [`TimeZonePage`]).
     pub time_zone: String,
-    /// Why the time zone typed was refused.
-    pub time_zone_error: Option<String>,
     /// Whether two-step sign-in is on.
     pub two_step: bool,
     /// How many passkeys the member has.
@@ -68,12 +66,15 @@ impl ProfilePage {
         layout: Layout,
         me: &CurrentUser,
     ) -> AppResult<ProfilePage> {
-        // One round trip: the user, their sessions and their providers.
+        // One round trip: the user, their sessions, providers, two-step
+        // state and passkeys.
         let super::repo::Profile {
             user,
             time_zone,
             sessions,
             linked,
+            two_step,
+            passkeys,
         } = super::repo::load(db, me.id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -114,8 +115,6 @@ impl ProfilePage {
             }
         }
         let proved = user.password_hash.is_none() && credentials::proof_is_recent(proved_at);
-        let two_step = crate::accounts::twostep::repo::is_enabled(db, user.id).await?;
-        let passkeys = crate::accounts::twostep::passkeys::count(db, user.id).await?;
         Ok(ProfilePage {
             layout,
             user,
@@ -127,15 +126,9 @@ impl ProfilePage {
             connections,
             proved,
             time_zone,
-            time_zone_error: None,
             two_step,
             passkeys,
         })
-    }
-
-    /// The time zones to choose from, as `<option>`s, the member's selected.
-    pub fn zone_options(&self) -> String {
-        crate::accounts::timezone::options_html(&self.time_zone)
     }
 
     /// Whether the account has a password (accounts made through a
@@ -168,5 +161,25 @@ fn view(s: SessionRow, current: i64) -> SessionView {
         ip: s.ip,
         created: format_time(s.created_at),
         last_seen: format_time(s.last_seen_at),
+    }
+}
+
+/// `GET /account/time-zone`: the list of zones, on a page of its own: its
+/// 500-odd `<option>`s are 35 KB, ten times the rest of the profile page,
+/// which is opened far more often than the zone is changed.
+#[derive(Template)]
+#[template(path = "profile/time_zone.html")]
+pub struct TimeZonePage {
+    pub layout: Layout,
+    /// The member's time zone, as chosen (or as just typed, when refused).
+    pub time_zone: String,
+    /// Why the time zone typed was refused.
+    pub error: Option<String>,
+}
+
+impl TimeZonePage {
+    /// The time zones to choose from, as `<option>`s, the member's selected.
+    pub fn zone_options(&self) -> String {
+        crate::accounts::timezone::options_html(&self.time_zone)
     }
 }
