@@ -156,3 +156,67 @@ async fn a_warm_connection_ended_by_the_server_is_replaced_before_use() {
     other.pool.close().await;
     db.pool.close().await;
 }
+
+/// Two connections and a crowd: one-shot queries, connections held
+/// explicitly, writing transactions and queries cut off half way, all at
+/// once. Everyone gets a connection and the right answer; no one waits out
+/// the acquire timeout.
+#[rocket::async_test]
+async fn a_crowd_of_queries_holders_transactions_and_cut_off_queries_all_get_through() {
+    let (url, _dir) = fresh_database().await;
+    let db = pool(&url, 2, 10).await;
+    sqlx::query("CREATE TABLE pool_crowd (n BIGINT NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for n in 0..200_i64 {
+        let db = db.clone();
+        tasks.push(rocket::tokio::spawn(async move {
+            match n % 4 {
+                0 => {
+                    let mut conn = db.pool.acquire().await.expect("hold");
+                    rocket::tokio::time::sleep(Duration::from_millis(2)).await;
+                    sqlx::query_scalar::<_, i64>("SELECT $1")
+                        .bind(n)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .expect("held query")
+                }
+                1 => {
+                    let mut tx = db::begin_write(&db).await.expect("begin");
+                    sqlx::query("INSERT INTO pool_crowd (n) VALUES ($1)")
+                        .bind(n)
+                        .execute(&mut *tx)
+                        .await
+                        .expect("insert");
+                    tx.commit().await.expect("commit");
+                    n
+                }
+                2 => {
+                    let _ =
+                        rocket::tokio::time::timeout(Duration::from_micros(200), number(&db, -1))
+                            .await;
+                    number(&db, n).await.expect("after a cut-off")
+                }
+                _ => number(&db, n).await.expect("one-shot"),
+            }
+        }));
+    }
+    for (n, task) in tasks.into_iter().enumerate() {
+        assert_eq!(task.await.expect("task"), n as i64);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    let written: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pool_crowd")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(written, 50);
+    assert!(db.pool.size() <= 2);
+    db.pool.close().await;
+}

@@ -22,25 +22,29 @@
 //!   before use, as sqlx's own acquire does here (`before_acquire` in
 //!   `connect`), so one that a database restart killed meanwhile is
 //!   replaced instead of failing a request;
-//! - a caller that finds the stack empty waits for whichever comes first:
-//!   a connection from sqlx's pool, or one put back warm (which wakes one
-//!   waiter). So on a busy site, where every connection is in use and
-//!   requests queue for them, connections pass from one query to the next
-//!   without going back through sqlx, and no one waits while a warm
-//!   connection sits idle.
+//! - a caller that finds the stack empty queues for the next connection
+//!   put back, first come first served, and one task asks sqlx's pool for
+//!   connections while anyone queues: a new one (up to the pool's size),
+//!   one an explicit holder gave back to sqlx, or sqlx's error (a database
+//!   that is away fails every caller queued, at once). So on a busy site,
+//!   where every connection is in use and requests queue for them,
+//!   connections pass from one query to the next without going back
+//!   through sqlx, and the pool still grows to its size. (Each caller
+//!   asking sqlx itself, and giving up when a warm connection came first,
+//!   was measured: the give-up cancelled connections being opened, so the
+//!   pool stayed at one connection, and Postgres pages fell to a quarter.)
 //!
 //! Warm connections stay checked out of sqlx's pool, so `size()` counts them
 //! and `num_idle()` adds them to sqlx's idle ones.
 
-use std::pin::pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-
-use rocket::tokio::sync::Notify;
 
 use rocket::futures::future::BoxFuture;
 use rocket::futures::stream::{self, BoxStream};
 use rocket::futures::{StreamExt, TryStreamExt};
+use rocket::tokio::sync::oneshot;
 use sqlx::any::{AnyQueryResult, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Connection, Describe, Either, Execute, Executor, Transaction};
@@ -52,14 +56,19 @@ pub const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 #[derive(Clone)]
 pub struct Pool {
     inner: AnyPool,
-    shared: Arc<Shared>,
+    state: Arc<Mutex<State>>,
 }
 
-struct Shared {
+type Handoff = oneshot::Sender<Result<PoolConnection<Any>, sqlx::Error>>;
+
+#[derive(Default)]
+struct State {
     /// Most recently used last: the next query takes the warmest.
-    warm: Mutex<Vec<Warm>>,
-    /// Wakes one caller waiting for a connection when one is put back.
-    returned: Notify,
+    warm: Vec<Warm>,
+    /// Callers queued for a connection, first come first served.
+    waiters: VecDeque<Handoff>,
+    /// Whether the task asking sqlx for connections runs.
+    growing: bool,
 }
 
 struct Warm {
@@ -71,10 +80,7 @@ impl Pool {
     pub fn new(inner: AnyPool) -> Pool {
         Pool {
             inner,
-            shared: Arc::new(Shared {
-                warm: Mutex::new(Vec::new()),
-                returned: Notify::new(),
-            }),
+            state: Arc::default(),
         }
     }
 
@@ -83,61 +89,112 @@ impl Pool {
         &self.inner
     }
 
-    fn pop(&self) -> Option<Warm> {
-        self.shared
-            .warm
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A connection: the warmest one kept, else the first of one from
-    /// sqlx's pool and one put back warm, within the acquire timeout.
+    /// A connection: the warmest one kept, else the next one put back or
+    /// opened, within the acquire timeout.
     pub async fn acquire(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
         let deadline =
             rocket::tokio::time::Instant::now() + self.inner.options().get_acquire_timeout();
         loop {
-            // Listen before looking, so a connection put back in between
-            // still wakes us.
-            let mut returned = pin!(self.shared.returned.notified());
-            returned.as_mut().enable();
-            while let Some(Warm { mut conn, since }) = self.pop() {
-                if since.elapsed() <= PING_AFTER_IDLE || conn.ping().await.is_ok() {
-                    return Ok(conn);
-                }
-                // Broken while it sat here: close it, try the next.
-                conn.close_on_drop();
-            }
-            let wait = async {
-                rocket::tokio::select! {
-                    got = self.inner.acquire() => Some(got),
-                    () = &mut returned => None,
+            let queued = {
+                let mut state = self.state();
+                match state.warm.pop() {
+                    Some(warm) => Ok(warm),
+                    None => {
+                        let (tx, rx) = oneshot::channel();
+                        state.waiters.push_back(tx);
+                        if !state.growing {
+                            state.growing = true;
+                            rocket::tokio::spawn(self.clone().grow());
+                        }
+                        Err(rx)
+                    }
                 }
             };
-            match rocket::tokio::time::timeout_at(deadline, wait).await {
-                Ok(Some(got)) => return got,
-                // One was put back: take it (unless someone was quicker).
-                Ok(None) => {}
-                Err(_) => return Err(sqlx::Error::PoolTimedOut),
+            match queued {
+                Ok(Warm { mut conn, since }) => {
+                    if since.elapsed() <= PING_AFTER_IDLE || conn.ping().await.is_ok() {
+                        return Ok(conn);
+                    }
+                    // Broken while it sat here: close it, try the next.
+                    conn.close_on_drop();
+                }
+                Err(rx) => {
+                    return match rocket::tokio::time::timeout_at(deadline, rx).await {
+                        Ok(Ok(handed)) => handed,
+                        // The pool closed with us in the queue.
+                        Ok(Err(_)) => Err(sqlx::Error::PoolClosed),
+                        Err(_) => Err(sqlx::Error::PoolTimedOut),
+                    };
+                }
             }
         }
     }
 
-    /// Put a connection whose last query ran to its end on the warm stack,
-    /// and wake one caller waiting for a connection.
-    fn keep(&self, conn: PoolConnection<Any>) {
+    /// While anyone queues: ask sqlx's pool for a connection and hand it on.
+    async fn grow(self) {
+        // However the task ends (even dropped with its runtime), the next
+        // caller to queue starts another.
+        struct Ended(Option<Pool>);
+        impl Drop for Ended {
+            fn drop(&mut self) {
+                if let Some(pool) = self.0.take() {
+                    pool.state().growing = false;
+                }
+            }
+        }
+        let mut ended = Ended(Some(self.clone()));
+        loop {
+            match self.inner.acquire().await {
+                Ok(conn) => self.keep(conn),
+                // Every connection is in use: the queue is served as they
+                // come back; ask again.
+                Err(sqlx::Error::PoolTimedOut) => {}
+                Err(e) => {
+                    // The database is away (or the pool closed): no
+                    // connection is coming, say so to everyone queued.
+                    let message = e.to_string();
+                    for waiter in self.state().waiters.drain(..) {
+                        let error = std::io::Error::other(message.clone());
+                        let _ = waiter.send(Err(sqlx::Error::Io(error)));
+                    }
+                }
+            }
+            let mut state = self.state();
+            state.waiters.retain(|w| !w.is_closed());
+            if state.waiters.is_empty() || self.inner.is_closed() {
+                // Under the lock, so a caller queueing now starts another.
+                state.growing = false;
+                ended.0 = None;
+                return;
+            }
+        }
+    }
+
+    /// A connection whose last query ran to its end: to the first caller
+    /// queued, else onto the warm stack.
+    fn keep(&self, mut conn: PoolConnection<Any>) {
         if self.inner.is_closed() {
             return;
         }
-        self.shared
-            .warm
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Warm {
-                conn,
-                since: Instant::now(),
-            });
-        self.shared.returned.notify_one();
+        let mut state = self.state();
+        while let Some(waiter) = state.waiters.pop_front() {
+            match waiter.send(Ok(conn)) {
+                Ok(()) => return,
+                // That caller gave up waiting: the next.
+                Err(back) => match back {
+                    Ok(c) => conn = c,
+                    Err(_) => return,
+                },
+            }
+        }
+        state.warm.push(Warm {
+            conn,
+            since: Instant::now(),
+        });
     }
 
     /// A transaction on a connection of our own (sqlx's `Pool::begin`).
@@ -160,26 +217,22 @@ impl Pool {
 
     /// Idle connections: sqlx's and the warm stack.
     pub fn num_idle(&self) -> usize {
-        let warm = self
-            .shared
-            .warm
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
-        self.inner.num_idle() + warm
+        self.inner.num_idle() + self.state().warm.len()
     }
 
-    /// Close every connection, waiting for those in use.
+    /// Close every connection, waiting for those in use; callers queued
+    /// get `PoolClosed`.
     pub async fn close(&self) {
-        let warm: Vec<Warm> = std::mem::take(
-            &mut *self
-                .shared
-                .warm
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
         let closing = self.inner.close();
+        let (warm, waiters) = {
+            let mut state = self.state();
+            (
+                std::mem::take(&mut state.warm),
+                std::mem::take(&mut state.waiters),
+            )
+        };
         drop(warm);
+        drop(waiters);
         closing.await;
     }
 
