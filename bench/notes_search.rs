@@ -157,9 +157,10 @@ async fn run(pool: &DbPool, rng: &mut StdRng, words: &[String]) {
                 archived: false,
                 limit: 20,
                 offset: 0,
+                owner_tags: false,
             };
             let t = Instant::now();
-            let (_notes, _total) = search::list(pool, user, &query).await.expect("search");
+            let _listed = search::list(pool, user, &query).await.expect("search");
             times.push(t.elapsed());
         }
         report(kind, &mut times);

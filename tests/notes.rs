@@ -63,6 +63,20 @@ async fn a_member_creates_reads_edits_and_deletes_a_note() {
     assert!(page.body.contains("<strong>eggs</strong>"));
     assert!(page.body.contains("#home") && page.body.contains("#shopping"));
     assert!(page.body.contains("pinned"));
+    // The list's tag filter offers her tags, alphabetically, and the count
+    // beside them (both come from one query).
+    let list = app.get("/notes").await;
+    let home = list.body.find(r#"<option value="home">home</option>"#);
+    let shopping = list
+        .body
+        .find(r#"<option value="shopping">shopping</option>"#);
+    assert!(home.is_some() && home < shopping, "{}", list.body);
+    assert!(list.body.contains("1 note."));
+    let filtered = app.get("/notes?tag=shopping").await;
+    assert!(filtered.body.contains("Groceries"));
+    assert!(filtered
+        .body
+        .contains(r#"<option value="shopping" selected>shopping</option>"#));
 
     // Edit: the form carries the version it was opened at.
     let edit = app.get(&format!("/notes/{id}/edit")).await;

@@ -72,7 +72,8 @@ fn paging(query: &LimitOffsetQuery<'_>) -> Result<Paging, Conduit> {
 }
 
 async fn page(db: &Db, viewer: i64, filter: &Filter, paging: Paging) -> ConduitResult<Json<Value>> {
-    let (articles, total) = repo::list(db, viewer, filter, paging.limit, paging.offset).await?;
+    let (articles, total, _) =
+        repo::list(db, viewer, filter, (paging.limit, paging.offset), 0).await?;
     let list: Vec<Value> = articles.iter().map(|a| article_json(a, false)).collect();
     Ok(Json(json!({ "articles": list, "articlesCount": total })))
 }

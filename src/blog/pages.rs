@@ -58,8 +58,14 @@ async fn list_page(
         ),
     };
     let paging = Paging::page(page, PAGE_SIZE);
-    let (articles, total) = repo::list(db, viewer, &filter, paging.limit, paging.offset).await?;
-    let popular = repo::popular_tags(db, POPULAR_TAGS).await?;
+    let (articles, total, popular) = repo::list(
+        db,
+        viewer,
+        &filter,
+        (paging.limit, paging.offset),
+        POPULAR_TAGS,
+    )
+    .await?;
     Reply::page(&ListPage::new(
         layout,
         tab,
@@ -121,7 +127,8 @@ async fn author_page(
             ..Filter::default()
         }
     };
-    let (articles, total) = repo::list(db, viewer, &filter, paging.limit, paging.offset).await?;
+    let (articles, total, _) =
+        repo::list(db, viewer, &filter, (paging.limit, paging.offset), 0).await?;
     let may_follow = user.as_ref().is_some_and(|u| u.id != author.id);
     let relation = match &user {
         Some(u) if u.id != author.id => relations::relation(db, u.id, author.id).await?,

@@ -170,14 +170,15 @@ fn bind_all<'q, O>(
     q
 }
 
-/// One page of articles, newest first, and how many match in all.
+/// One page of articles, newest first, how many match in all, and (when
+/// `popular` > 0) the `popular` most used tags, asked with the count.
 pub async fn list(
     db: &DbPool,
     viewer: i64,
     filter: &Filter,
-    limit: i64,
-    offset: i64,
-) -> AppResult<(Vec<Article>, i64)> {
+    (limit, offset): (i64, i64),
+    popular: i64,
+) -> AppResult<(Vec<Article>, i64, Vec<String>)> {
     let (clause, binds) = filter.clause();
     let n = binds.len();
     // The page's ids first, then the columns for those rows only: with a
@@ -198,14 +199,32 @@ pub async fn list(
         .await?;
     // NOT IN over the (few) disabled accounts lets Postgres count from the
     // articles alone, about twice as fast as the join.
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM articles a \
+    // The count's row has no tag; the popular tags (when asked) follow.
+    let mut count_sql = format!(
+        "SELECT NULL AS tag, COUNT(*) AS n FROM articles a \
          WHERE a.author_id NOT IN (SELECT x.id FROM users x WHERE x.disabled <> 0) AND {clause}"
     );
-    let (total,): (i64,) = bind_all(sqlx::query_as(&count_sql).bind(viewer), &binds)
-        .fetch_one(&db.pool)
-        .await?;
-    Ok((with_tags(db, rows).await?, total))
+    if popular > 0 {
+        count_sql.push_str(&format!(
+            " UNION ALL SELECT tag, n FROM ({}) p",
+            popular_sql(popular)
+        ));
+    }
+    let mut total = 0;
+    let mut tags = Vec::new();
+    let counted: Vec<(Option<String>, i64)> =
+        bind_all(sqlx::query_as(&count_sql).bind(viewer), &binds)
+            .fetch_all(&db.pool)
+            .await?;
+    for (tag, n) in counted {
+        match tag {
+            Some(tag) => tags.push((std::cmp::Reverse(n), tag)),
+            None => total = n,
+        }
+    }
+    tags.sort();
+    let tags = tags.into_iter().map(|(_, tag)| tag).collect();
+    Ok((with_tags(db, rows).await?, total, tags))
 }
 
 /// The article at `slug`, body included.
@@ -365,12 +384,17 @@ pub async fn set_favorite(db: &DbPool, user_id: i64, article: &Article, on: bool
 
 /// The most used tags, most used first.
 pub async fn popular_tags(db: &DbPool, limit: i64) -> AppResult<Vec<String>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT t.tag, COUNT(*) AS n FROM article_tags t \
-         GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(&popular_sql(limit))
+        .fetch_all(&db.pool)
+        .await?;
     Ok(rows.into_iter().map(|(tag, _)| tag).collect())
+}
+
+/// The `limit` most used tags with their counts (`tag`, `n`), most used
+/// first, then alphabetically.
+fn popular_sql(limit: i64) -> String {
+    format!(
+        "SELECT t.tag, COUNT(*) AS n FROM article_tags t \
+         GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT {limit}"
+    )
 }

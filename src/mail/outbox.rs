@@ -178,15 +178,17 @@ pub async fn deliveries(db: &DbPool, related_type: &str, ids: &[i64]) -> AppResu
 
 /// Counts by state, for the admin dashboard: (queued, retrying, failed).
 pub async fn health(db: &DbPool) -> AppResult<(i64, i64, i64)> {
-    let row: (i64, i64, i64) = sqlx::query_as(
+    Ok(sqlx::query_as(&health_sql()).fetch_one(&db.pool).await?)
+}
+
+/// [`health`]'s query, one row of three counts, for a page that asks it
+/// together with others in one round trip.
+pub fn health_sql() -> String {
+    format!(
         "SELECT \
-           CAST(COALESCE(SUM(CASE WHEN state IN ('queued', 'running') AND last_error IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-           CAST(COALESCE(SUM(CASE WHEN state IN ('queued', 'running') AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-           CAST(COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-         FROM jobs WHERE kind = $1",
+           CAST(COALESCE(SUM(CASE WHEN state IN ('queued', 'running') AND last_error IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS mail_queued, \
+           CAST(COALESCE(SUM(CASE WHEN state IN ('queued', 'running') AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS mail_retrying, \
+           CAST(COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0) AS BIGINT) AS mail_failed \
+         FROM jobs WHERE kind = '{KIND}'"
     )
-    .bind(KIND)
-    .fetch_one(&db.pool)
-    .await?;
-    Ok(row)
 }

@@ -41,8 +41,9 @@ async fn list(
         archived: archived.unwrap_or(false),
         limit: paging.limit,
         offset: paging.offset,
+        owner_tags: false,
     };
-    let (notes, total) = search::list(db, me.0.id, &query).await?;
+    let search::Listed { notes, total, .. } = search::list(db, me.0.id, &query).await?;
     Ok(Json(NotePage {
         notes: notes.into_iter().map(Into::into).collect(),
         page: paging.page,

@@ -286,12 +286,6 @@ pub async fn page_after(db: &DbPool, user_id: i64, after: i64, limit: i64) -> Ap
     with_tags(db, rows).await
 }
 
-/// The owner's tags, for the filter.
-pub async fn tags(db: &DbPool, user_id: i64) -> AppResult<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT tag FROM note_tags WHERE user_id = $1 ORDER BY tag LIMIT 200",
-    )
-    .bind(user_id)
-    .fetch_all(&db.pool)
-    .await?)
-}
+/// The owner's (`$1`) tags, for the filter: at most 200, alphabetically.
+pub const OWNER_TAGS: &str =
+    "SELECT DISTINCT tag FROM note_tags WHERE user_id = $1 ORDER BY tag LIMIT 200";

@@ -43,15 +43,16 @@ async fn list(
         archived,
         limit: paging.limit,
         offset: paging.offset,
+        owner_tags: true,
     };
-    let (notes, total) = search::list(db, user.id, &query).await?;
-    let pager = Pager::new(ListPage::base(&q, &tag, archived), paging, total);
+    let listed = search::list(db, user.id, &query).await?;
+    let pager = Pager::new(ListPage::base(&q, &tag, archived), paging, listed.total);
     Reply::page(&ListPage {
         layout,
-        notes: notes.iter().map(NoteView::summary).collect(),
+        notes: listed.notes.iter().map(NoteView::summary).collect(),
         q,
         tag,
-        tags: repo::tags(db, user.id).await?,
+        tags: listed.tags,
         archived,
         pager,
     })

@@ -31,6 +31,19 @@ pub struct ListQuery {
     pub limit: i64,
     /// Rows to skip.
     pub offset: i64,
+    /// Also the owner's tags, for the page's tag filter (asked with the
+    /// count, in the same round trip).
+    pub owner_tags: bool,
+}
+
+/// A page of the list.
+pub struct Listed {
+    pub notes: Vec<Note>,
+    /// Notes that match, on every page.
+    pub total: i64,
+    /// With [`ListQuery::owner_tags`]: every tag of the owner's,
+    /// alphabetically (at most 200), else empty.
+    pub tags: Vec<String>,
 }
 
 enum Param {
@@ -61,7 +74,7 @@ fn has_word(term: &str) -> bool {
 }
 
 /// One page of the owner's notes matching `query`, and how many match.
-pub async fn list(db: &DbPool, user_id: i64, query: &ListQuery) -> AppResult<(Vec<Note>, i64)> {
+pub async fn list(db: &DbPool, user_id: i64, query: &ListQuery) -> AppResult<Listed> {
     let mut params = vec![Param::Int(user_id)];
     let mut filter = String::from("n.user_id = $1");
     if !query.archived {
@@ -118,15 +131,30 @@ pub async fn list(db: &DbPool, user_id: i64, query: &ListQuery) -> AppResult<(Ve
         ));
     }
 
-    let count_sql = format!("SELECT COUNT(*) FROM notes n WHERE {filter}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    // The count's row has no tag; the owner's tags (when asked) follow.
+    let mut count_sql = format!("SELECT NULL AS tag, COUNT(*) AS n FROM notes n WHERE {filter}");
+    if query.owner_tags {
+        count_sql.push_str(&format!(
+            " UNION ALL SELECT tag, 0 FROM ({}) t",
+            super::repo::OWNER_TAGS
+        ));
+    }
+    let mut count = sqlx::query_as::<_, (Option<String>, i64)>(&count_sql);
     for p in &params {
         count = match p {
             Param::Int(v) => count.bind(*v),
             Param::Text(v) => count.bind(v.as_str()),
         };
     }
-    let total = count.fetch_one(&db.pool).await?;
+    let mut total = 0;
+    let mut tags = Vec::new();
+    for (tag, n) in count.fetch_all(&db.pool).await? {
+        match tag {
+            Some(tag) => tags.push(tag),
+            None => total = n,
+        }
+    }
+    tags.sort();
 
     let limit = next(&mut params, Param::Int(query.limit));
     let offset = next(&mut params, Param::Int(query.offset));
@@ -142,7 +170,11 @@ pub async fn list(db: &DbPool, user_id: i64, query: &ListQuery) -> AppResult<(Ve
         };
     }
     let rows = page.fetch_all(&db.pool).await?;
-    Ok((with_tags(db, rows).await?, total))
+    Ok(Listed {
+        notes: with_tags(db, rows).await?,
+        total,
+        tags,
+    })
 }
 
 #[cfg(test)]
