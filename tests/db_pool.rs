@@ -26,6 +26,33 @@ async fn number(db: &DbPool, n: i64) -> Result<i64, sqlx::Error> {
         .await
 }
 
+/// A table of numbers for the writing transactions below.
+async fn numbers_table(db: &DbPool) {
+    sqlx::query("CREATE TABLE pool_numbers (n BIGINT NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+}
+
+/// Store `n` in a writing transaction; `n` again.
+async fn write(db: &DbPool, n: i64) -> i64 {
+    let mut tx = db::begin_write(db).await.expect("begin");
+    sqlx::query("INSERT INTO pool_numbers (n) VALUES ($1)")
+        .bind(n)
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    n
+}
+
+async fn written(db: &DbPool) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM pool_numbers")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
 /// Fifty queries at once on one connection, with writing transactions
 /// among them: each gets its own answer, none waits for a connection that
 /// sits warm (which would end in the acquire timeout).
@@ -33,24 +60,14 @@ async fn number(db: &DbPool, n: i64) -> Result<i64, sqlx::Error> {
 async fn one_connection_serves_many_concurrent_queries_and_transactions_in_turn() {
     let (url, _dir) = fresh_database().await;
     let db = pool(&url, 1, 5).await;
-    sqlx::query("CREATE TABLE pool_test (n BIGINT NOT NULL)")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    numbers_table(&db).await;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for n in 0..50_i64 {
         let db = db.clone();
         tasks.push(rocket::tokio::spawn(async move {
             if n % 10 == 0 {
-                let mut tx = db::begin_write(&db).await.expect("begin");
-                sqlx::query("INSERT INTO pool_test (n) VALUES ($1)")
-                    .bind(n)
-                    .execute(&mut *tx)
-                    .await
-                    .expect("insert");
-                tx.commit().await.expect("commit");
-                n
+                write(&db, n).await
             } else {
                 number(&db, n).await.expect("query")
             }
@@ -64,11 +81,7 @@ async fn one_connection_serves_many_concurrent_queries_and_transactions_in_turn(
         "no query waited for the acquire timeout: {:?}",
         started.elapsed()
     );
-    let written: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pool_test")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(written, 5);
+    assert_eq!(written(&db).await, 5);
     assert_eq!(db.pool.size(), 1);
     db.pool.close().await;
 }
@@ -165,10 +178,7 @@ async fn a_warm_connection_ended_by_the_server_is_replaced_before_use() {
 async fn a_crowd_of_queries_holders_transactions_and_cut_off_queries_all_get_through() {
     let (url, _dir) = fresh_database().await;
     let db = pool(&url, 2, 10).await;
-    sqlx::query("CREATE TABLE pool_crowd (n BIGINT NOT NULL)")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    numbers_table(&db).await;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for n in 0..200_i64 {
@@ -184,16 +194,7 @@ async fn a_crowd_of_queries_holders_transactions_and_cut_off_queries_all_get_thr
                         .await
                         .expect("held query")
                 }
-                1 => {
-                    let mut tx = db::begin_write(&db).await.expect("begin");
-                    sqlx::query("INSERT INTO pool_crowd (n) VALUES ($1)")
-                        .bind(n)
-                        .execute(&mut *tx)
-                        .await
-                        .expect("insert");
-                    tx.commit().await.expect("commit");
-                    n
-                }
+                1 => write(&db, n).await,
                 2 => {
                     let _ =
                         rocket::tokio::time::timeout(Duration::from_micros(200), number(&db, -1))
@@ -212,11 +213,7 @@ async fn a_crowd_of_queries_holders_transactions_and_cut_off_queries_all_get_thr
         "{:?}",
         started.elapsed()
     );
-    let written: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pool_crowd")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(written, 50);
+    assert_eq!(written(&db).await, 50);
     assert!(db.pool.size() <= 2);
     db.pool.close().await;
 }
