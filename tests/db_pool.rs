@@ -217,3 +217,54 @@ async fn a_crowd_of_queries_holders_transactions_and_cut_off_queries_all_get_thr
     assert!(db.pool.size() <= 2);
     db.pool.close().await;
 }
+
+/// Postgres: when no new connection can be opened, a caller queued for one
+/// hears sqlx's own error at once (not the acquire timeout), and a
+/// connection in use still serves the next caller once it is given back.
+#[rocket::async_test]
+async fn a_caller_hears_at_once_when_no_connection_can_be_opened() {
+    let (url, _dir) = fresh_database().await;
+    let db = pool(&url, 3, 5).await;
+    if db.backend != Backend::Postgres {
+        return;
+    }
+    let name: String = sqlx::query_scalar("SELECT CAST(current_database() AS TEXT)")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    // Hold every open connection: the next caller needs a new one.
+    let mut held = Vec::new();
+    while db.pool.num_idle() > 0 {
+        held.push(db.pool.acquire().await.expect("an open connection"));
+    }
+    assert!(db.pool.size() < 3, "room for a new connection");
+    // From the server's maintenance database: a database cannot close
+    // itself to connections.
+    let admin_url = std::env::var("TEST_DATABASE_URL").expect("a Postgres run");
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+        .await
+        .unwrap();
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let refused = number(&db, 1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    match &refused {
+        Err(e) => assert!(db::is_unreachable(e), "{e:?}"),
+        Ok(_) => panic!("no connection could be opened"),
+    }
+    drop(held);
+    rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(number(&db, 2).await.expect("a held one, given back"), 2);
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    db.pool.close().await;
+}

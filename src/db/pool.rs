@@ -25,8 +25,9 @@
 //! - a caller that finds the stack empty queues for the next connection
 //!   put back, first come first served, and one task asks sqlx's pool for
 //!   connections while anyone queues: a new one (up to the pool's size),
-//!   one an explicit holder gave back to sqlx, or sqlx's error (a database
-//!   that is away fails every caller queued, at once). So on a busy site,
+//!   one an explicit holder gave back to sqlx, or sqlx's error for the
+//!   first caller queued (when the database is away, each attempt fails
+//!   at once, so every caller queued hears so quickly). So on a busy site,
 //!   where every connection is in use and requests queue for them,
 //!   connections pass from one query to the next without going back
 //!   through sqlx, and the pool still grows to its size. (Each caller
@@ -153,13 +154,19 @@ impl Pool {
                 // Every connection is in use: the queue is served as they
                 // come back; ask again.
                 Err(sqlx::Error::PoolTimedOut) => {}
+                // No connection could be opened (the database is away, or
+                // out of connections): the first caller queued gets the
+                // error, as it would from sqlx itself; the others wait for
+                // a connection in use to come back, or get the next
+                // attempt's error (at once, when the database is away).
                 Err(e) => {
-                    // The database is away (or the pool closed): no
-                    // connection is coming, say so to everyone queued.
-                    let message = e.to_string();
-                    for waiter in self.state().waiters.drain(..) {
-                        let error = std::io::Error::other(message.clone());
-                        let _ = waiter.send(Err(sqlx::Error::Io(error)));
+                    let mut error = Err(e);
+                    let mut state = self.state();
+                    while let Some(waiter) = state.waiters.pop_front() {
+                        match waiter.send(error) {
+                            Ok(()) => break,
+                            Err(back) => error = back,
+                        }
                     }
                 }
             }
