@@ -210,20 +210,14 @@ pub async fn list(
             popular_sql(popular)
         ));
     }
-    let mut total = 0;
-    let mut tags = Vec::new();
-    let counted: Vec<(Option<String>, i64)> =
+    let (total, mut tags) = crate::db::count_and_tags(
         bind_all(sqlx::query_as(&count_sql).bind(viewer), &binds)
             .fetch_all(&db.pool)
-            .await?;
-    for (tag, n) in counted {
-        match tag {
-            Some(tag) => tags.push((std::cmp::Reverse(n), tag)),
-            None => total = n,
-        }
-    }
-    tags.sort();
-    let tags = tags.into_iter().map(|(_, tag)| tag).collect();
+            .await?,
+    );
+    // As `popular_sql` orders them: most used first, then alphabetically.
+    tags.sort_by(|(a, m), (b, n)| n.cmp(m).then_with(|| a.cmp(b)));
+    let tags = tags.into_iter().map(|(tag, _)| tag).collect();
     Ok((with_tags(db, rows).await?, total, tags))
 }
 

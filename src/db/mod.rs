@@ -278,6 +278,22 @@ pub fn like_pattern(text: &str) -> String {
     p
 }
 
+/// A count asked together with a short list in one round trip: the rows of
+/// `SELECT NULL AS tag, COUNT(*) AS n … UNION ALL SELECT tag, n …`. The row
+/// without a tag is the count; the others are the list, in no order (a
+/// `UNION ALL` promises none: the caller sorts).
+pub fn count_and_tags(rows: Vec<(Option<String>, i64)>) -> (i64, Vec<(String, i64)>) {
+    let mut total = 0;
+    let mut tags = Vec::new();
+    for (tag, n) in rows {
+        match tag {
+            Some(tag) => tags.push((tag, n)),
+            None => total = n,
+        }
+    }
+    (total, tags)
+}
+
 /// The tags of each of `ids`, alphabetically, from a tag table such as
 /// `note_tags (note_id, tag)`: one query however many ids (keep the list
 /// to a page's worth). `table` and `key` are names from our own code.

@@ -146,14 +146,8 @@ pub async fn list(db: &DbPool, user_id: i64, query: &ListQuery) -> AppResult<Lis
             Param::Text(v) => count.bind(v.as_str()),
         };
     }
-    let mut total = 0;
-    let mut tags = Vec::new();
-    for (tag, n) in count.fetch_all(&db.pool).await? {
-        match tag {
-            Some(tag) => tags.push(tag),
-            None => total = n,
-        }
-    }
+    let (total, tags) = crate::db::count_and_tags(count.fetch_all(&db.pool).await?);
+    let mut tags: Vec<String> = tags.into_iter().map(|(tag, _)| tag).collect();
     tags.sort();
 
     let limit = next(&mut params, Param::Int(query.limit));
