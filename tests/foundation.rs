@@ -413,3 +413,20 @@ async fn a_json_body_sent_to_a_form_is_refused_without_a_server_error() {
     assert_eq!(body["error"], "unsupported_media_type");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, 0);
 }
+
+/// A page larger than Rocket's 4 KiB body chunk is handed to the server as
+/// one chunk, so it leaves in one write (and one TCP segment) instead of
+/// one per 4 KiB (`src/web/write.rs`).
+#[rocket::async_test]
+async fn a_page_is_handed_over_in_one_chunk() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("chunky").await;
+    let r = app.client.get("/profile").dispatch().await;
+    assert_eq!(r.status(), Status::Ok);
+    let size = r.body().preset_size().expect("a page has a known size");
+    assert!(size > rocket::response::Body::DEFAULT_MAX_CHUNK, "{size}");
+    assert!(r.body().max_chunk_size() >= size);
+    let page = r.into_string().await.unwrap_or_default();
+    assert_eq!(page.len(), size);
+    assert!(page.contains("Where you are signed in"));
+}

@@ -16,6 +16,7 @@ pub mod paging;
 pub mod ratelimit;
 pub mod request_id;
 pub mod text;
+mod write;
 
 pub use ctx::Ctx;
 pub use errors::catchers;
@@ -211,6 +212,7 @@ pub fn stage() -> AdHoc {
             }))
             .attach(headers::SecurityHeaders)
             .attach(nul::RefuseNul)
+            .attach(write::OneWrite)
             .mount(
                 "/",
                 routes![home, healthz, ping, stylesheet, favicon, metrics::metrics],
