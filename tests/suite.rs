@@ -57,6 +57,7 @@ mod payments_secrets;
 mod payments_settle;
 mod payments_test_provider;
 mod profile;
+mod profile_cache;
 mod redirects;
 mod reports;
 mod security_signin;

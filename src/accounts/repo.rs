@@ -99,7 +99,8 @@ pub async fn update_profile(
         .bind(id)
         .execute(&db.pool)
         .await?;
-    Ok(())
+    // The profile page shows them.
+    crate::session::user_changed(db, id).await
 }
 
 /// Rename the account. A unique violation (the name was taken a moment

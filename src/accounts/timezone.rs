@@ -105,7 +105,8 @@ pub async fn set(db: &DbPool, id: i64, name: &str) -> AppResult<()> {
         .bind(id)
         .execute(&db.pool)
         .await?;
-    Ok(())
+    // The profile page shows it.
+    crate::session::user_changed(db, id).await
 }
 
 #[cfg(test)]

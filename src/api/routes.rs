@@ -131,6 +131,7 @@ async fn logout(_api: ApiRequest, db: &Db, me: ApiUser) -> AppResult<Status> {
         .bind(me.0.session_id)
         .execute(&db.pool)
         .await?;
+    crate::session::user_changed(db, me.0.id).await?;
     Ok(Status::NoContent)
 }
 

@@ -172,6 +172,8 @@ pub async fn issue(
         .bind(t)
         .execute(&db.pool)
         .await?;
+    // The profile page lists API tokens with the sessions.
+    crate::session::user_changed(db, user_id).await?;
     let claims = Claims {
         iss: keys.issuer().to_string(),
         aud: AUDIENCE.into(),

@@ -24,7 +24,7 @@ use super::notify::Notify;
 use super::repo;
 use crate::db::{Db, DbPool};
 use crate::events;
-use crate::web::badge_cache::{BadgeCache, Drop};
+use crate::web::member_cache::{BadgeCache, Drop};
 use crate::web::{NavBadge, NavBadgeSource};
 
 /// The events channel of badge invalidations.
@@ -77,7 +77,7 @@ impl NavBadgeSource for Arc<ChatBadges> {
     async fn badge(&self, req: &Request<'_>, user_id: i64) -> Option<NavBadge> {
         let db = req.guard::<&Db>().await.succeeded()?;
         self.0
-            .get(req, user_id, "chat badge", compute(db, user_id))
+            .get(user_id, "chat badge", compute(db, user_id))
             .await
     }
 }

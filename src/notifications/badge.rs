@@ -19,7 +19,7 @@ use rocket::request::Request;
 use super::live::CHANNEL;
 use super::repo;
 use crate::db::Db;
-use crate::web::badge_cache::{BadgeCache, Drop};
+use crate::web::member_cache::{BadgeCache, Drop};
 use crate::web::{NavBadge, NavBadgeSource};
 
 /// An announcement is a member's id; anything else drops every count.
@@ -51,6 +51,6 @@ impl NavBadgeSource for Arc<UnreadCache> {
                 Vec::new(),
             ))
         };
-        self.0.get(req, user_id, "notifications count", count).await
+        self.0.get(user_id, "notifications count", count).await
     }
 }

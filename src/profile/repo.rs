@@ -36,6 +36,7 @@ struct Row {
 }
 
 /// A sign-in provider linked to the account.
+#[derive(Debug, Clone)]
 pub struct Linked {
     pub provider: String,
     pub email: String,
@@ -43,6 +44,7 @@ pub struct Linked {
 }
 
 /// What the profile page shows of an account.
+#[derive(Debug, Clone)]
 pub struct Profile {
     pub user: User,
     /// The member's time zone (an IANA name).

@@ -3,6 +3,7 @@
 use rocket::http::Status;
 use rocket::{get, post, put, routes, Route, State};
 
+use super::cache::ProfileCache;
 use super::views::{ProfilePage, TimeZonePage};
 use crate::accounts::admins::{self, AdminChange, LastAdmin};
 use crate::accounts::credentials::{self, Confirmation};
@@ -19,16 +20,18 @@ use crate::web::{Ctx, Layout, Reply};
 #[get("/profile")]
 async fn profile(
     db: &Db,
+    cache: &State<ProfileCache>,
     providers: &State<Providers>,
     layout: Layout,
     me: CurrentUser,
 ) -> AppResult<Reply> {
-    Reply::page(&ProfilePage::load(db, providers, layout, &me).await?)
+    Reply::page(&ProfilePage::load(db, cache, providers, layout, &me).await?)
 }
 
 #[put("/update-profile", data = "<form>", rank = 2)]
 async fn update_profile(
     db: &Db,
+    cache: &State<ProfileCache>,
     providers: &State<Providers>,
     layout: Layout,
     me: CurrentUser,
@@ -41,7 +44,7 @@ async fn update_profile(
             Ok(Reply::success("/profile", "Your profile has been saved."))
         }
         Err(errors) => {
-            let mut page = ProfilePage::load(db, providers, layout, &me).await?;
+            let mut page = ProfilePage::load(db, cache, providers, layout, &me).await?;
             page.profile = form;
             page.errors = errors;
             Reply::page_with(Status::UnprocessableEntity, &page)
@@ -56,6 +59,7 @@ async fn update_profile(
 #[post("/account/password", data = "<form>")]
 async fn change_password(
     ctx: Ctx<'_>,
+    cache: &State<ProfileCache>,
     providers: &State<Providers>,
     hasher: &State<Hasher>,
     layout: Layout,
@@ -96,7 +100,7 @@ async fn change_password(
             Err(problem) => errors.add("new_password", problem),
         }
     }
-    let mut page = ProfilePage::load(ctx.db, providers, layout, &me).await?;
+    let mut page = ProfilePage::load(ctx.db, cache, providers, layout, &me).await?;
     page.password_errors = errors;
     Reply::page_with(Status::UnprocessableEntity, &page)
 }
@@ -116,6 +120,7 @@ fn password_changed(ended: u64) -> String {
 #[post("/account/delete", data = "<form>")]
 async fn delete_account(
     ctx: Ctx<'_>,
+    cache: &State<ProfileCache>,
     providers: &State<Providers>,
     hasher: &State<Hasher>,
     layout: Layout,
@@ -152,7 +157,7 @@ async fn delete_account(
             }
         },
     };
-    let mut page = ProfilePage::load(db, providers, layout, &me).await?;
+    let mut page = ProfilePage::load(db, cache, providers, layout, &me).await?;
     page.delete_error = Some(problem);
     Reply::page_with(Status::UnprocessableEntity, &page)
 }

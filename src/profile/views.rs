@@ -2,12 +2,13 @@
 
 use askama::Template;
 
+use super::cache::ProfileCache;
 use crate::accounts::credentials;
 use crate::accounts::model::ProfileForm;
 use crate::accounts::repo::User;
 use crate::auth::oauth::Providers;
 use crate::db::DbPool;
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppResult, FieldErrors};
 use crate::session::{CurrentUser, SessionRow};
 use crate::web::text::format_time;
 use crate::web::Layout;
@@ -62,12 +63,13 @@ impl ProfilePage {
     /// The page as stored, with no errors.
     pub async fn load(
         db: &DbPool,
+        cache: &ProfileCache,
         providers: &Providers,
         layout: Layout,
         me: &CurrentUser,
     ) -> AppResult<ProfilePage> {
-        // One round trip: the user, their sessions, providers, two-step
-        // state and passkeys.
+        // At most one round trip: the user, their sessions, providers,
+        // two-step state and passkeys, kept between views.
         let super::repo::Profile {
             user,
             time_zone,
@@ -75,9 +77,7 @@ impl ProfilePage {
             linked,
             two_step,
             passkeys,
-        } = super::repo::load(db, me.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        } = cache.load(db, me.id).await?;
         let proved_at = sessions
             .iter()
             .find(|(s, _)| s.id == me.session_id)

@@ -83,9 +83,9 @@ pub struct SessionCache {
 impl Inner {
     fn apply(&mut self, payload: &str) {
         self.epoch += 1;
-        match payload.strip_prefix("u:").map(str::parse::<i64>) {
-            Some(Ok(id)) => self.entries.retain(|_, e| e.user.id != id),
-            _ => self.entries.clear(),
+        match named_user(payload) {
+            Some(id) => self.entries.retain(|_, e| e.user.id != id),
+            None => self.entries.clear(),
         }
     }
 
@@ -226,9 +226,17 @@ impl SessionCache {
     }
 }
 
-/// Something the session guards read about `user_id` changed, or some of
-/// their sessions ended: drop them from every process's cache. Call it
-/// after the change is written (committed), before answering.
+/// The user a message on [`CHANNEL`] names (`u:<id>`); None: everyone.
+pub fn named_user(payload: &str) -> Option<i64> {
+    payload.strip_prefix("u:")?.parse().ok()
+}
+
+/// Something about `user_id`'s account changed: what the session guards
+/// read, their sessions (one began, ended or proved itself again), or what
+/// their profile page shows (profile, time zone, providers, two-step,
+/// passkeys). Drops their sessions from every process's session cache and
+/// their profile from every profile cache (`src/profile/cache.rs`). Call
+/// it after the change is written (committed), before answering.
 pub async fn user_changed(db: &DbPool, user_id: i64) -> AppResult<()> {
     publish_user(db, user_id).await?;
     Ok(())

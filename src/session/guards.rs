@@ -114,10 +114,14 @@ async fn lookup(req: &Request<'_>) -> Lookup {
     };
     if t >= row.expires_at || t - row.last_seen_at >= idle_limit(row.remember != 0) {
         cache.forget(&hash);
-        let _ = sqlx::query("DELETE FROM sessions WHERE id = $1")
+        let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(row.session_id)
             .execute(&db.pool)
             .await;
+        // The profile page lists the user's sessions.
+        if deleted.is_ok() {
+            let _ = super::cache::publish_user(db, row.user_id).await;
+        }
         req.cookies()
             .remove_private(Cookie::build(SESSION_COOKIE).path("/"));
         return Lookup::Anonymous;

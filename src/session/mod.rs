@@ -13,7 +13,7 @@ pub mod hooks;
 pub mod role;
 mod store;
 
-pub use cache::{clear_all, user_changed, SessionCache};
+pub use cache::{clear_all, named_user, user_changed, SessionCache};
 pub use csrf::{check as check_csrf, rotate as rotate_csrf, CsrfForm, NoFields, CSRF_FIELD};
 pub use device::Device;
 pub use gate::AdminGate;

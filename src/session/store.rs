@@ -70,6 +70,8 @@ pub async fn start(
         .bind(t)
         .execute(&db.pool)
         .await?;
+    // The profile page lists the user's sessions.
+    super::cache::user_changed(db, new.user_id).await?;
     let expires = if new.remember {
         Some(rocket::time::OffsetDateTime::now_utc() + rocket::time::Duration::seconds(lifetime))
     } else {
@@ -100,11 +102,16 @@ pub async fn proved_at(db: &DbPool, id: i64) -> AppResult<i64> {
 
 /// Record that the person behind session `id` proved who they are just now.
 pub async fn record_proof(db: &DbPool, id: i64) -> AppResult<()> {
-    sqlx::query("UPDATE sessions SET reauth_at = $1 WHERE id = $2")
-        .bind(now())
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+    let users: Vec<i64> =
+        sqlx::query_scalar("UPDATE sessions SET reauth_at = $1 WHERE id = $2 RETURNING user_id")
+            .bind(now())
+            .bind(id)
+            .fetch_all(&db.pool)
+            .await?;
+    // The profile page offers sensitive changes while the proof is fresh.
+    for user_id in users {
+        super::cache::user_changed(db, user_id).await?;
+    }
     Ok(())
 }
 

@@ -1,33 +1,33 @@
-//! A navigation badge kept per member in this process, so that a
-//! signed-in page asks the database nothing for it: chat's unread badge and
-//! the notifications count both use it, each with its own events channel
-//! (`src/events`) and its own reading of the channel's messages.
+//! A value kept per member in this process, so that a signed-in page asks
+//! the database nothing for it: chat's unread badge and the notifications
+//! count each keep a [`BadgeCache`], the profile page its data, each
+//! dropped by the messages of its own events channel (`src/events`) with
+//! its own reading of them.
 //!
 //! - A message drops what it names ([`Drop::Member`], [`Drop::Tag`]: every
 //!   entry computed with that tag, e.g. a chat room) or everything; a gap
 //!   in the events (the listener lost its connection, or came back)
 //!   empties the cache, and while the listener is down the cache is
 //!   bypassed (one query per page).
-//! - A badge computed while a message arrived is not stored (an epoch), so
+//! - A value computed while a message arrived is not stored (an epoch), so
 //!   a value read just before a change cannot outlive it.
-//! - Backstop: an entry lives at most [`MAX_AGE`]; at most [`MAX_ENTRIES`]
-//!   (the cache is emptied when full).
+//! - Backstop: an entry lives at most its cache's `max_age` ([`MAX_AGE`]
+//!   for badges); at most `max_entries` (the cache is emptied when full).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rocket::request::Request;
 use rocket::tokio::sync::broadcast::{self, error::TryRecvError};
 
 use super::NavBadge;
 use crate::error::AppResult;
 use crate::events::{Event, Events};
 
-/// Longest an entry is used.
+/// Longest a badge is used.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
-/// Most members cached (the cache is emptied when full).
+/// Most members whose badge is kept (the cache is emptied when full).
 pub const MAX_ENTRIES: usize = 10_000;
 
 /// What one message on the channel drops.
@@ -41,31 +41,38 @@ pub enum Drop {
     All,
 }
 
-struct Entry {
-    badge: NavBadge,
+struct Entry<V> {
+    value: V,
     tags: Vec<i64>,
     at: Instant,
 }
 
-#[derive(Default)]
-struct State {
-    rx: Option<broadcast::Receiver<Event>>,
-    entries: HashMap<i64, Entry>,
+struct State<V> {
+    /// The subscription and the events it comes from (set by `listen`).
+    rx: Option<(broadcast::Receiver<Event>, Events)>,
+    entries: HashMap<i64, Entry<V>>,
     epoch: u64,
 }
 
-/// The per-process cache of one kind of badge.
-pub struct BadgeCache {
+/// The per-process cache of one kind of per-member value.
+pub struct MemberCache<V> {
     channel: &'static str,
     /// What a message on the channel drops.
     read: fn(&str) -> Vec<Drop>,
-    state: Mutex<State>,
+    max_age: Duration,
+    max_entries: usize,
+    state: Mutex<State<V>>,
 }
 
-impl State {
+/// The navigation badges' cache.
+pub type BadgeCache = MemberCache<NavBadge>;
+
+impl<V> State<V> {
     /// Apply every message received so far.
     fn drain(&mut self, read: fn(&str) -> Vec<Drop>) {
-        let Some(rx) = self.rx.as_mut() else { return };
+        let Some((rx, _)) = self.rx.as_mut() else {
+            return;
+        };
         let mut drops = Vec::new();
         loop {
             match rx.try_recv() {
@@ -95,17 +102,35 @@ impl State {
     }
 }
 
-impl BadgeCache {
-    /// A cache dropped by the messages on `channel`, read by `read`.
-    pub fn new(channel: &'static str, read: fn(&str) -> Vec<Drop>) -> BadgeCache {
-        BadgeCache {
+impl<V: Clone> MemberCache<V> {
+    /// A cache dropped by the messages on `channel`, read by `read`, with
+    /// the badges' limits ([`MAX_AGE`], [`MAX_ENTRIES`]).
+    pub fn new(channel: &'static str, read: fn(&str) -> Vec<Drop>) -> MemberCache<V> {
+        MemberCache::with_limits(channel, read, MAX_AGE, MAX_ENTRIES)
+    }
+
+    /// A cache whose entries live at most `max_age`, at most `max_entries`
+    /// of them.
+    pub fn with_limits(
+        channel: &'static str,
+        read: fn(&str) -> Vec<Drop>,
+        max_age: Duration,
+        max_entries: usize,
+    ) -> MemberCache<V> {
+        MemberCache {
             channel,
             read,
-            state: Mutex::new(State::default()),
+            max_age,
+            max_entries,
+            state: Mutex::new(State {
+                rx: None,
+                entries: HashMap::new(),
+                epoch: 0,
+            }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<V>> {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -115,57 +140,67 @@ impl BadgeCache {
     /// the subscription keeps the channel listened to from the start.
     pub fn listen(&self, events: &Events) {
         let mut state = self.lock();
-        state.rx = Some(events.subscribe(self.channel));
+        state.rx = Some((events.subscribe(self.channel), events.clone()));
         state.entries.clear();
         state.epoch += 1;
     }
 
-    /// `user_id`'s badge: the kept one, or `compute`d (the badge and its
-    /// tags) and kept. None when computing fails (the page shows no badge
-    /// rather than failing); `what` names the badge in the log.
-    pub async fn get<F>(
-        &self,
-        req: &Request<'_>,
-        user_id: i64,
-        what: &str,
-        compute: F,
-    ) -> Option<NavBadge>
+    /// `user_id`'s value: the kept one, or `compute`d (the value and its
+    /// tags) and kept. An error computing is returned, and nothing kept.
+    pub async fn get_or<F>(&self, user_id: i64, compute: F) -> AppResult<V>
     where
-        F: Future<Output = AppResult<(NavBadge, Vec<i64>)>>,
+        F: Future<Output = AppResult<(V, Vec<i64>)>>,
     {
-        let connected = req
-            .rocket()
-            .state::<Events>()
-            .is_some_and(Events::is_connected);
         let epoch = {
             let mut state = self.lock();
             state.drain(self.read);
-            let usable = connected && state.rx.is_some();
+            let usable = state.rx.as_ref().is_some_and(|(_, e)| e.is_connected());
             if let Some(e) = state.entries.get(&user_id) {
-                if usable && e.at.elapsed() < MAX_AGE {
-                    return Some(e.badge);
+                if usable && e.at.elapsed() < self.max_age {
+                    return Ok(e.value.clone());
                 }
             }
             usable.then_some(state.epoch)
         };
-        let (badge, tags) = match compute.await {
-            Ok(found) => found,
-            Err(e) => {
-                log::warn!("{what} of user {user_id}: {e}");
-                return None;
-            }
-        };
-        if let Some(epoch) = epoch {
+        let (value, tags) = compute.await?;
+        let keeps = self.max_entries > 0 && !self.max_age.is_zero();
+        if let (Some(epoch), true) = (epoch, keeps) {
             let mut state = self.lock();
             state.drain(self.read);
             if state.epoch == epoch {
-                if state.entries.len() >= MAX_ENTRIES {
+                if state.entries.len() >= self.max_entries {
                     state.entries.clear();
                 }
                 let at = Instant::now();
-                state.entries.insert(user_id, Entry { badge, tags, at });
+                let kept = value.clone();
+                state.entries.insert(
+                    user_id,
+                    Entry {
+                        value: kept,
+                        tags,
+                        at,
+                    },
+                );
             }
         }
-        Some(badge)
+        Ok(value)
+    }
+}
+
+impl BadgeCache {
+    /// `user_id`'s badge (see [`MemberCache::get_or`]). None when computing
+    /// fails (the page shows no badge rather than failing); `what` names
+    /// the badge in the log.
+    pub async fn get<F>(&self, user_id: i64, what: &str, compute: F) -> Option<NavBadge>
+    where
+        F: Future<Output = AppResult<(NavBadge, Vec<i64>)>>,
+    {
+        match self.get_or(user_id, compute).await {
+            Ok(badge) => Some(badge),
+            Err(e) => {
+                log::warn!("{what} of user {user_id}: {e}");
+                None
+            }
+        }
     }
 }

@@ -1,13 +1,13 @@
 //! What every page shares: the layout, CSRF, security headers, client
 //! address, rate limits, static files, the home page and the health check.
 
-pub mod badge_cache;
 mod ctx;
 pub mod drain;
 mod errors;
 mod headers;
 mod layout;
 pub mod markdown;
+pub mod member_cache;
 pub mod mentions;
 pub mod metrics;
 mod net;

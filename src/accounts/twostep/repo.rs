@@ -70,7 +70,12 @@ pub async fn accept_step(db: &DbPool, user_id: i64, step: i64, enable: bool) -> 
     .bind(user_id)
     .execute(&db.pool)
     .await?;
-    Ok(r.rows_affected() == 1)
+    let accepted = r.rows_affected() == 1;
+    if accepted && enable {
+        // The profile page shows whether it is on.
+        crate::session::user_changed(db, user_id).await?;
+    }
+    Ok(accepted)
 }
 
 /// Turn two-step sign-in off for `user_id`: the authenticator, the recovery
@@ -89,5 +94,6 @@ pub async fn remove(db: &DbPool, user_id: i64) -> AppResult<bool> {
         sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
     }
     tx.commit().await?;
+    crate::session::user_changed(db, user_id).await?;
     Ok(r.rows_affected() > 0)
 }

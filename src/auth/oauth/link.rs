@@ -93,7 +93,12 @@ pub async fn connect(
     }
     let email = identity.email.clone().unwrap_or_default();
     let mut conn = db.pool.acquire().await?;
-    match repo::link(&mut conn, user_id, &key(provider, identity), &email).await {
+    let linked = repo::link(&mut conn, user_id, &key(provider, identity), &email).await;
+    drop(conn);
+    if linked.is_ok() {
+        crate::session::user_changed(db, user_id).await?;
+    }
+    match linked {
         Ok(_) => Ok(Reply::success(
             "/profile",
             format!(

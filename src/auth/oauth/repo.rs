@@ -101,13 +101,18 @@ pub async fn link(
     .await
 }
 
-/// Remember the email the provider gave at the latest sign-in.
+/// Remember the email the provider gave at the latest sign-in (the
+/// profile page shows it).
 pub async fn update_email(db: &DbPool, id: i64, email: &str) -> AppResult<()> {
-    sqlx::query("UPDATE identities SET email = $1 WHERE id = $2")
-        .bind(email)
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+    let users: Vec<i64> =
+        sqlx::query_scalar("UPDATE identities SET email = $1 WHERE id = $2 RETURNING user_id")
+            .bind(email)
+            .bind(id)
+            .fetch_all(&db.pool)
+            .await?;
+    for user_id in users {
+        crate::session::user_changed(db, user_id).await?;
+    }
     Ok(())
 }
 
@@ -160,5 +165,8 @@ pub async fn unlink(db: &DbPool, user_id: i64, provider: &str) -> AppResult<Unli
         Unlink::Removed
     };
     tx.commit().await?;
+    if outcome == Unlink::Removed {
+        crate::session::user_changed(db, user_id).await?;
+    }
     Ok(outcome)
 }

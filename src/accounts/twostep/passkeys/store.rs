@@ -141,7 +141,11 @@ pub async fn add(
     .fetch_one(&db.pool)
     .await;
     match added {
-        Ok(id) => Ok(Some(id)),
+        Ok(id) => {
+            // The profile page counts them.
+            crate::session::user_changed(db, user_id).await?;
+            Ok(Some(id))
+        }
         Err(e) if is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -218,6 +222,9 @@ pub async fn remove(db: &DbPool, user_id: i64, id: i64) -> AppResult<bool> {
         .bind(user_id)
         .execute(&db.pool)
         .await?;
+    if r.rows_affected() > 0 {
+        crate::session::user_changed(db, user_id).await?;
+    }
     Ok(r.rows_affected() == 1)
 }
 
@@ -227,5 +234,8 @@ pub async fn remove_all(db: &DbPool, user_id: i64) -> AppResult<u64> {
         .bind(user_id)
         .execute(&db.pool)
         .await?;
+    if r.rows_affected() > 0 {
+        crate::session::user_changed(db, user_id).await?;
+    }
     Ok(r.rows_affected())
 }
