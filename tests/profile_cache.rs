@@ -28,6 +28,21 @@ fn listed_sessions(page: &str) -> usize {
     page.matches("/end\" class=\"inline-form\"").count()
 }
 
+/// Save the public profile through its form (`_method=put` first, as a
+/// browser sends it), which must be accepted.
+async fn save_profile(browser: &Client, display_name: &str, bio: &str) {
+    let token = get(browser, "/profile").await.csrf();
+    let fields = [
+        ("_method", "put"),
+        ("csrf_token", token.as_str()),
+        ("display_name", display_name),
+        ("bio", bio),
+        ("avatar_url", ""),
+    ];
+    let r = post_raw(browser, "/update-profile", &fields, &[]).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+}
+
 /// Sign `username` up in a browser of its own, open the profile there and
 /// prove the next view comes from the cache.
 async fn cached_member(app: &TestApp, username: &str) -> (Client, String) {
@@ -52,21 +67,7 @@ async fn every_change_the_profile_shows_is_there_on_the_next_view() {
     assert_eq!(listed_sessions(&profile(&browser).await), 1);
 
     // The public profile.
-    let token = get(&browser, "/profile").await.csrf();
-    let r = post_raw(
-        &browser,
-        "/update-profile",
-        &[
-            ("_method", "put"),
-            ("csrf_token", &token),
-            ("display_name", "Petra Quill"),
-            ("bio", "Keeps bees."),
-            ("avatar_url", ""),
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    save_profile(&browser, "Petra Quill", "Keeps bees.").await;
     let page = profile(&browser).await;
     assert!(page.contains("value=\"Petra Quill\""), "{page}");
     assert!(page.contains("Keeps bees."));
@@ -139,21 +140,7 @@ async fn a_change_made_through_another_process_is_seen_at_once() {
     );
 
     // Process A: a new display name, then a sign-in elsewhere.
-    let token = get(&browser, "/profile").await.csrf();
-    let r = post_raw(
-        &browser,
-        "/update-profile",
-        &[
-            ("_method", "put"),
-            ("csrf_token", &token),
-            ("display_name", "Quinn Example"),
-            ("bio", ""),
-            ("avatar_url", ""),
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    save_profile(&browser, "Quinn Example", "").await;
     let r = on_b().await;
     assert!(
         r.body.contains("value=\"Quinn Example\""),
