@@ -12,7 +12,7 @@
 //! (docs/architecture.md). While the listener is down the cache is
 //! bypassed.
 //!
-//! Two things are not announced, on purpose:
+//! Three things are not announced, on purpose:
 //! - sessions passing their expiry: the page filters the kept list by the
 //!   clock ([`live_sessions`]);
 //! - "last seen" times: they are written in batches, at most once a minute
