@@ -61,10 +61,14 @@ pub struct Profile {
 
 /// The user, their live sessions and their linked providers, in one query
 /// (rows of both kinds joined to the user through a `UNION ALL`, told apart
-/// by `x_tag`). None: no such user.
+/// by `x_tag`). None: no such user. The password hash is not read: the
+/// page needs only whether there is one (`Some("")`), and what it loads is
+/// kept in memory (`cache.rs`).
 pub async fn load(db: &DbPool, user_id: i64) -> AppResult<Option<Profile>> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT u.id, u.username, u.email, u.password_hash, u.role, u.display_name, u.bio, \
+        "SELECT u.id, u.username, u.email, \
+                CASE WHEN u.password_hash IS NULL THEN NULL ELSE '' END AS password_hash, \
+                u.role, u.display_name, u.bio, \
                 u.avatar_url, u.email_verified, u.disabled, u.created_at, u.time_zone, \
                 (SELECT COUNT(*) FROM twostep_totp t WHERE t.user_id = u.id AND t.enabled = 1) AS two_step, \
                 (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys, \
