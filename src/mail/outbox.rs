@@ -176,13 +176,9 @@ pub async fn deliveries(db: &DbPool, related_type: &str, ids: &[i64]) -> AppResu
         .await?)
 }
 
-/// Counts by state, for the admin dashboard: (queued, retrying, failed).
-pub async fn health(db: &DbPool) -> AppResult<(i64, i64, i64)> {
-    Ok(sqlx::query_as(&health_sql()).fetch_one(&db.pool).await?)
-}
-
-/// [`health`]'s query, one row of three counts, for a page that asks it
-/// together with others in one round trip.
+/// The mail queue's counts by state, as one row (`mail_queued`,
+/// `mail_retrying`, `mail_failed`), for a page that asks them together with
+/// others in one round trip (the admin dashboard).
 pub fn health_sql() -> String {
     format!(
         "SELECT \

@@ -102,14 +102,14 @@ pub async fn proved_at(db: &DbPool, id: i64) -> AppResult<i64> {
 
 /// Record that the person behind session `id` proved who they are just now.
 pub async fn record_proof(db: &DbPool, id: i64) -> AppResult<()> {
-    let users: Vec<i64> =
+    let user: Option<i64> =
         sqlx::query_scalar("UPDATE sessions SET reauth_at = $1 WHERE id = $2 RETURNING user_id")
             .bind(now())
             .bind(id)
-            .fetch_all(&db.pool)
+            .fetch_optional(&db.pool)
             .await?;
     // The profile page offers sensitive changes while the proof is fresh.
-    for user_id in users {
+    if let Some(user_id) = user {
         super::cache::user_changed(db, user_id).await?;
     }
     Ok(())

@@ -104,13 +104,13 @@ pub async fn link(
 /// Remember the email the provider gave at the latest sign-in (the
 /// profile page shows it).
 pub async fn update_email(db: &DbPool, id: i64, email: &str) -> AppResult<()> {
-    let users: Vec<i64> =
+    let user: Option<i64> =
         sqlx::query_scalar("UPDATE identities SET email = $1 WHERE id = $2 RETURNING user_id")
             .bind(email)
             .bind(id)
-            .fetch_all(&db.pool)
+            .fetch_optional(&db.pool)
             .await?;
-    for user_id in users {
+    if let Some(user_id) = user {
         crate::session::user_changed(db, user_id).await?;
     }
     Ok(())
