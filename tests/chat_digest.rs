@@ -97,7 +97,7 @@ async fn a_member_reading_the_mention_gets_no_digest() {
     let app = TestApp::spawn_with(|f| {
         mail_via(f, &url)
             .merge(("signups_per_address_per_hour", 100))
-            .merge(("chat.digest_delay_secs", 1))
+            .merge(("chat.digest_delay_secs", 3))
             .merge(("chat.digest_check_secs", 1))
             .merge(("jobs.poll_interval", 0.2))
     })
@@ -108,7 +108,10 @@ async fn a_member_reading_the_mention_gets_no_digest() {
     join(&bob, room).await;
     post_message(&alice, room, "hey @bob").await;
     page(&bob, &format!("/chat/rooms/{room}")).await;
-    rocket::tokio::time::sleep(Duration::from_secs(4)).await;
+    // Bob read it well within the delay (3 s: a loaded CI machine once
+    // took over a second between the two requests); unread, the digest
+    // would have gone by 3-4 s.
+    rocket::tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM outbox WHERE template = 'chat_digest'")
             .await,
