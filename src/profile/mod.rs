@@ -9,6 +9,8 @@ pub mod views;
 
 use rocket::fairing::AdHoc;
 
+use crate::web::member_cache::listen_at_liftoff;
+
 /// The profile page, as a Rocket stage.
 pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("Profile", |rocket| async {
@@ -18,16 +20,10 @@ pub fn stage() -> AdHoc {
         let cache = cache::ProfileCache::new(cfg);
         Ok(rocket
             .manage(cache)
-            .attach(AdHoc::on_liftoff("Profile cache", |rocket| {
-                Box::pin(async move {
-                    if let (Some(events), Some(cache)) = (
-                        rocket.state::<crate::events::Events>(),
-                        rocket.state::<cache::ProfileCache>(),
-                    ) {
-                        cache.0.listen(events);
-                    }
-                })
-            }))
+            .attach(listen_at_liftoff(
+                "Profile cache",
+                |c: &cache::ProfileCache| &c.0,
+            ))
             .mount("/", routes::routes()))
     })
 }

@@ -19,6 +19,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rocket::fairing::AdHoc;
 use rocket::tokio::sync::broadcast::{self, error::TryRecvError};
 
 use super::NavBadge;
@@ -47,18 +48,23 @@ struct Entry<V> {
     at: Instant,
 }
 
+/// How a channel's messages are read: what one of them drops.
+pub type Read = fn(&str) -> Vec<Drop>;
+
+/// One subscription: its receiver and how its messages are read.
+type Heard = (broadcast::Receiver<Event>, Read);
+
 struct State<V> {
-    /// The subscription and the events it comes from (set by `listen`).
-    rx: Option<(broadcast::Receiver<Event>, Events)>,
+    /// The subscriptions and the events they come from (set by `listen`).
+    rx: Option<(Vec<Heard>, Events)>,
     entries: HashMap<i64, Entry<V>>,
     epoch: u64,
 }
 
 /// The per-process cache of one kind of per-member value.
 pub struct MemberCache<V> {
-    channel: &'static str,
-    /// What a message on the channel drops.
-    read: fn(&str) -> Vec<Drop>,
+    /// The channels heard, each with what one of its messages drops.
+    channels: Vec<(&'static str, Read)>,
     max_age: Duration,
     max_entries: usize,
     state: Mutex<State<V>>,
@@ -69,22 +75,28 @@ pub type BadgeCache = MemberCache<NavBadge>;
 
 impl<V> State<V> {
     /// Apply every message received so far.
-    fn drain(&mut self, read: fn(&str) -> Vec<Drop>) {
-        let Some((rx, _)) = self.rx.as_mut() else {
+    fn drain(&mut self) {
+        let Some((heard, _)) = self.rx.as_mut() else {
             return;
         };
         let mut drops = Vec::new();
-        loop {
-            match rx.try_recv() {
-                Ok(Event::Message(p)) => drops.extend(read(&p)),
-                Ok(Event::Gap) | Err(TryRecvError::Lagged(_)) => drops.push(Drop::All),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Closed) => {
-                    drops.push(Drop::All);
-                    self.rx = None;
-                    break;
+        let mut closed = false;
+        for (rx, read) in heard.iter_mut() {
+            loop {
+                match rx.try_recv() {
+                    Ok(Event::Message(p)) => drops.extend(read(&p)),
+                    Ok(Event::Gap) | Err(TryRecvError::Lagged(_)) => drops.push(Drop::All),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Closed) => {
+                        drops.push(Drop::All);
+                        closed = true;
+                        break;
+                    }
                 }
             }
+        }
+        if closed {
+            self.rx = None;
         }
         if drops.is_empty() {
             return;
@@ -105,7 +117,7 @@ impl<V> State<V> {
 impl<V: Clone> MemberCache<V> {
     /// A cache dropped by the messages on `channel`, read by `read`, with
     /// the badges' limits ([`MAX_AGE`], [`MAX_ENTRIES`]).
-    pub fn new(channel: &'static str, read: fn(&str) -> Vec<Drop>) -> MemberCache<V> {
+    pub fn new(channel: &'static str, read: Read) -> MemberCache<V> {
         MemberCache::with_limits(channel, read, MAX_AGE, MAX_ENTRIES)
     }
 
@@ -113,13 +125,12 @@ impl<V: Clone> MemberCache<V> {
     /// of them.
     pub fn with_limits(
         channel: &'static str,
-        read: fn(&str) -> Vec<Drop>,
+        read: Read,
         max_age: Duration,
         max_entries: usize,
     ) -> MemberCache<V> {
         MemberCache {
-            channel,
-            read,
+            channels: vec![(channel, read)],
             max_age,
             max_entries,
             state: Mutex::new(State {
@@ -128,6 +139,13 @@ impl<V: Clone> MemberCache<V> {
                 epoch: 0,
             }),
         }
+    }
+
+    /// Also hear `channel`, whose messages `read` turns into drops (a page
+    /// built from several kinds of rows hears each kind's channel).
+    pub fn and(mut self, channel: &'static str, read: Read) -> MemberCache<V> {
+        self.channels.push((channel, read));
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<V>> {
@@ -140,7 +158,12 @@ impl<V: Clone> MemberCache<V> {
     /// the subscription keeps the channel listened to from the start.
     pub fn listen(&self, events: &Events) {
         let mut state = self.lock();
-        state.rx = Some((events.subscribe(self.channel), events.clone()));
+        let heard = self
+            .channels
+            .iter()
+            .map(|(channel, read)| (events.subscribe(channel), *read))
+            .collect();
+        state.rx = Some((heard, events.clone()));
         state.entries.clear();
         state.epoch += 1;
     }
@@ -153,7 +176,7 @@ impl<V: Clone> MemberCache<V> {
     {
         let epoch = {
             let mut state = self.lock();
-            state.drain(self.read);
+            state.drain();
             let usable = state.rx.as_ref().is_some_and(|(_, e)| e.is_connected());
             if let Some(e) = state.entries.get(&user_id) {
                 if usable && e.at.elapsed() < self.max_age {
@@ -166,7 +189,7 @@ impl<V: Clone> MemberCache<V> {
         let keeps = self.max_entries > 0 && !self.max_age.is_zero();
         if let (Some(epoch), true) = (epoch, keeps) {
             let mut state = self.lock();
-            state.drain(self.read);
+            state.drain();
             if state.epoch == epoch {
                 if state.entries.len() >= self.max_entries {
                     state.entries.clear();
@@ -185,6 +208,28 @@ impl<V: Clone> MemberCache<V> {
         }
         Ok(value)
     }
+}
+
+/// What a message on a channel whose every message drops everything
+/// reads as (a page shared by many members, such as a list).
+pub fn drop_all(_payload: &str) -> Vec<Drop> {
+    vec![Drop::All]
+}
+
+/// A fairing that starts the cache `T` holds (managed state) hearing its
+/// channels at lift-off, once the events run.
+pub fn listen_at_liftoff<T, V>(name: &'static str, cache: fn(&T) -> &MemberCache<V>) -> AdHoc
+where
+    T: Send + Sync + 'static,
+    V: Clone + Send + 'static,
+{
+    AdHoc::on_liftoff(name, move |rocket| {
+        Box::pin(async move {
+            if let (Some(events), Some(state)) = (rocket.state::<Events>(), rocket.state::<T>()) {
+                cache(state).listen(events);
+            }
+        })
+    })
 }
 
 impl BadgeCache {
