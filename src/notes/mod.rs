@@ -8,6 +8,7 @@
 //! `unzip.rs` (reading a zip within limits).
 
 mod api;
+pub mod cache;
 pub mod export;
 mod import;
 pub mod model;
@@ -22,6 +23,7 @@ use rocket::Route;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldErrors;
+use crate::web::member_cache::listen_at_liftoff;
 
 /// The `notes` table of the configuration, read by this stage alone.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -105,8 +107,16 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
+        let Some(app) = rocket.state::<crate::config::AppConfig>() else {
+            return Err(rocket);
+        };
+        let cache = cache::NotesCache::new(app);
         Ok(rocket
             .manage(cfg)
+            .manage(cache)
+            .attach(listen_at_liftoff("Notes cache", |c: &cache::NotesCache| {
+                &c.0
+            }))
             .manage(import::ImportSlots::default())
             .mount("/", routes::routes())
             .mount("/", export::routes())

@@ -3,6 +3,7 @@
 
 use sqlx::AnyConnection;
 
+use super::cache::changed;
 use super::model::{NoteInput, NoteJson};
 use crate::db::{affected, begin_write, now, tags_of, Backend, DbPool};
 use crate::error::AppResult;
@@ -185,6 +186,7 @@ pub async fn create(
     let t = now();
     let id = insert(&mut tx, user_id, note, t, t).await?;
     tx.commit().await?;
+    changed(db, user_id).await;
     Ok(Some(id))
 }
 
@@ -211,6 +213,7 @@ pub async fn insert_all(
         insert(&mut tx, user_id, n.note, n.created_at, n.updated_at).await?;
     }
     tx.commit().await?;
+    changed(db, user_id).await;
     Ok(true)
 }
 
@@ -253,6 +256,7 @@ pub async fn update(
     if affected(&done) == 1 {
         set_tags(&mut tx, user_id, id, &note.tags).await?;
         tx.commit().await?;
+        changed(db, user_id).await;
         return Ok(Saved::Version(expected + 1));
     }
     tx.rollback().await?;
@@ -269,7 +273,11 @@ pub async fn delete(db: &DbPool, user_id: i64, id: i64) -> AppResult<bool> {
         .bind(user_id)
         .execute(&db.pool)
         .await?;
-    Ok(affected(&done) == 1)
+    let deleted = affected(&done) == 1;
+    if deleted {
+        changed(db, user_id).await;
+    }
+    Ok(deleted)
 }
 
 /// Up to `limit` of the owner's notes after id `after`, oldest first:

@@ -3,8 +3,9 @@
 //! on the same paths (see `api.rs`) are tried first.
 
 use rocket::http::Status;
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, post, routes, FromForm, Route, State};
 
+use super::cache::NotesCache;
 use super::model::NoteForm;
 use super::repo::{self, Saved};
 use super::search::{self, ListQuery};
@@ -21,22 +22,31 @@ use crate::web::{Layout, Reply};
 /// Notes per page of the list.
 pub const PAGE_SIZE: i64 = 20;
 
-#[get("/notes?<q>&<tag>&<archived>&<page>", rank = 2)]
-async fn list(
-    db: &Db,
-    user: CurrentUser,
-    layout: Layout,
+/// The list's query string, as sent (each part optional; one that does
+/// not parse counts as absent).
+#[derive(FromForm)]
+struct ListParams {
     q: Option<String>,
     tag: Option<String>,
     archived: Option<bool>,
     page: Option<i64>,
+}
+
+#[get("/notes?<params..>", rank = 2)]
+async fn list(
+    db: &Db,
+    cache: &State<NotesCache>,
+    user: CurrentUser,
+    layout: Layout,
+    params: ListParams,
 ) -> AppResult<Reply> {
-    let q = search::terms(q.as_deref().unwrap_or("")).join(" ");
-    let tag = tag
+    let q = search::terms(params.q.as_deref().unwrap_or("")).join(" ");
+    let tag = params
+        .tag
         .map(|t| split_tags(&t).into_iter().next().unwrap_or_default())
         .unwrap_or_default();
-    let archived = archived.unwrap_or(false);
-    let paging = Paging::page(page, PAGE_SIZE);
+    let archived = params.archived.unwrap_or(false);
+    let paging = Paging::page(params.page, PAGE_SIZE);
     let query = ListQuery {
         q: q.clone(),
         tag: (!tag.is_empty()).then(|| tag.clone()),
@@ -45,7 +55,7 @@ async fn list(
         offset: paging.offset,
         owner_tags: true,
     };
-    let listed = search::list(db, user.id, &query).await?;
+    let listed = cache.list(db, user.id, &query).await?;
     let pager = Pager::new(ListPage::base(&q, &tag, archived), paging, listed.total);
     Reply::page(&ListPage {
         layout,

@@ -37,6 +37,7 @@ pub struct ListQuery {
 }
 
 /// A page of the list.
+#[derive(Clone)]
 pub struct Listed {
     pub notes: Vec<Note>,
     /// Notes that match, on every page.
