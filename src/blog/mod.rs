@@ -11,6 +11,7 @@
 pub mod actions;
 mod api;
 mod api_users;
+pub mod cache;
 pub mod comments;
 pub mod conduit;
 mod editor;
@@ -25,6 +26,8 @@ mod views;
 use rocket::fairing::AdHoc;
 use rocket::Route;
 
+use crate::web::member_cache::listen_at_liftoff;
+
 /// Where the RealWorld API lives.
 pub const API_BASE: &str = "/api";
 
@@ -37,14 +40,20 @@ pub fn api_routes() -> Vec<Route> {
 
 /// The blog, as a Rocket stage.
 pub fn stage() -> AdHoc {
-    AdHoc::on_ignite("Blog", |rocket| async {
+    AdHoc::try_on_ignite("Blog", |rocket| async {
         if let Some(targets) = rocket.state::<crate::moderation::reports::ReportTargets>() {
             reporting::register(targets);
         }
-        rocket
+        let Some(cfg) = rocket.state::<crate::config::AppConfig>() else {
+            return Err(rocket);
+        };
+        let cache = cache::BlogCache::new(cfg);
+        Ok(rocket
+            .manage(cache)
+            .attach(listen_at_liftoff("Blog cache", |c: &cache::BlogCache| &c.0))
             .mount("/", pages::routes())
             .mount("/", editor::routes())
             .mount(API_BASE, api_routes())
-            .register(API_BASE, conduit::api_catchers())
+            .register(API_BASE, conduit::api_catchers()))
     })
 }

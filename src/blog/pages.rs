@@ -3,9 +3,10 @@
 //! its comments. Anyone may read them; a signed-in member sees their own
 //! favourites and follows, and the buttons to change them.
 
-use rocket::{get, routes, Route};
+use rocket::{get, routes, Route, State};
 
 use super::actions;
+use super::cache::BlogCache;
 use std::collections::{HashMap, HashSet};
 
 use super::comments::{self, Comment};
@@ -79,11 +80,26 @@ async fn list_page(
 #[get("/blog?<page>")]
 async fn global(
     db: &Db,
+    cache: &State<BlogCache>,
     user: Option<CurrentUser>,
     layout: Layout,
     page: Option<i64>,
 ) -> AppResult<Reply> {
-    list_page(db, viewer(&user), layout, Tab::Global, String::new(), page).await
+    let paging = Paging::page(page, PAGE_SIZE);
+    if paging.offset != 0 {
+        return list_page(db, viewer(&user), layout, Tab::Global, String::new(), page).await;
+    }
+    let (articles, total, popular) = cache
+        .first_page(db, viewer(&user), paging.limit, POPULAR_TAGS)
+        .await?;
+    Reply::page(&ListPage::new(
+        layout,
+        Tab::Global,
+        String::new(),
+        &articles,
+        &popular,
+        Pager::new("/blog".to_string(), paging, total),
+    ))
 }
 
 #[get("/blog/feed?<page>")]

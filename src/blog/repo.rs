@@ -4,6 +4,7 @@
 //! user's id, or 0 for a visitor (no account has id 0). Articles by
 //! disabled accounts are hidden everywhere.
 
+use super::cache::changed;
 use super::model::{slug_candidate, slugify, ArticleInput};
 use super::notices;
 use crate::db::{affected, begin_write, is_unique_violation, now, tags_of, DbPool};
@@ -308,6 +309,7 @@ pub async fn create(db: &DbPool, author_id: i64, a: &ArticleInput) -> AppResult<
         set_tags(&mut tx, id, &a.tags).await?;
         notices::article_written(&mut tx, author_id, id, &slug, &a.title, &a.body).await?;
         tx.commit().await?;
+        changed(db).await;
         return Ok(slug);
     }
     Err(AppError::Conflict(
@@ -335,6 +337,7 @@ pub async fn update(db: &DbPool, article: &Article, a: &ArticleInput) -> AppResu
     let author = article.author.id;
     notices::article_written(&mut tx, author, id, &article.slug, &a.title, &a.body).await?;
     tx.commit().await?;
+    changed(db).await;
     Ok(())
 }
 
@@ -344,6 +347,7 @@ pub async fn delete(db: &DbPool, id: i64) -> AppResult<()> {
         .bind(id)
         .execute(&db.pool)
         .await?;
+    changed(db).await;
     Ok(())
 }
 
@@ -373,6 +377,7 @@ pub async fn set_favorite(db: &DbPool, user_id: i64, article: &Article, on: bool
             .await?;
     }
     tx.commit().await?;
+    changed(db).await;
     Ok(())
 }
 

@@ -50,6 +50,7 @@ impl ReportTarget for Articles {
             .bind(id)
             .execute(&db.pool)
             .await?;
+        super::cache::changed(db).await;
         Ok(())
     }
 }

@@ -70,6 +70,7 @@ pub async fn set_following(
             .await?;
     }
     tx.commit().await?;
+    super::cache::changed(db).await;
     author.following = on;
     Ok(author)
 }

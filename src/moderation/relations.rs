@@ -109,6 +109,10 @@ pub async fn set_block(db: &DbPool, me: i64, other: i64, on: bool) -> AppResult<
             .await?;
     }
     tx.commit().await?;
+    // Pages kept per member (the blog's list) show follows and hide
+    // what a member blocked or muted: both members' pages change.
+    crate::session::user_changed(db, me).await?;
+    crate::session::user_changed(db, other).await?;
     Ok(())
 }
 
@@ -134,6 +138,7 @@ pub async fn set_mute(db: &DbPool, me: i64, other: i64, on: bool) -> AppResult<(
             .execute(&db.pool)
             .await?;
     }
+    crate::session::user_changed(db, me).await?;
     Ok(())
 }
 

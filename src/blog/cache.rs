@@ -1,0 +1,81 @@
+//! The first page of the blog's list, as each reader sees it, kept in this
+//! process, so that opening `/blog` again asks the database nothing.
+//!
+//! Only `/blog`'s first page is kept (not the feed, a tag, an author or a
+//! later page), one entry per reader (favourites and follows are theirs;
+//! visitors share one). It is built from articles, their tags and
+//! favourites, follows, mutes, and the authors' accounts, so every change
+//! to any of those empties the whole cache:
+//! - the blog's own writes (articles, tags, favourites, follows, hiding
+//!   an article) call [`changed`] once committed, announced on
+//!   [`CHANNEL`];
+//! - an account's changes (name, bio, avatar, disabled, deleted) and a
+//!   block or mute are announced on the session channel
+//!   ([`crate::session::user_changed`]), which this cache hears too.
+//!
+//! This process drops the cache at once, other processes (Postgres) when
+//! their listener hears it, before the announcement returns (see
+//! `events::publish`); while the listener is down the cache is bypassed.
+//! Limits are the session cache's (`session_cache_seconds`,
+//! `session_cache_entries`; either 0 turns it off).
+
+use std::time::Duration;
+
+use super::repo::{self, Article, Filter};
+use crate::config::AppConfig;
+use crate::db::DbPool;
+use crate::error::AppResult;
+use crate::events;
+use crate::session;
+use crate::web::member_cache::{drop_all, MemberCache};
+
+/// The channel the blog's writes are announced on.
+pub const CHANNEL: &str = "blog";
+
+/// A list page's data: the articles, how many in all, the popular tags.
+pub type Listed = (Vec<Article>, i64, Vec<String>);
+
+/// The per-process cache (managed state), keyed by the reader's id (0 for
+/// a visitor).
+pub struct BlogCache(pub MemberCache<Listed>);
+
+impl BlogCache {
+    /// A cache with the session cache's limits.
+    pub fn new(cfg: &AppConfig) -> BlogCache {
+        BlogCache(
+            MemberCache::with_limits(
+                CHANNEL,
+                drop_all,
+                Duration::from_secs(cfg.session_cache_seconds),
+                cfg.session_cache_entries,
+            )
+            .and(session::cache::CHANNEL, drop_all),
+        )
+    }
+
+    /// `/blog`'s first page for `viewer` (`limit` articles, `popular`
+    /// tags): kept, or from the database.
+    pub async fn first_page(
+        &self,
+        db: &DbPool,
+        viewer: i64,
+        limit: i64,
+        popular: i64,
+    ) -> AppResult<Listed> {
+        let load = async {
+            let listed = repo::list(db, viewer, &Filter::default(), (limit, 0), popular).await?;
+            Ok((listed, Vec::new()))
+        };
+        self.0.get_or(viewer, load).await
+    }
+}
+
+/// Announce that the blog changed (after the write committed). A failure
+/// is logged, not returned: the write stands and this process has dropped
+/// its cache already; another process may then show the old page for at
+/// most the cache's age.
+pub async fn changed(db: &DbPool) {
+    if let Err(e) = events::publish(db, CHANNEL, "*").await {
+        log::warn!("announcing a change to the blog: {e}");
+    }
+}
