@@ -69,7 +69,7 @@ pub async fn create(
     email_verified: bool,
 ) -> Result<i64, sqlx::Error> {
     let t = now();
-    sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (username, email, password_hash, role, email_verified, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
@@ -79,8 +79,11 @@ pub async fn create(
     .bind(role)
     .bind(i64::from(email_verified))
     .bind(t)
-    .fetch_one(conn)
-    .await
+    .fetch_one(&mut *conn)
+    .await?;
+    // Counted on the admin's dashboard.
+    crate::events::publish_in(conn, crate::events::COUNTS, "users").await?;
+    Ok(id)
 }
 
 /// Save the editable profile fields.

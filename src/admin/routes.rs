@@ -3,9 +3,10 @@
 //! the audit log.
 
 use rocket::form::FromForm;
-use rocket::{delete, get, post, routes, Route};
+use rocket::{delete, get, post, routes, Route, State};
 
 use super::actions;
+use super::cache::StatsCache;
 use super::repo::{self, Sort};
 use super::views::{AuditPage, ConfirmDeletePage, DashboardPage, UserPage, UsersPage};
 use crate::accounts::repo as accounts;
@@ -39,8 +40,13 @@ fn done(result: AppResult<()>, back: String, success: &str) -> AppResult<Reply> 
 }
 
 #[get("/admin")]
-async fn dashboard(db: &Db, _admin: AdminUser, layout: Layout) -> AppResult<Reply> {
-    let stats = repo::stats(db).await?;
+async fn dashboard(
+    db: &Db,
+    cache: &State<StatsCache>,
+    _admin: AdminUser,
+    layout: Layout,
+) -> AppResult<Reply> {
+    let stats = cache.get(db).await?;
     Reply::page(&DashboardPage { layout, stats })
 }
 

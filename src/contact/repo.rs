@@ -5,6 +5,7 @@ use sqlx::AnyConnection;
 use super::model::NewMessage;
 use crate::db::{now, DbPool};
 use crate::error::AppResult;
+use crate::events;
 
 /// A stored contact message.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -30,7 +31,7 @@ pub async fn insert(
     user_agent: &str,
     spam: bool,
 ) -> AppResult<i64> {
-    Ok(sqlx::query_scalar(
+    let id = sqlx::query_scalar(
         "INSERT INTO contact_messages (name, email, subject, message, ip, user_agent, is_spam, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
@@ -42,8 +43,10 @@ pub async fn insert(
     .bind(user_agent)
     .bind(i64::from(spam))
     .bind(now())
-    .fetch_one(conn)
-    .await?)
+    .fetch_one(&mut *conn)
+    .await?;
+    events::publish_in(conn, events::COUNTS, "contact").await?;
+    Ok(id)
 }
 
 /// The email addresses of every enabled admin.
@@ -145,5 +148,9 @@ pub async fn set_handled(db: &DbPool, id: i64, handled: bool, admin: i64) -> App
     .bind(id)
     .execute(&db.pool)
     .await?;
-    Ok(r.rows_affected() > 0)
+    if r.rows_affected() == 0 {
+        return Ok(false);
+    }
+    events::publish(db, events::COUNTS, "contact").await?;
+    Ok(true)
 }

@@ -48,6 +48,12 @@ pub enum Event {
     Gap,
 }
 
+/// The channel announcing that rows an overview counts changed: accounts
+/// (created), jobs (queued, finished, retried, pruned) and contact
+/// messages (received, handled, pruned). The admin dashboard's kept figures hear it; the
+/// payload names the table, for the log.
+pub const COUNTS: &str = "gw_counts";
+
 /// The largest payload [`publish`] accepts (Postgres refuses 8000 bytes).
 pub const MAX_PAYLOAD: usize = 7000;
 /// How many undelivered messages a slow subscriber may fall behind by

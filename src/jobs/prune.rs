@@ -93,5 +93,9 @@ pub async fn run(conn: &mut AnyConnection, r: &Retention) -> Result<u64, sqlx::E
             .await?
             .rows_affected();
     }
+    if deleted > 0 {
+        // Contact messages and jobs are counted on the admin's dashboard.
+        crate::events::publish_in(conn, crate::events::COUNTS, "prune").await?;
+    }
     Ok(deleted)
 }

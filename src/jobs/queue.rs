@@ -6,6 +6,7 @@ use sqlx::AnyConnection;
 
 use crate::db::{is_unique_violation, now, Backend, DbPool};
 use crate::error::{AppError, AppResult};
+use crate::events;
 
 /// A job to be queued.
 #[derive(Debug, Clone)]
@@ -69,9 +70,18 @@ pub async fn enqueue(conn: &mut AnyConnection, job: &NewJob) -> AppResult<Option
     .bind(job.run_at)
     .bind(job.max_attempts)
     .bind(t)
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    if id.is_some() {
+        counts_changed(conn).await?;
+    }
     Ok(id)
+}
+
+/// Announce that the jobs' figures changed, with the caller's write
+/// (see [`events::COUNTS`]).
+async fn counts_changed(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    events::publish_in(conn, events::COUNTS, "jobs").await
 }
 
 /// A claimed job, as its handler receives it.
@@ -166,9 +176,13 @@ pub async fn finish(conn: &mut AnyConnection, job: &Job, outcome: &Outcome) -> A
     .bind(now())
     .bind(job.id)
     .bind(&job.lease_owner)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    let finished = r.rows_affected() == 1;
+    if finished {
+        counts_changed(conn).await?;
+    }
+    Ok(finished)
 }
 
 /// Queue a waiting or given-up job to run now (an admin's "retry"). A job
@@ -185,7 +199,11 @@ pub async fn retry_now(db: &DbPool, id: i64) -> AppResult<bool> {
     .execute(&db.pool)
     .await;
     match r {
-        Ok(r) => Ok(r.rows_affected() > 0),
+        Ok(r) if r.rows_affected() > 0 => {
+            events::publish(db, events::COUNTS, "jobs").await?;
+            Ok(true)
+        }
+        Ok(_) => Ok(false),
         Err(e) if is_unique_violation(&e) => Err(AppError::Conflict(
             "A job of the same kind is already waiting to run.".into(),
         )),
