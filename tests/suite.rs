@@ -50,6 +50,7 @@ mod oauth;
 mod oauth_failures;
 mod oauth_security;
 mod openapi;
+mod page_caches;
 mod paging;
 mod passkeys;
 mod payments;
