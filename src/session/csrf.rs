@@ -30,6 +30,19 @@ pub fn existing(req: &Request<'_>) -> Option<String> {
         .map(|c| c.value().to_string())
 }
 
+/// A new token: 256 bits from this thread's CSPRNG (ChaCha, seeded and
+/// reseeded from the OS), URL-safe base64. Not `OsRng` as for sessions:
+/// a token is bound on every page a browser without one opens (a first
+/// visit, a client that keeps no cookies), and there a system call per
+/// page is measurable (bench/RESULTS.md, run F).
+fn fresh_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// The token for forms on this page, creating and binding one if needed.
 pub fn ensure(req: &Request<'_>) -> String {
     req.local_cache(|| Slot(OnceLock::new()))
@@ -37,7 +50,7 @@ pub fn ensure(req: &Request<'_>) -> String {
         .get_or_init(|| match req.cookies().get_private(CSRF_COOKIE) {
             Some(c) => c.value().to_string(),
             None => {
-                let token = crate::session::random_token();
+                let token = fresh_token();
                 let secure = req
                     .rocket()
                     .state::<AppConfig>()
