@@ -102,6 +102,15 @@ async fn every_change_to_a_members_notes_is_on_the_next_list() {
     assert!(r.status.code < 400, "{}", r.body);
     assert!(page(&browser, "/notes").await.contains("Imported 1"));
 
+    // A long body is kept cut after the excerpt, which reads as before.
+    let long = format!("{}{}", "a".repeat(160), "b".repeat(300));
+    create_note(&browser, &[("title", "Long one"), ("body", long.as_str())]).await;
+    for _ in 0..2 {
+        let list = page(&browser, "/notes").await;
+        assert!(list.contains(&format!("{}…", "a".repeat(160))), "{list}");
+        assert!(!list.contains(&format!("{}b", "a".repeat(160))), "{list}");
+    }
+
     // Another member's list is theirs alone, and kept apart.
     let other = app.member("otto").await;
     assert!(!page(&other, "/notes").await.contains("Bees in June"));

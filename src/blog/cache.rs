@@ -17,7 +17,9 @@
 //! their listener hears it, before the announcement returns (see
 //! `events::publish`); while the listener is down the cache is bypassed.
 //! Limits are the session cache's (`session_cache_seconds`,
-//! `session_cache_entries`; either 0 turns it off).
+//! `session_cache_entries`; either 0 turns it off), at most
+//! [`PAGE_ENTRIES`] readers. The list holds no article bodies, only
+//! titles, descriptions, tags and authors.
 
 use std::time::Duration;
 
@@ -27,7 +29,7 @@ use crate::db::DbPool;
 use crate::error::AppResult;
 use crate::events;
 use crate::session;
-use crate::web::member_cache::{drop_all, MemberCache};
+use crate::web::member_cache::{drop_all, MemberCache, PAGE_ENTRIES};
 
 /// The channel the blog's writes are announced on.
 pub const CHANNEL: &str = "blog";
@@ -47,7 +49,7 @@ impl BlogCache {
                 CHANNEL,
                 drop_all,
                 Duration::from_secs(cfg.session_cache_seconds),
-                cfg.session_cache_entries,
+                cfg.session_cache_entries.min(PAGE_ENTRIES),
             )
             .and(session::cache::CHANNEL, drop_all),
         )

@@ -12,17 +12,21 @@
 //! the account deletes them with it, and the account's sessions with them.
 //!
 //! Limits are the session cache's (`session_cache_seconds`,
-//! `session_cache_entries`; either 0 turns it off), and so is what the age
-//! bounds: a row changed by hand in the database.
+//! `session_cache_entries`; either 0 turns it off), at most
+//! [`PAGE_ENTRIES`] members, and the age bounds the same thing: a row
+//! changed by hand in the database. Each note is kept with its body cut
+//! after the excerpt the list shows, so an entry is a few tens of
+//! kilobytes at most (20 titles and excerpts, and the tag filter).
 
 use std::time::Duration;
 
 use super::search::{self, ListQuery, Listed};
+use super::views::EXCERPT_CHARS;
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::AppResult;
 use crate::events;
-use crate::web::member_cache::{Drop, MemberCache};
+use crate::web::member_cache::{Drop, MemberCache, PAGE_ENTRIES};
 
 /// The channel a change to a member's notes is announced on (their id).
 pub const CHANNEL: &str = "notes";
@@ -58,7 +62,7 @@ impl NotesCache {
                 CHANNEL,
                 read,
                 Duration::from_secs(cfg.session_cache_seconds),
-                cfg.session_cache_entries,
+                cfg.session_cache_entries.min(PAGE_ENTRIES),
             )
             .and(crate::session::cache::CHANNEL, read_session),
         )
@@ -70,7 +74,17 @@ impl NotesCache {
         if !kept(query) {
             return search::list(db, user_id, query).await;
         }
-        let load = async { Ok((search::list(db, user_id, query).await?, Vec::new())) };
+        let load = async {
+            let mut listed = search::list(db, user_id, query).await?;
+            // Only what the list shows is kept: the excerpt, and one
+            // character more to know that the body goes on.
+            for note in &mut listed.notes {
+                if let Some((cut, _)) = note.body.char_indices().nth(EXCERPT_CHARS + 1) {
+                    note.body.truncate(cut);
+                }
+            }
+            Ok((listed, Vec::new()))
+        };
         self.0.get_or(user_id, load).await
     }
 }

@@ -26,12 +26,15 @@ pub struct NoteView {
     pub html: String,
 }
 
+/// Characters of a note's body the list shows.
+pub const EXCERPT_CHARS: usize = 160;
+
 impl NoteView {
     /// For a list row (no rendered body).
     pub fn summary(n: &Note) -> NoteView {
         let mut v = NoteView::full_without_html(n);
-        let mut excerpt: String = n.body.chars().take(160).collect();
-        if n.body.chars().count() > 160 {
+        let mut excerpt: String = n.body.chars().take(EXCERPT_CHARS).collect();
+        if n.body.chars().count() > EXCERPT_CHARS {
             excerpt.push('…');
         }
         v.excerpt = excerpt;

@@ -30,6 +30,10 @@ use crate::events::{Event, Events};
 pub const MAX_AGE: Duration = Duration::from_secs(60);
 /// Most members whose badge is kept (the cache is emptied when full).
 pub const MAX_ENTRIES: usize = 10_000;
+/// Most entries of a cache that keeps a page's rows (a list of notes or
+/// articles, tens of kilobytes at most each): its memory stays within tens
+/// of megabytes however many members there are.
+pub const PAGE_ENTRIES: usize = 1_000;
 
 /// What one message on the channel drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
