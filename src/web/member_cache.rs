@@ -1,8 +1,10 @@
 //! A value kept per member in this process, so that a signed-in page asks
 //! the database nothing for it: chat's unread badge and the notifications
-//! count each keep a [`BadgeCache`], the profile page its data, each
-//! dropped by the messages of its own events channel (`src/events`) with
-//! its own reading of them.
+//! count each keep a [`BadgeCache`]; the profile page its data; the notes
+//! list, the blog's list (per reader) and the admin dashboard a page's
+//! rows. Each is dropped by the messages of the events channels
+//! (`src/events`) of the rows it is built from, with its own reading of
+//! them ([`MemberCache::and`] adds a channel).
 //!
 //! - A message drops what it names ([`Drop::Member`], [`Drop::Tag`]: every
 //!   entry computed with that tag, e.g. a chat room) or everything; a gap
@@ -158,8 +160,8 @@ impl<V: Clone> MemberCache<V> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Start hearing the channel (at lift-off, once events run). Holding
-    /// the subscription keeps the channel listened to from the start.
+    /// Start hearing the channels (at lift-off, once events run). Holding
+    /// the subscriptions keeps the channels listened to from the start.
     pub fn listen(&self, events: &Events) {
         let mut state = self.lock();
         let heard = self
