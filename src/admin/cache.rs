@@ -19,8 +19,6 @@
 //! the session cache's age (`session_cache_seconds`, 10 s; 0 turns it
 //! off), which bounds that and rows changed by hand.
 
-use std::time::Duration;
-
 use super::repo::{self, Stats};
 use crate::config::AppConfig;
 use crate::db::DbPool;
@@ -36,13 +34,8 @@ impl StatsCache {
     /// A cache with the session cache's age.
     pub fn new(cfg: &AppConfig) -> StatsCache {
         StatsCache(
-            MemberCache::with_limits(
-                events::COUNTS,
-                drop_all,
-                Duration::from_secs(cfg.session_cache_seconds),
-                cfg.session_cache_entries.min(1),
-            )
-            .and(session::cache::CHANNEL, drop_all),
+            MemberCache::with_session_limits(events::COUNTS, drop_all, cfg, 1)
+                .and(session::cache::CHANNEL, drop_all),
         )
     }
 

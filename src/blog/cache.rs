@@ -21,8 +21,6 @@
 //! [`PAGE_ENTRIES`] readers. The list holds no article bodies, only
 //! titles, descriptions, tags and authors.
 
-use std::time::Duration;
-
 use super::repo::{self, Article, Filter};
 use crate::config::AppConfig;
 use crate::db::DbPool;
@@ -45,13 +43,8 @@ impl BlogCache {
     /// A cache with the session cache's limits.
     pub fn new(cfg: &AppConfig) -> BlogCache {
         BlogCache(
-            MemberCache::with_limits(
-                CHANNEL,
-                drop_all,
-                Duration::from_secs(cfg.session_cache_seconds),
-                cfg.session_cache_entries.min(PAGE_ENTRIES),
-            )
-            .and(session::cache::CHANNEL, drop_all),
+            MemberCache::with_session_limits(CHANNEL, drop_all, cfg, PAGE_ENTRIES)
+                .and(session::cache::CHANNEL, drop_all),
         )
     }
 

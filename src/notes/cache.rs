@@ -18,8 +18,6 @@
 //! after the excerpt the list shows, so an entry is a few tens of
 //! kilobytes at most (20 titles and excerpts, and the tag filter).
 
-use std::time::Duration;
-
 use super::search::{self, ListQuery, Listed};
 use super::views::EXCERPT_CHARS;
 use crate::config::AppConfig;
@@ -58,13 +56,8 @@ impl NotesCache {
     /// A cache with the session cache's limits.
     pub fn new(cfg: &AppConfig) -> NotesCache {
         NotesCache(
-            MemberCache::with_limits(
-                CHANNEL,
-                read,
-                Duration::from_secs(cfg.session_cache_seconds),
-                cfg.session_cache_entries.min(PAGE_ENTRIES),
-            )
-            .and(crate::session::cache::CHANNEL, read_session),
+            MemberCache::with_session_limits(CHANNEL, read, cfg, PAGE_ENTRIES)
+                .and(crate::session::cache::CHANNEL, read_session),
         )
     }
 

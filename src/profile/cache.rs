@@ -26,8 +26,6 @@
 //! `session_cache_entries`; either 0 turns both caches off), and so is
 //! what they bound: a row changed by hand in the database.
 
-use std::time::Duration;
-
 use super::repo::Profile;
 use crate::config::AppConfig;
 use crate::db::{now, DbPool};
@@ -45,11 +43,11 @@ fn read(payload: &str) -> Vec<Drop> {
 impl ProfileCache {
     /// A cache with the session cache's limits.
     pub fn new(cfg: &AppConfig) -> ProfileCache {
-        ProfileCache(MemberCache::with_limits(
+        ProfileCache(MemberCache::with_session_limits(
             session::cache::CHANNEL,
             read,
-            Duration::from_secs(cfg.session_cache_seconds),
-            cfg.session_cache_entries,
+            cfg,
+            usize::MAX,
         ))
     }
 

@@ -25,6 +25,7 @@ use rocket::fairing::AdHoc;
 use rocket::tokio::sync::broadcast::{self, error::TryRecvError};
 
 use super::NavBadge;
+use crate::config::AppConfig;
 use crate::error::AppResult;
 use crate::events::{Event, Events};
 
@@ -145,6 +146,23 @@ impl<V: Clone> MemberCache<V> {
                 epoch: 0,
             }),
         }
+    }
+
+    /// A cache with the session cache's limits (`session_cache_seconds`,
+    /// `session_cache_entries`, either 0 turning it off), keeping at most
+    /// `most` entries: what every cache of a page's data uses.
+    pub fn with_session_limits(
+        channel: &'static str,
+        read: Read,
+        cfg: &AppConfig,
+        most: usize,
+    ) -> MemberCache<V> {
+        MemberCache::with_limits(
+            channel,
+            read,
+            Duration::from_secs(cfg.session_cache_seconds),
+            cfg.session_cache_entries.min(most),
+        )
     }
 
     /// Also hear `channel`, whose messages `read` turns into drops (a page
