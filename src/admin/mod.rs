@@ -11,21 +11,15 @@ mod views;
 
 use rocket::fairing::AdHoc;
 
-use crate::web::member_cache::listen_at_liftoff;
+use crate::web::member_cache::keep;
 
 /// The admin area, as a Rocket stage.
 pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("Admin", |rocket| async {
-        let Some(cfg) = rocket.state::<crate::config::AppConfig>() else {
-            return Err(rocket);
-        };
-        let cache = cache::StatsCache::new(cfg);
+        let rocket = keep(rocket, "Dashboard figures", cache::StatsCache::new, |c| {
+            &c.0
+        })?;
         Ok(rocket
-            .manage(cache)
-            .attach(listen_at_liftoff(
-                "Dashboard figures",
-                |c: &cache::StatsCache| &c.0,
-            ))
             .mount("/", routes::routes())
             .mount("/", jobs::routes()))
     })

@@ -21,6 +21,8 @@
 //! [`PAGE_ENTRIES`] readers. The list holds no article bodies, only
 //! titles, descriptions, tags and authors.
 
+use std::sync::Arc;
+
 use super::repo::{self, Article, Filter};
 use crate::config::AppConfig;
 use crate::db::DbPool;
@@ -36,8 +38,18 @@ pub const CHANNEL: &str = "blog";
 pub type Listed = (Vec<Article>, i64, Vec<String>);
 
 /// The per-process cache (managed state), keyed by the reader's id (0 for
-/// a visitor).
-pub struct BlogCache(pub MemberCache<Listed>);
+/// a visitor). Entries are shared, not copied, by the pages that use them.
+pub struct BlogCache(pub MemberCache<Arc<Listed>>);
+
+/// Whether a list asks for the page that is kept: every article, from the
+/// first.
+fn kept(filter: &Filter, offset: i64) -> bool {
+    filter.tag.is_none()
+        && filter.author.is_none()
+        && filter.favorited_by.is_none()
+        && !filter.feed
+        && offset == 0
+}
 
 impl BlogCache {
     /// A cache with the session cache's limits.
@@ -48,20 +60,26 @@ impl BlogCache {
         )
     }
 
-    /// `/blog`'s first page for `viewer` (`limit` articles, `popular`
-    /// tags): kept, or from the database.
-    pub async fn first_page(
+    /// The list `filter` asks for as `viewer` sees it (`repo::list`): the
+    /// kept first page of every article, or from the database.
+    pub async fn list(
         &self,
         db: &DbPool,
         viewer: i64,
-        limit: i64,
+        filter: &Filter,
+        (limit, offset): (i64, i64),
         popular: i64,
-    ) -> AppResult<Listed> {
+    ) -> AppResult<Arc<Listed>> {
         let load = async {
-            let listed = repo::list(db, viewer, &Filter::default(), (limit, 0), popular).await?;
-            Ok((listed, Vec::new()))
+            let listed = repo::list(db, viewer, filter, (limit, offset), popular).await?;
+            Ok(Arc::new(listed))
         };
-        self.0.get_or(viewer, load).await
+        if !kept(filter, offset) {
+            return load.await;
+        }
+        self.0
+            .get_or(viewer, async { Ok((load.await?, Vec::new())) })
+            .await
     }
 }
 

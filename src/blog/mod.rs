@@ -26,7 +26,7 @@ mod views;
 use rocket::fairing::AdHoc;
 use rocket::Route;
 
-use crate::web::member_cache::listen_at_liftoff;
+use crate::web::member_cache::keep;
 
 /// Where the RealWorld API lives.
 pub const API_BASE: &str = "/api";
@@ -44,13 +44,8 @@ pub fn stage() -> AdHoc {
         if let Some(targets) = rocket.state::<crate::moderation::reports::ReportTargets>() {
             reporting::register(targets);
         }
-        let Some(cfg) = rocket.state::<crate::config::AppConfig>() else {
-            return Err(rocket);
-        };
-        let cache = cache::BlogCache::new(cfg);
+        let rocket = keep(rocket, "Blog cache", cache::BlogCache::new, |c| &c.0)?;
         Ok(rocket
-            .manage(cache)
-            .attach(listen_at_liftoff("Blog cache", |c: &cache::BlogCache| &c.0))
             .mount("/", pages::routes())
             .mount("/", editor::routes())
             .mount(API_BASE, api_routes())

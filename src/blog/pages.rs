@@ -35,6 +35,7 @@ fn viewer(user: &Option<CurrentUser>) -> i64 {
 /// `page`, with the popular tags beside them.
 async fn list_page(
     db: &DbPool,
+    cache: &BlogCache,
     viewer: i64,
     layout: Layout,
     tab: Tab,
@@ -59,21 +60,23 @@ async fn list_page(
         ),
     };
     let paging = Paging::page(page, PAGE_SIZE);
-    let (articles, total, popular) = repo::list(
-        db,
-        viewer,
-        &filter,
-        (paging.limit, paging.offset),
-        POPULAR_TAGS,
-    )
-    .await?;
+    let listed = cache
+        .list(
+            db,
+            viewer,
+            &filter,
+            (paging.limit, paging.offset),
+            POPULAR_TAGS,
+        )
+        .await?;
+    let (articles, total, popular) = &*listed;
     Reply::page(&ListPage::new(
         layout,
         tab,
         tag,
-        &articles,
-        &popular,
-        Pager::new(base, paging, total),
+        articles,
+        popular,
+        Pager::new(base, paging, *total),
     ))
 }
 
@@ -85,31 +88,25 @@ async fn global(
     layout: Layout,
     page: Option<i64>,
 ) -> AppResult<Reply> {
-    let paging = Paging::page(page, PAGE_SIZE);
-    if paging.offset != 0 {
-        return list_page(db, viewer(&user), layout, Tab::Global, String::new(), page).await;
-    }
-    let (articles, total, popular) = cache
-        .first_page(db, viewer(&user), paging.limit, POPULAR_TAGS)
-        .await?;
-    Reply::page(&ListPage::new(
-        layout,
-        Tab::Global,
-        String::new(),
-        &articles,
-        &popular,
-        Pager::new("/blog".to_string(), paging, total),
-    ))
+    let viewer = viewer(&user);
+    list_page(db, cache, viewer, layout, Tab::Global, String::new(), page).await
 }
 
 #[get("/blog/feed?<page>")]
-async fn feed(db: &Db, user: CurrentUser, layout: Layout, page: Option<i64>) -> AppResult<Reply> {
-    list_page(db, user.id, layout, Tab::Feed, String::new(), page).await
+async fn feed(
+    db: &Db,
+    cache: &State<BlogCache>,
+    user: CurrentUser,
+    layout: Layout,
+    page: Option<i64>,
+) -> AppResult<Reply> {
+    list_page(db, cache, user.id, layout, Tab::Feed, String::new(), page).await
 }
 
 #[get("/blog/tag/<tag>?<page>")]
 async fn tag(
     db: &Db,
+    cache: &State<BlogCache>,
     user: Option<CurrentUser>,
     layout: Layout,
     tag: &str,
@@ -117,7 +114,7 @@ async fn tag(
 ) -> AppResult<Reply> {
     // Tags are stored normalised (see `split_tags`): look them up the same way.
     let tag = split_tags(tag).into_iter().next().unwrap_or_default();
-    list_page(db, viewer(&user), layout, Tab::Tag, tag, page).await
+    list_page(db, cache, viewer(&user), layout, Tab::Tag, tag, page).await
 }
 
 /// An author's page: their articles, or (`favorites`) the ones they liked.

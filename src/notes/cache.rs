@@ -18,6 +18,8 @@
 //! after the excerpt the list shows, so an entry is a few tens of
 //! kilobytes at most (20 titles and excerpts, and the tag filter).
 
+use std::sync::Arc;
+
 use super::search::{self, ListQuery, Listed};
 use super::views::EXCERPT_CHARS;
 use crate::config::AppConfig;
@@ -29,8 +31,9 @@ use crate::web::member_cache::{Drop, MemberCache, PAGE_ENTRIES};
 /// The channel a change to a member's notes is announced on (their id).
 pub const CHANNEL: &str = "notes";
 
-/// The per-process cache (managed state).
-pub struct NotesCache(pub MemberCache<Listed>);
+/// The per-process cache (managed state). Entries are shared, not
+/// copied, by the pages that use them.
+pub struct NotesCache(pub MemberCache<Arc<Listed>>);
 
 fn read(payload: &str) -> Vec<Drop> {
     vec![payload.parse().map_or(Drop::All, Drop::Member)]
@@ -63,9 +66,14 @@ impl NotesCache {
 
     /// The page of `user_id`'s notes `query` asks for: the kept first page,
     /// or from the database.
-    pub async fn list(&self, db: &DbPool, user_id: i64, query: &ListQuery) -> AppResult<Listed> {
+    pub async fn list(
+        &self,
+        db: &DbPool,
+        user_id: i64,
+        query: &ListQuery,
+    ) -> AppResult<Arc<Listed>> {
         if !kept(query) {
-            return search::list(db, user_id, query).await;
+            return Ok(Arc::new(search::list(db, user_id, query).await?));
         }
         let load = async {
             let mut listed = search::list(db, user_id, query).await?;
@@ -76,7 +84,7 @@ impl NotesCache {
                     note.body.truncate(cut);
                 }
             }
-            Ok((listed, Vec::new()))
+            Ok((Arc::new(listed), Vec::new()))
         };
         self.0.get_or(user_id, load).await
     }

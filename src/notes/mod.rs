@@ -23,7 +23,7 @@ use rocket::Route;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldErrors;
-use crate::web::member_cache::listen_at_liftoff;
+use crate::web::member_cache::keep;
 
 /// The `notes` table of the configuration, read by this stage alone.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -107,16 +107,9 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
-        let Some(app) = rocket.state::<crate::config::AppConfig>() else {
-            return Err(rocket);
-        };
-        let cache = cache::NotesCache::new(app);
+        let rocket = keep(rocket, "Notes cache", cache::NotesCache::new, |c| &c.0)?;
         Ok(rocket
             .manage(cfg)
-            .manage(cache)
-            .attach(listen_at_liftoff("Notes cache", |c: &cache::NotesCache| {
-                &c.0
-            }))
             .manage(import::ImportSlots::default())
             .mount("/", routes::routes())
             .mount("/", export::routes())

@@ -62,7 +62,7 @@ async fn list(
         notes: listed.notes.iter().map(NoteView::summary).collect(),
         q,
         tag,
-        tags: listed.tags,
+        tags: listed.tags.clone(),
         archived,
         pager,
     })

@@ -37,7 +37,6 @@ pub struct ListQuery {
 }
 
 /// A page of the list.
-#[derive(Clone)]
 pub struct Listed {
     pub notes: Vec<Note>,
     /// Notes that match, on every page.

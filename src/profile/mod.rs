@@ -9,21 +9,12 @@ pub mod views;
 
 use rocket::fairing::AdHoc;
 
-use crate::web::member_cache::listen_at_liftoff;
+use crate::web::member_cache::keep;
 
 /// The profile page, as a Rocket stage.
 pub fn stage() -> AdHoc {
     AdHoc::try_on_ignite("Profile", |rocket| async {
-        let Some(cfg) = rocket.state::<crate::config::AppConfig>() else {
-            return Err(rocket);
-        };
-        let cache = cache::ProfileCache::new(cfg);
-        Ok(rocket
-            .manage(cache)
-            .attach(listen_at_liftoff(
-                "Profile cache",
-                |c: &cache::ProfileCache| &c.0,
-            ))
-            .mount("/", routes::routes()))
+        let rocket = keep(rocket, "Profile cache", cache::ProfileCache::new, |c| &c.0)?;
+        Ok(rocket.mount("/", routes::routes()))
     })
 }

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use rocket::fairing::AdHoc;
 use rocket::tokio::sync::broadcast::{self, error::TryRecvError};
+use rocket::{Build, Rocket};
 
 use super::NavBadge;
 use crate::config::AppConfig;
@@ -240,20 +241,36 @@ pub fn drop_all(_payload: &str) -> Vec<Drop> {
     vec![Drop::All]
 }
 
-/// A fairing that starts the cache `T` holds (managed state) hearing its
-/// channels at lift-off, once the events run.
-pub fn listen_at_liftoff<T, V>(name: &'static str, cache: fn(&T) -> &MemberCache<V>) -> AdHoc
+/// A stage's whole part in keeping a page: build the cache `T` from the
+/// app's settings (`make`), manage it, and start it hearing its channels at
+/// lift-off, once the events run (`cache` finds the [`MemberCache`] in it).
+/// Err (the stage fails) when the settings are not loaded.
+// The Rocket is handed back as the error, as `AdHoc::try_on_ignite` wants.
+#[allow(clippy::result_large_err)]
+pub fn keep<T, V>(
+    rocket: Rocket<Build>,
+    name: &'static str,
+    make: fn(&AppConfig) -> T,
+    cache: fn(&T) -> &MemberCache<V>,
+) -> Result<Rocket<Build>, Rocket<Build>>
 where
     T: Send + Sync + 'static,
     V: Clone + Send + 'static,
 {
-    AdHoc::on_liftoff(name, move |rocket| {
-        Box::pin(async move {
-            if let (Some(events), Some(state)) = (rocket.state::<Events>(), rocket.state::<T>()) {
-                cache(state).listen(events);
-            }
-        })
-    })
+    let Some(cfg) = rocket.state::<AppConfig>() else {
+        return Err(rocket);
+    };
+    let kept = make(cfg);
+    Ok(rocket
+        .manage(kept)
+        .attach(AdHoc::on_liftoff(name, move |rocket| {
+            Box::pin(async move {
+                if let (Some(events), Some(state)) = (rocket.state::<Events>(), rocket.state::<T>())
+                {
+                    cache(state).listen(events);
+                }
+            })
+        })))
 }
 
 impl BadgeCache {
