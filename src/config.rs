@@ -190,6 +190,9 @@ pub fn figment() -> Figment {
         .merge(Serialized::default("databases.main.connect_timeout", 3))
         // Never believe X-Real-IP from arbitrary clients: see `web::ClientIp`.
         .merge(Serialized::default("ip_header", false))
+        // No `Server: Rocket` on every response: it tells a scanner what to
+        // try, and every header costs each response a little.
+        .merge(Serialized::default("ident", false))
         .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
         .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global());
     if let Ok(url) = std::env::var("DATABASE_URL") {

@@ -304,6 +304,8 @@ async fn json_logs_carry_request_ids_and_never_a_secret() {
         .await
         .unwrap();
     assert_ne!(r.headers()["x-request-id"], "chosen-by-the-client");
+    // No banner naming the server software.
+    assert!(r.headers().get("server").is_none(), "{:?}", r.headers());
 
     // Wait for the failed delivery to be logged, then read the whole log.
     let deadline = Instant::now() + Duration::from_secs(20);
