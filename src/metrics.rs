@@ -9,6 +9,7 @@
 //! change. The registry and the text format are `prometheus-client`'s, the
 //! Prometheus project's own Rust client.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -42,8 +43,17 @@ fn latency_histogram() -> Histogram {
     ))
 }
 
+/// What tells one request's series from another without building its
+/// labels: the route (its address in the router, 0 for none), the method
+/// and the status.
+pub type SeriesKey = (usize, rocket::http::Method, u16);
+
 /// This process's metrics.
 pub struct Metrics {
+    /// The request series already created, by [`SeriesKey`]: counting a
+    /// request is then one small hash, not two label sets of strings
+    /// allocated and hashed per request.
+    series: Mutex<HashMap<SeriesKey, (Counter, Histogram)>>,
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
@@ -101,6 +111,7 @@ impl Metrics {
             memory.clone(),
         );
         Metrics {
+            series: Mutex::default(),
             registry: Mutex::new(registry),
             requests,
             latency,
@@ -121,10 +132,22 @@ impl Metrics {
         gauge
     }
 
-    /// Count one answered request.
-    pub fn observe(&self, labels: RequestLabels, seconds: f64) {
-        self.requests.get_or_create(&labels).inc();
-        self.latency.get_or_create(&labels).observe(seconds);
+    /// Count one answered request, of the series `key` whose labels
+    /// `labels` gives (called only the first time a series is seen).
+    pub fn observe(&self, key: SeriesKey, labels: impl FnOnce() -> RequestLabels, seconds: f64) {
+        let mut series = self
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (count, latency) = series.entry(key).or_insert_with(|| {
+            let labels = labels();
+            (
+                self.requests.get_or_create(&labels).clone(),
+                self.latency.get_or_create(&labels).clone(),
+            )
+        });
+        count.inc();
+        latency.observe(seconds);
     }
 
     /// Read what is measured at scrape time, then the whole registry as

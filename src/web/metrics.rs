@@ -68,14 +68,19 @@ impl Fairing for RequestTimer {
             return;
         };
         let started = req.local_cache(|| Started(Instant::now())).0;
-        let route = req
-            .route()
-            .map_or_else(|| "unmatched".to_string(), |r| r.uri.as_str().to_string());
+        let route = req.route();
+        let status = res.status().code;
         metrics.observe(
-            RequestLabels {
+            (
+                route.map_or(0, |r| r as *const _ as usize),
+                req.method(),
+                status,
+            ),
+            || RequestLabels {
                 method: req.method().as_str().to_string(),
-                route,
-                status: res.status().code,
+                route: route
+                    .map_or_else(|| "unmatched".to_string(), |r| r.uri.as_str().to_string()),
+                status,
             },
             started.elapsed().as_secs_f64(),
         );

@@ -20,16 +20,17 @@ pub fn of<'a>(req: &'a Request<'_>) -> &'a str {
     &req.local_cache(|| RequestId(fresh())).0
 }
 
-/// A random prefix per process and a counter: unique across processes and
-/// cheaper than asking the OS for randomness on every request.
+/// A random prefix per process and a counter, as 16 hex digits: unique
+/// across processes and cheaper than asking the OS for randomness on every
+/// request (written by hand: `format!` was a tenth of this fairing's cost).
 fn fresh() -> String {
     static PREFIX: LazyLock<u32> = LazyLock::new(rand::random);
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:08x}{:08x}",
-        *PREFIX,
-        COUNTER.fetch_add(1, Ordering::Relaxed) as u32
-    )
+    let n = (u64::from(*PREFIX) << 32) | u64::from(COUNTER.fetch_add(1, Ordering::Relaxed) as u32);
+    (0..16)
+        .rev()
+        .map(|i| char::from(b"0123456789abcdef"[((n >> (i * 4)) & 0xf) as usize]))
+        .collect()
 }
 
 /// What a proxy may send: short, and only characters safe in a log line
@@ -53,17 +54,19 @@ impl Fairing for RequestIds {
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
-        let from_proxy = req
-            .headers()
-            .get_one("X-Request-Id")
-            .filter(|id| acceptable(id))
-            .filter(|_| super::net::from_trusted_proxy(req))
-            .map(str::to_string);
+        let from_proxy = if super::net::from_trusted_proxy(req) {
+            req.headers()
+                .get_one("X-Request-Id")
+                .filter(|id| acceptable(id))
+                .map(str::to_string)
+        } else {
+            None
+        };
         req.local_cache(|| RequestId(from_proxy.unwrap_or_else(fresh)));
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        res.set_header(Header::new("X-Request-Id", of(req).to_string()));
+        res.set_header(Header::new("X-Request-Id", of(req)));
     }
 }
 
@@ -74,6 +77,11 @@ mod tests {
     #[test]
     fn ids_are_unique_and_a_proxys_id_must_be_plain() {
         assert_ne!(fresh(), fresh());
+        let id = fresh();
+        assert_eq!(id.len(), 16);
+        assert!(id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert!(acceptable("f2c1a9e07b2d4e51a0c3e5d6b7a8c9d0"));
         assert!(!acceptable(""));
         assert!(!acceptable("a b"));
