@@ -525,3 +525,66 @@ async fn a_refused_form_still_carries_the_security_headers() {
         .unwrap_or_default()
         .starts_with("text/html"));
 }
+
+#[rocket::async_test]
+async fn a_signed_in_members_token_is_their_sessions_and_needs_no_cookie() {
+    let app = TestApp::spawn().await;
+    let email = app.signed_in_user("alice").await;
+    let page = app.get("/profile").await;
+    let laptop = page.csrf();
+    assert!(!laptop.is_empty());
+    assert!(
+        page.set_cookie("gw_csrf").is_none(),
+        "a signed-in page binds no token cookie: {:?}",
+        page.set_cookies()
+    );
+    assert_eq!(
+        app.get("/notes").await.csrf(),
+        laptop,
+        "one token per session"
+    );
+
+    // The same member on a second browser has another session, so another
+    // token, and neither browser's token works in the other.
+    let phone = app.another_browser().await;
+    assert_eq!(
+        login(&phone, &email, PASSWORD).await.status,
+        Status::SeeOther
+    );
+    let phones = get(&phone, "/profile").await.csrf();
+    assert!(!phones.is_empty());
+    assert_ne!(phones, laptop);
+    let edit = [("_method", "put"), ("display_name", "From the phone")];
+    let r = post_with_token(&app.client, "/update-profile", &edit, &phones, &[]).await;
+    assert_refused(&r, "the phone's token on the laptop");
+    let r = post_with_token(&phone, "/update-profile", &edit, &laptop, &[]).await;
+    assert_refused(&r, "the laptop's token on the phone");
+    assert_eq!(
+        app.text("SELECT display_name FROM users").await.as_deref(),
+        Some("")
+    );
+    let r = post_with_token(&phone, "/update-profile", &edit, &phones, &[]).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(
+        app.text("SELECT display_name FROM users").await.as_deref(),
+        Some("From the phone")
+    );
+
+    // Signing out and in again starts a session, and a token with it.
+    let r = post_with_token(&app.client, "/logout", &[], &laptop, &[]).await;
+    assert_eq!(r.status, Status::SeeOther);
+    assert_eq!(app.login(&email, PASSWORD).await.status, Status::SeeOther);
+    let again = app.get("/profile").await.csrf();
+    assert!(!again.is_empty());
+    assert_ne!(again, laptop);
+    let edit = [("_method", "put"), ("display_name", "Old token")];
+    let r = post_with_token(&app.client, "/update-profile", &edit, &laptop, &[]).await;
+    assert_refused(&r, "the ended session's token");
+    let edit = [("_method", "put"), ("display_name", "New token")];
+    let r = post_with_token(&app.client, "/update-profile", &edit, &again, &[]).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(
+        app.text("SELECT display_name FROM users").await.as_deref(),
+        Some("New token")
+    );
+}

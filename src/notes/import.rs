@@ -103,7 +103,7 @@ impl<'r> FromData<'r> for Upload {
                 ))
             }
         };
-        if let Err(e) = check_csrf(req, form.csrf_token.as_deref()) {
+        if let Err(e) = check_csrf(req, form.csrf_token.as_deref()).await {
             return fail(e);
         }
         let mut bytes = Vec::new();

@@ -1,5 +1,7 @@
-//! The session cache: token hash → session and user, so that most signed-in
-//! requests need no database round trip to know who is asking.
+//! The session cache: session cookie → session and user, so that most
+//! signed-in requests need no database round trip to know who is asking.
+//! The key is the cookie as the browser sends it, still sealed (see
+//! `guards::lookup`), so a hit needs no decryption and no hash either.
 //!
 //! Safety rests on invalidation that is never late, not on short lifetimes:
 //! - every change that ends a session or changes what the guards read (sign
@@ -41,14 +43,22 @@ pub const CHANNEL: &str = "gw_session";
 /// How often noted activity is written.
 pub const SEEN_FLUSH: Duration = Duration::from_secs(15);
 
-/// A cached session: the user the guards return, and what the expiry
-/// checks need.
+/// A session as the cache keeps it: the user the guards return, and what
+/// the expiry checks need.
 #[derive(Debug, Clone)]
-pub(crate) struct Entry {
+pub(crate) struct Session {
     pub user: CurrentUser,
+    /// The session's CSRF token (`csrf::for_session`), kept so that a
+    /// page does not hash it again.
+    pub csrf: Arc<str>,
     pub remember: bool,
     pub last_seen_at: i64,
     pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    session: Session,
     inserted: Instant,
     generation: u64,
 }
@@ -84,7 +94,7 @@ impl Inner {
     fn apply(&mut self, payload: &str) {
         self.epoch += 1;
         match named_user(payload) {
-            Some(id) => self.entries.retain(|_, e| e.user.id != id),
+            Some(id) => self.entries.retain(|_, e| e.session.user.id != id),
             None => self.entries.clear(),
         }
     }
@@ -132,8 +142,9 @@ impl SessionCache {
         self.max_entries > 0 && !self.max_age.is_zero()
     }
 
-    /// The session behind `token_hash`, if cached and still trustworthy.
-    pub(crate) fn get(&self, token_hash: &str) -> Option<Entry> {
+    /// The session behind the sealed cookie `key`, if cached and still
+    /// trustworthy.
+    pub(crate) fn get(&self, key: &str) -> Option<Session> {
         if !self.enabled() {
             return None;
         }
@@ -143,12 +154,12 @@ impl SessionCache {
             return None;
         }
         let generation = self.events.generation();
-        let entry = inner.entries.get(token_hash)?;
+        let entry = inner.entries.get(key)?;
         if entry.generation != generation || entry.inserted.elapsed() >= self.max_age {
-            inner.entries.remove(token_hash);
+            inner.entries.remove(key);
             return None;
         }
-        Some(entry.clone())
+        Some(entry.session.clone())
     }
 
     /// Taken before reading a session from the database.
@@ -162,15 +173,7 @@ impl SessionCache {
 
     /// Store what a read taken under `ticket` found, unless something was
     /// invalidated since or the listener is not connected.
-    pub(crate) fn put(
-        &self,
-        ticket: Ticket,
-        token_hash: String,
-        user: CurrentUser,
-        remember: bool,
-        last_seen_at: i64,
-        expires_at: i64,
-    ) {
+    pub(crate) fn put(&self, ticket: Ticket, key: String, session: Session) {
         if !self.enabled() {
             return;
         }
@@ -190,27 +193,24 @@ impl SessionCache {
             }
         }
         let entry = Entry {
-            user,
-            remember,
-            last_seen_at,
-            expires_at,
+            session,
             inserted: Instant::now(),
             generation,
         };
-        inner.entries.insert(token_hash, entry);
+        inner.entries.insert(key, entry);
     }
 
     /// Drop one session (it expired).
-    pub(crate) fn forget(&self, token_hash: &str) {
+    pub(crate) fn forget(&self, key: &str) {
         let mut inner = self.lock();
         inner.epoch += 1;
-        inner.entries.remove(token_hash);
+        inner.entries.remove(key);
     }
 
     /// Note activity on a session at `t`, to be written with the next batch.
-    pub(crate) fn seen(&self, token_hash: &str, session_id: i64, t: i64) {
-        if let Some(e) = self.lock().entries.get_mut(token_hash) {
-            e.last_seen_at = e.last_seen_at.max(t);
+    pub(crate) fn seen(&self, key: &str, session_id: i64, t: i64) {
+        if let Some(e) = self.lock().entries.get_mut(key) {
+            e.session.last_seen_at = e.session.last_seen_at.max(t);
         }
         let mut seen = self
             .seen

@@ -1,7 +1,20 @@
-//! CSRF protection for every state-changing form: a random token bound to
-//! the browser by an encrypted cookie (rotated at sign-in and sign-out), sent
-//! back in a hidden field, plus a same-origin check on `Origin` and
+//! CSRF protection for every state-changing form: a secret token sent back
+//! in a hidden field, plus a same-origin check on `Origin` and
 //! `Sec-Fetch-Site`. Rocket has none of its own.
+//!
+//! Where the token lives, as in Rails (which keeps it in the session):
+//! - **Signed in:** derived from the session ([`for_session`]), so it is
+//!   new with every session (sign-in and sign-out both start or end one)
+//!   and a signed-in page needs no cookie of its own: no encryption, no
+//!   `Set-Cookie`, and no cookie to decrypt when the form comes back.
+//! - **Anonymous** (the sign-in, sign-up and contact forms): a random
+//!   token bound to the browser by an encrypted cookie, dropped at sign-in
+//!   and sign-out ([`rotate`]).
+//!
+//! A form checked against the session's token must be rendered and posted
+//! in the same session: a form from before a sign-in or sign-out, or from
+//! a session that has since ended, is refused (and the handler's own
+//! sign-in guard runs first where there is one).
 
 use std::sync::OnceLock;
 
@@ -20,8 +33,29 @@ pub const CSRF_FIELD: &str = "csrf_token";
 
 struct Slot(OnceLock<String>);
 
-/// The token already bound to this browser, if any. Creates nothing.
+/// The CSRF token of the session whose (secret) token is `session_token`:
+/// SHA-256 over a context and the token, URL-safe base64. The page may
+/// show it (it is in every form) without showing the session token, which
+/// it does not reveal; and it cannot be computed from what the database
+/// keeps (the session token's hash), so reading the database does not
+/// give a way to forge a member's forms.
+pub fn for_session(session_token: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"groundwork csrf v1\0")
+        .chain_update(session_token.as_bytes())
+        .finalize();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+}
+
+/// The token for this request's forms, if there is one: the session's
+/// when the request's session was looked up (see the module's
+/// documentation), else the one the cookie binds. Creates nothing.
 pub fn existing(req: &Request<'_>) -> Option<String> {
+    if let Some(t) = super::guards::session_csrf(req) {
+        return Some(t.to_string());
+    }
     if let Some(t) = req.local_cache(|| Slot(OnceLock::new())).0.get() {
         return Some(t.clone());
     }
@@ -43,8 +77,12 @@ fn fresh_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The token for forms on this page, creating and binding one if needed.
+/// The token for forms on this page, creating and binding one if needed
+/// (for an anonymous visitor only: a session has its own).
 pub fn ensure(req: &Request<'_>) -> String {
+    if let Some(t) = super::guards::session_csrf(req) {
+        return t.to_string();
+    }
     req.local_cache(|| Slot(OnceLock::new()))
         .0
         .get_or_init(|| match req.cookies().get_private(CSRF_COOKIE) {
@@ -68,8 +106,9 @@ pub fn ensure(req: &Request<'_>) -> String {
         .clone()
 }
 
-/// Drop the token so that the next page binds a fresh one (at sign-in and
-/// sign-out, so a token seen before cannot be reused after).
+/// Drop the cookie's token so that the next anonymous page binds a fresh
+/// one (at sign-in and sign-out, so a token seen before cannot be reused
+/// after).
 pub fn rotate(cookies: &CookieJar<'_>) {
     cookies.remove_private(Cookie::build(CSRF_COOKIE).path("/"));
 }
@@ -108,14 +147,21 @@ fn fail(req: &Request<'_>, error: AppError) -> (rocket::http::Status, ()) {
     (GuardError::stash(req, error), ())
 }
 
-/// Check a token sent some other way than a urlencoded form (a multipart
-/// upload reads its own fields): same origin, and the session's token.
-pub fn check(req: &Request<'_>, sent: Option<&str>) -> Result<(), AppError> {
-    let valid = match (sent, existing(req)) {
+/// True when `sent` is this request's token (compared in constant time).
+fn is_expected(req: &Request<'_>, sent: Option<&str>) -> bool {
+    match (sent, existing(req)) {
         (Some(s), Some(e)) => !e.is_empty() && bool::from(s.as_bytes().ct_eq(e.as_bytes())),
         _ => false,
-    };
-    if same_origin(req) && valid {
+    }
+}
+
+/// Check a token sent some other way than a urlencoded form (a multipart
+/// upload reads its own fields, a script sends `X-CSRF-Token`): same
+/// origin, and this request's token (the session's, looked up first if
+/// no guard did).
+pub async fn check(req: &Request<'_>, sent: Option<&str>) -> Result<(), AppError> {
+    super::guards::current_user(req).await;
+    if same_origin(req) && is_expected(req, sent) {
         Ok(())
     } else {
         Err(AppError::Csrf)
@@ -137,6 +183,8 @@ where
     type Error = ();
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        // Which token is expected depends on the session.
+        super::guards::current_user(req).await;
         if !same_origin(req) {
             return data::Outcome::Error(fail(req, AppError::Csrf));
         }
@@ -157,12 +205,7 @@ where
         let sent = Form::<TokenField>::parse_encoded(RawStr::new(&body))
             .ok()
             .and_then(|t| t.csrf_token);
-        let expected = existing(req);
-        let valid = match (sent, expected) {
-            (Some(s), Some(e)) => !e.is_empty() && bool::from(s.as_bytes().ct_eq(e.as_bytes())),
-            _ => false,
-        };
-        if !valid {
+        if !is_expected(req, sent.as_deref()) {
             return data::Outcome::Error(fail(req, AppError::Csrf));
         }
         match Form::<T>::parse_encoded(RawStr::new(&body)) {

@@ -1,10 +1,12 @@
 //! Request guards: who is signed in. The lookup runs once per request and is
 //! cached, so the layout, the handler and the headers fairing share it.
 
+use std::sync::Arc;
+
 use rocket::http::Cookie;
 use rocket::request::{FromRequest, Outcome, Request};
 
-use super::cache::SessionCache;
+use super::cache::{Session, SessionCache};
 use super::gate::AdminGate;
 use super::store::{hash_token, SESSION_COOKIE};
 use crate::config::AppConfig;
@@ -41,7 +43,8 @@ const SEEN_EVERY: i64 = 60;
 /// The per-request result of looking the session up.
 enum Lookup {
     Anonymous,
-    User(CurrentUser),
+    /// The user, and the session's CSRF token.
+    User(CurrentUser, Arc<str>),
     Unavailable,
 }
 
@@ -61,9 +64,14 @@ struct Row {
 }
 
 async fn lookup(req: &Request<'_>) -> Lookup {
-    let Some(cookie) = req.cookies().get_private(SESSION_COOKIE) else {
+    // The cookie as the browser sent it, still sealed, is the cache's key:
+    // a cached session then costs neither the decryption nor a hash. Only
+    // a cookie that opened (below) and named a live session is ever
+    // stored, so a key in the cache is as secret as the session token.
+    let Some(sent) = req.cookies().get(SESSION_COOKIE) else {
         return Lookup::Anonymous;
     };
+    let key = sent.value();
     let (Some(db), Some(cfg), Some(cache)) = (
         req.rocket().state::<Db>(),
         req.rocket().state::<AppConfig>(),
@@ -71,7 +79,6 @@ async fn lookup(req: &Request<'_>) -> Lookup {
     ) else {
         return Lookup::Unavailable;
     };
-    let hash = hash_token(cookie.value());
     let t = now();
     let idle_limit = |remember: bool| {
         if remember {
@@ -80,16 +87,20 @@ async fn lookup(req: &Request<'_>) -> Lookup {
             cfg.session_idle_timeout
         }
     };
-    if let Some(e) = cache.get(&hash) {
+    if let Some(e) = cache.get(key) {
         // An entry that looks expired is decided by the database (another
         // process may have seen the session more recently).
         if t < e.expires_at && t - e.last_seen_at < idle_limit(e.remember) {
             if t - e.last_seen_at >= SEEN_EVERY {
-                cache.seen(&hash, e.user.session_id, t);
+                cache.seen(key, e.user.session_id, t);
             }
-            return Lookup::User(e.user);
+            return Lookup::User(e.user, e.csrf);
         }
     }
+    let Some(cookie) = req.cookies().get_private(SESSION_COOKIE) else {
+        return Lookup::Anonymous;
+    };
+    let hash = hash_token(cookie.value());
     let ticket = cache.ticket();
     let row: Option<Row> = match sqlx::query_as(
         "SELECT s.id AS session_id, s.remember, s.last_seen_at, s.expires_at, u.id AS user_id, \
@@ -113,7 +124,7 @@ async fn lookup(req: &Request<'_>) -> Lookup {
         return Lookup::Anonymous;
     };
     if t >= row.expires_at || t - row.last_seen_at >= idle_limit(row.remember != 0) {
-        cache.forget(&hash);
+        cache.forget(key);
         let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(row.session_id)
             .execute(&db.pool)
@@ -134,20 +145,24 @@ async fn lookup(req: &Request<'_>) -> Lookup {
         email_verified: row.email_verified != 0,
         session_id: row.session_id,
     };
+    let csrf: Arc<str> = super::csrf::for_session(cookie.value()).into();
     cache.put(
         ticket,
-        hash.clone(),
-        user.clone(),
-        row.remember != 0,
-        row.last_seen_at,
-        row.expires_at,
+        key.to_string(),
+        Session {
+            user: user.clone(),
+            csrf: csrf.clone(),
+            remember: row.remember != 0,
+            last_seen_at: row.last_seen_at,
+            expires_at: row.expires_at,
+        },
     );
     // Activity is recorded at most once a minute, and written in batches:
     // a write per page view would cost more than the page.
     if t - row.last_seen_at >= SEEN_EVERY {
-        cache.seen(&hash, row.session_id, t);
+        cache.seen(key, row.session_id, t);
     }
-    Lookup::User(user)
+    Lookup::User(user, csrf)
 }
 
 async fn resolve<'r>(req: &'r Request<'_>) -> &'r Lookup {
@@ -160,7 +175,16 @@ async fn resolve<'r>(req: &'r Request<'_>) -> &'r Lookup {
 /// The signed-in user, if any (anonymous when the database is unreachable).
 pub async fn current_user(req: &Request<'_>) -> Option<CurrentUser> {
     match resolve(req).await {
-        Lookup::User(u) => Some(u.clone()),
+        Lookup::User(u, _) => Some(u.clone()),
+        _ => None,
+    }
+}
+
+/// The CSRF token of the session this request already looked up (see
+/// `csrf::for_session`); None when anonymous or not looked up yet.
+pub(crate) fn session_csrf(req: &Request<'_>) -> Option<Arc<str>> {
+    match req.local_cache(|| Cached(None)).0.as_ref() {
+        Some(Lookup::User(_, csrf)) => Some(csrf.clone()),
         _ => None,
     }
 }
@@ -168,14 +192,14 @@ pub async fn current_user(req: &Request<'_>) -> Option<CurrentUser> {
 /// The user this request already looked up, without querying anything.
 pub fn cached_user(req: &Request<'_>) -> Option<CurrentUser> {
     match req.local_cache(|| Cached(None)).0.as_ref() {
-        Some(Lookup::User(u)) => Some(u.clone()),
+        Some(Lookup::User(u, _)) => Some(u.clone()),
         _ => None,
     }
 }
 
 /// True when this request was made by a signed-in user (no query).
 pub fn signed_in(req: &Request<'_>) -> bool {
-    matches!(req.local_cache(|| Cached(None)).0, Some(Lookup::User(_)))
+    matches!(req.local_cache(|| Cached(None)).0, Some(Lookup::User(..)))
 }
 
 #[rocket::async_trait]
@@ -184,7 +208,7 @@ impl<'r> FromRequest<'r> for CurrentUser {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         match resolve(req).await {
-            Lookup::User(u) => Outcome::Success(u.clone()),
+            Lookup::User(u, _) => Outcome::Success(u.clone()),
             Lookup::Anonymous => {
                 Outcome::Error((GuardError::stash(req, AppError::Unauthorized), ()))
             }

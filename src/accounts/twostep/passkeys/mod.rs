@@ -74,7 +74,7 @@ impl<'r> FromRequest<'r> for CsrfHeader {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         crate::web::mark_json(req);
-        match crate::session::check_csrf(req, req.headers().get_one("X-CSRF-Token")) {
+        match crate::session::check_csrf(req, req.headers().get_one("X-CSRF-Token")).await {
             Ok(()) => Outcome::Success(CsrfHeader),
             Err(e) => Outcome::Error((GuardError::stash(req, e), ())),
         }
