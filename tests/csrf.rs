@@ -588,3 +588,29 @@ async fn a_signed_in_members_token_is_their_sessions_and_needs_no_cookie() {
         Some("New token")
     );
 }
+
+#[rocket::async_test]
+async fn a_members_form_during_a_database_outage_answers_503_not_403() {
+    use rocket_db_pools::Database;
+    // No session cache: the session is read from the database.
+    let app = TestApp::spawn_with(|f| f.merge(("session_cache_entries", 0))).await;
+    app.signed_in_user("alice").await;
+    let token = app.get("/contact").await.csrf();
+    assert!(!token.is_empty());
+    let pool = groundwork::db::Db::fetch(app.client.rocket()).expect("the app's pool");
+    pool.pool.close().await;
+    let r = app
+        .post_raw(
+            "/contact",
+            &[
+                ("csrf_token", token.as_str()),
+                ("name", "Alice"),
+                ("email", "alice@example.org"),
+                ("subject", "Hello"),
+                ("message", "Sent while the database is down"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, Status::ServiceUnavailable, "{}", r.body);
+    assert!(r.body.contains("Temporarily unavailable"), "{}", r.body);
+}

@@ -160,7 +160,7 @@ fn is_expected(req: &Request<'_>, sent: Option<&str>) -> bool {
 /// origin, and this request's token (the session's, looked up first if
 /// no guard did).
 pub async fn check(req: &Request<'_>, sent: Option<&str>) -> Result<(), AppError> {
-    super::guards::current_user(req).await;
+    super::guards::resolve_for_csrf(req).await?;
     if same_origin(req) && is_expected(req, sent) {
         Ok(())
     } else {
@@ -183,8 +183,9 @@ where
     type Error = ();
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        // Which token is expected depends on the session.
-        super::guards::current_user(req).await;
+        if let Err(e) = super::guards::resolve_for_csrf(req).await {
+            return data::Outcome::Error(fail(req, e));
+        }
         if !same_origin(req) {
             return data::Outcome::Error(fail(req, AppError::Csrf));
         }

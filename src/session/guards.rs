@@ -180,6 +180,17 @@ pub async fn current_user(req: &Request<'_>) -> Option<CurrentUser> {
     }
 }
 
+/// Look this request's session up (once) before its CSRF token is
+/// checked: which token is expected depends on it. Err when the database
+/// could not say, so that a member's form answers 503, not a 403 for a
+/// token that was right.
+pub(crate) async fn resolve_for_csrf(req: &Request<'_>) -> Result<(), AppError> {
+    match resolve(req).await {
+        Lookup::Unavailable => Err(AppError::Unavailable("session lookup".into())),
+        _ => Ok(()),
+    }
+}
+
 /// The CSRF token of the session this request already looked up (see
 /// `csrf::for_session`); None when anonymous or not looked up yet.
 pub(crate) fn session_csrf(req: &Request<'_>) -> Option<Arc<str>> {
