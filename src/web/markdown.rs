@@ -16,12 +16,19 @@ pub fn render_markdown(source: &str) -> String {
     });
     let mut unsafe_html = String::new();
     html::push_html(&mut unsafe_html, events);
-    ammonia::Builder::default()
-        .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .link_rel(Some("noopener noreferrer nofollow"))
-        .clean(&unsafe_html)
-        .to_string()
+    SANITIZER.clean(&unsafe_html).to_string()
 }
+
+/// The allow-list, built once: building it (a few hundred tag and
+/// attribute names into hash sets) cost more than cleaning a note
+/// (callgrind: 50,000 instructions of a note page's 283,000).
+static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(Some("noopener noreferrer nofollow"));
+    builder
+});
 
 #[cfg(test)]
 mod tests {
