@@ -21,8 +21,8 @@ pub use guards::{cached_user, current_user, signed_in, AdminUser, CurrentUser};
 pub use hooks::SignInHooks;
 pub use role::Role;
 pub use store::{
-    end_all_for_user, end_current, end_one, hash_token, list_for_user, live_sessions, proved_at,
-    random_token, record_proof, start, NewSession, SessionRow, SESSION_COOKIE,
+    end_all_for_user, end_current, end_one, hash_token, hex, list_for_user, live_sessions,
+    proved_at, random_token, record_proof, start, NewSession, SessionRow, SESSION_COOKIE,
 };
 
 /// The stage: the session cache (once the events are up) and the task that

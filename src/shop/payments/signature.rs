@@ -15,6 +15,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::session::hex;
+
 /// Stripe's default tolerance, in seconds.
 pub const DEFAULT_TOLERANCE: i64 = 300;
 
@@ -56,16 +58,6 @@ fn mac(secret: &str, t: i64, body: &[u8]) -> Hmac<Sha256> {
     mac.update(b".");
     mac.update(body);
     mac
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    s
 }
 
 /// The `v1` signature of `body` at time `t` (lowercase hex).
