@@ -125,12 +125,16 @@ async fn sigterm_drains_serving_every_request_then_refuses_connections_and_exits
         .pool_max_idle_per_host(0)
         .build()
         .expect("a client");
-    signal(&server, "TERM");
+    // Taken before the signal is sent: the server may hear it (and start
+    // its 2 s) before `kill` has exited and been reaped, so an instant taken
+    // after `signal` returns can be later than the drain's start, and a
+    // refusal right at the drain's end would then look early.
     let signalled = Instant::now();
+    signal(&server, "TERM");
 
     // Draining: the health check says so, everything else is served.
     let mut health = None;
-    for _ in 0..50 {
+    while health.is_none() && signalled.elapsed() < Duration::from_secs(2) {
         let r = client
             .get(format!("{}/healthz", server.base))
             .send()
@@ -138,9 +142,9 @@ async fn sigterm_drains_serving_every_request_then_refuses_connections_and_exits
             .expect("still listening while draining");
         if r.status() == 503 {
             health = Some(r.text().await.expect("body"));
-            break;
+        } else {
+            rocket::tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        rocket::tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(
         health.as_deref(),
@@ -156,7 +160,9 @@ async fn sigterm_drains_serving_every_request_then_refuses_connections_and_exits
         for page in ["/", "/login", "/blog"] {
             match client.get(format!("{}{page}", server.base)).send().await {
                 Ok(r) => {
-                    assert_eq!(r.status(), 200, "{page} while draining");
+                    let status = r.status();
+                    let body = r.text().await.unwrap_or_default();
+                    assert_eq!(status, 200, "{page} while draining: {body}");
                     served += 1;
                 }
                 Err(e) => {
@@ -176,13 +182,15 @@ async fn sigterm_drains_serving_every_request_then_refuses_connections_and_exits
         );
         rocket::tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(served > 10, "only {served} requests served while draining");
+    // A loaded machine serves fewer in the 2 s; one round of every page
+    // is what shows that draining serves them.
+    assert!(served >= 3, "only {served} requests served while draining");
     assert!(
         refused_at >= Duration::from_secs(2),
         "the listener closed {refused_at:?} after SIGTERM, before the 2 s drain"
     );
 
-    let status = exited(&mut server, Duration::from_secs(15))
+    let status = exited(&mut server, Duration::from_secs(30))
         .await
         .expect("the process exits after the drain");
     assert!(status.success(), "exit status {status}");
