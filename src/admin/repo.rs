@@ -80,10 +80,16 @@ impl Sort {
     }
 }
 
-const MATCH: &str = "(lower(u.username) LIKE $1 ESCAPE '\\' OR u.email LIKE $1 ESCAPE '\\' \
-                     OR lower(u.display_name) LIKE $1 ESCAPE '\\')";
+/// Users whose name, email or display name contains the text bound at $1.
+fn matching(db: &DbPool) -> String {
+    let [name, email, display] = ["u.username", "u.email", "u.display_name"]
+        .map(|column| crate::db::contains(db.backend, column, "$1"));
+    format!("({name} OR {email} OR {display})")
+}
 
-/// A page of users matching `query` by name or email, and how many match.
+/// A page of users matching `query` by name or email, and how many match:
+/// one statement (the count rides on each row as a window), and a second
+/// only for a page past the last, which has no row to carry it.
 pub async fn list_users(
     db: &DbPool,
     query: &str,
@@ -91,24 +97,38 @@ pub async fn list_users(
     limit: i64,
     offset: i64,
 ) -> AppResult<(Vec<UserRow>, i64)> {
-    let pattern = crate::db::like_pattern(query);
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {MATCH}"))
-        .bind(&pattern)
-        .fetch_one(&db.pool)
-        .await?;
+    #[derive(sqlx::FromRow)]
+    struct Counted {
+        #[sqlx(flatten)]
+        row: UserRow,
+        total: i64,
+    }
+    let pattern = crate::db::search_text(query);
+    let matching = matching(db);
     let sql = format!(
         "SELECT u.id, u.username, u.email, u.role, u.display_name, u.email_verified, u.disabled, u.created_at, \
-                (SELECT MAX(s.last_seen_at) FROM sessions s WHERE s.user_id = u.id) AS last_seen_at \
-         FROM users u WHERE {MATCH} ORDER BY {} LIMIT $2 OFFSET $3",
+                (SELECT MAX(s.last_seen_at) FROM sessions s WHERE s.user_id = u.id) AS last_seen_at, \
+                COUNT(*) OVER () AS total \
+         FROM users u WHERE {matching} ORDER BY {} LIMIT $2 OFFSET $3",
         sort.sql()
     );
-    let rows = sqlx::query_as(&sql)
+    let rows: Vec<Counted> = sqlx::query_as(&sql)
         .bind(&pattern)
         .bind(limit)
         .bind(offset)
         .fetch_all(&db.pool)
         .await?;
-    Ok((rows, total))
+    let total = match rows.first() {
+        Some(first) => first.total,
+        None if offset == 0 => 0,
+        None => {
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {matching}"))
+                .bind(&pattern)
+                .fetch_one(&db.pool)
+                .await?
+        }
+    };
+    Ok((rows.into_iter().map(|c| c.row).collect(), total))
 }
 
 /// The figures on the dashboard.

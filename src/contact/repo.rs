@@ -96,8 +96,13 @@ impl Filter {
     }
 }
 
-const SEARCH: &str = "(lower(name) LIKE $1 ESCAPE '\\' OR lower(email) LIKE $1 ESCAPE '\\' \
-                      OR lower(subject) LIKE $1 ESCAPE '\\' OR lower(message) LIKE $1 ESCAPE '\\')";
+/// Messages whose sender, address, subject or text contains the text
+/// bound at $1.
+fn search(db: &DbPool) -> String {
+    let [name, email, subject, message] = ["name", "email", "subject", "message"]
+        .map(|column| crate::db::contains(db.backend, column, "$1"));
+    format!("({name} OR {email} OR {subject} OR {message})")
+}
 
 /// One page of messages, newest first, and the total that match.
 pub async fn list(
@@ -107,16 +112,17 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> AppResult<(Vec<Message>, i64)> {
-    let pattern = crate::db::like_pattern(query);
+    let pattern = crate::db::search_text(query);
+    let search = search(db);
     let total: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM contact_messages WHERE {} AND {SEARCH}",
+        "SELECT COUNT(*) FROM contact_messages WHERE {} AND {search}",
         filter.sql()
     ))
     .bind(&pattern)
     .fetch_one(&db.pool)
     .await?;
     let rows = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM contact_messages WHERE {} AND {SEARCH} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+        "SELECT {COLUMNS} FROM contact_messages WHERE {} AND {search} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
         filter.sql()
     ))
     .bind(&pattern)

@@ -263,19 +263,33 @@ pub fn affected(r: &AnyQueryResult) -> u64 {
     r.rows_affected()
 }
 
-/// `%text%` for `LIKE … ESCAPE '\'`, case-folded, with `\`, `%` and `_` in
-/// the text matched literally. NUL is dropped: it never occurs in stored
-/// text, and Postgres refuses it in a query.
-pub fn like_pattern(text: &str) -> String {
-    let mut p = String::from("%");
-    for c in text.trim().to_lowercase().chars().filter(|&c| c != '\0') {
-        if matches!(c, '\\' | '%' | '_') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
+/// A search's substring test: `expr`, case-folded, contains the text bound
+/// at `param` (bind [`search_text`]; an empty text matches everything).
+///
+/// Not `lower(expr) LIKE '%…%'`: SQLite may plan a LIKE by its pattern, so
+/// a statement whose pattern is a parameter is marked expired whenever a
+/// value is bound to it, and was parsed and planned again on every
+/// execution instead of coming from the statement cache (perf on `/users`:
+/// SQLite's parser and planner, on every request). A position test has no
+/// such dependency, and no character in the text is special, so nothing
+/// needs escaping.
+pub fn contains(backend: Backend, expr: &str, param: &str) -> String {
+    let position = match backend {
+        Backend::Sqlite => "instr",
+        Backend::Postgres => "strpos",
+    };
+    format!("{position}(lower({expr}), {param}) > 0")
+}
+
+/// What a search's [`contains`] looks for: the text trimmed and
+/// case-folded, NUL dropped (it never occurs in stored text, and Postgres
+/// refuses it in a query).
+pub fn search_text(text: &str) -> String {
+    text.trim()
+        .to_lowercase()
+        .chars()
+        .filter(|&c| c != '\0')
+        .collect()
 }
 
 /// A count asked together with a short list in one round trip: the rows of

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::model::{ProductInput, VariantInput};
-use crate::db::{affected, begin_write, is_unique_violation, like_pattern, now, DbPool};
+use crate::db::{affected, begin_write, contains, is_unique_violation, now, search_text, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
 
 /// A product as lists show it: its lowest price, its stock over all
@@ -65,13 +65,14 @@ pub struct ListQuery<'a> {
 pub async fn list(db: &DbPool, query: &ListQuery<'_>) -> AppResult<(Vec<Summary>, bool)> {
     let sql = format!(
         "{SUMMARY} WHERE (p.active = 1 OR $1 = 1) \
-         AND ($2 = '' OR LOWER(p.title) LIKE $3 ESCAPE '\\') \
-         AND ($4 = '' OR c.slug = $4) AND p.id > $5 ORDER BY p.id LIMIT $6"
+         AND ($2 = '' OR {}) \
+         AND ($4 = '' OR c.slug = $4) AND p.id > $5 ORDER BY p.id LIMIT $6",
+        contains(db.backend, "p.title", "$3")
     );
     let mut rows: Vec<Summary> = sqlx::query_as(&sql)
         .bind(i64::from(query.include_drafts))
         .bind(query.q.trim())
-        .bind(like_pattern(query.q))
+        .bind(search_text(query.q))
         .bind(query.category)
         .bind(query.after)
         .bind(query.limit + 1)

@@ -55,10 +55,11 @@ pub async fn list(db: &DbPool, f: &Filter) -> AppResult<Vec<(Order, String)>> {
         username: String,
     }
     let cols: Vec<String> = COLUMNS.split(", ").map(|c| format!("o.{c}")).collect();
+    let [name, email] = ["u.username", "u.email"].map(|c| crate::db::contains(db.backend, c, "$5"));
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {}, u.username FROM shop_orders o JOIN users u ON u.id = o.user_id \
          WHERE ($1 = 0 OR o.user_id = $1) AND ($2 = '' OR o.state = $2) AND o.created_at >= $3 \
-         AND ($4 = '' OR LOWER(u.username) LIKE $5 ESCAPE '\\' OR LOWER(u.email) LIKE $5 ESCAPE '\\') \
+         AND ($4 = '' OR {name} OR {email}) \
          ORDER BY o.id DESC LIMIT 100",
         cols.join(", ")
     ))
@@ -66,7 +67,7 @@ pub async fn list(db: &DbPool, f: &Filter) -> AppResult<Vec<(Order, String)>> {
     .bind(f.state.map(OrderState::as_str).unwrap_or(""))
     .bind(f.since)
     .bind(f.customer.trim())
-    .bind(crate::db::like_pattern(&f.customer))
+    .bind(crate::db::search_text(&f.customer))
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.into_iter().map(|r| (r.order, r.username)).collect())

@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 
 use super::items::{Task, SELECT};
 use super::zone;
-use crate::db::{like_pattern, DbPool};
+use crate::db::{contains, search_text, DbPool};
 use crate::error::{AppResult, FieldErrors};
 
 /// The deepest row a page may start at.
@@ -295,11 +295,11 @@ pub async fn list(
         add(
             &mut clauses,
             &mut args,
-            Arg::Text(like_pattern(&query.q)),
+            Arg::Text(search_text(&query.q)),
             |n| {
-                format!(
-                "(LOWER(t.title) LIKE ${n} ESCAPE '\\' OR LOWER(t.description) LIKE ${n} ESCAPE '\\')"
-            )
+                let [title, description] = ["t.title", "t.description"]
+                    .map(|column| contains(db.backend, column, &format!("${n}")));
+                format!("({title} OR {description})")
             },
         );
     }
