@@ -52,7 +52,8 @@ async fn every_change_to_a_members_notes_is_on_the_next_list() {
         list.contains("Seed list") && !list.contains("Changed behind its back"),
         "the second view was not served from the cache"
     );
-    // A search is not kept: it reads the database.
+    // A search not asked before reads the database (the rest of the pages
+    // kept: `page_caches_detail.rs`).
     assert!(page(&browser, "/notes?q=behind")
         .await
         .contains("Changed behind its back"));

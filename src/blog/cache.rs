@@ -1,28 +1,38 @@
-//! The first page of the blog's list, as each reader sees it, kept in this
-//! process, so that opening `/blog` again asks the database nothing.
+//! The blog's pages as each reader sees them, kept in this process, so
+//! that opening `/blog`, the feed, a tag or an article again asks the
+//! database nothing.
 //!
-//! Only `/blog`'s first page is kept (not the feed, a tag, an author or a
-//! later page), one entry per reader (favourites and follows are theirs;
-//! visitors share one). It is built from articles, their tags and
-//! favourites, follows, mutes, and the authors' accounts, so every change
-//! to any of those empties the whole cache:
-//! - the blog's own writes (articles, tags, favourites, follows, hiding
-//!   an article) call [`changed`] once committed, announced on
-//!   [`CHANNEL`];
+//! Kept per reader ([`Key`]; favourites, follows and mutes are theirs,
+//! visitors share one): each page of the lists (`/blog`, the feed, a tag)
+//! and each article with its comments and the profile links of the
+//! members it mentions. They are built from articles, their tags,
+//! comments and favourites, follows, blocks and mutes, and the accounts of
+//! authors and of mentioned members, so every change to any of those
+//! empties the whole cache:
+//! - the blog's own writes (articles, tags, comments, favourites, follows,
+//!   hiding an article or a comment) call [`changed`] once committed,
+//!   announced on [`CHANNEL`];
 //! - an account's changes (name, bio, avatar, disabled, deleted) and a
 //!   block or mute are announced on the session channel
-//!   ([`crate::session::user_changed`]), which this cache hears too.
+//!   ([`crate::session::user_changed`]), which this cache hears too. So is
+//!   a new account's first session: every sign-up (form, API, OAuth) signs
+//!   in at once, and a mention of the new name then becomes a link. (An
+//!   admin made with `groundwork create-admin` links from their first
+//!   sign-in, or after the cache's age.)
 //!
 //! This process drops the cache at once, other processes (Postgres) when
 //! their listener hears it, before the announcement returns (see
 //! `events::publish`); while the listener is down the cache is bypassed.
 //! Limits are the session cache's (`session_cache_seconds`,
 //! `session_cache_entries`; either 0 turns it off), at most
-//! [`PAGE_ENTRIES`] readers. The list holds no article bodies, only
-//! titles, descriptions, tags and authors.
+//! [`PAGE_ENTRIES`] entries in all, [`PER_MEMBER`](crate::web::member_cache::PER_MEMBER) per reader. A list
+//! holds no article bodies, only titles, descriptions, tags and authors;
+//! an article is kept with its comments (at most `comments::LIMIT`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::comments::Comment;
 use super::repo::{self, Article, Filter};
 use crate::config::AppConfig;
 use crate::db::DbPool;
@@ -37,19 +47,29 @@ pub const CHANNEL: &str = "blog";
 /// A list page's data: the articles, how many in all, the popular tags.
 pub type Listed = (Vec<Article>, i64, Vec<String>);
 
+/// An article page's data: the article, its comments, and the profile
+/// links of the members they mention (lower-case name → address).
+pub type Shown = (Article, Vec<Comment>, HashMap<String, String>);
+
+/// What is kept for one reader.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// A list: its filter, limit, offset and how many popular tags.
+    List(Filter, i64, i64, i64),
+    /// An article, by slug.
+    Article(String),
+}
+
+/// A kept page's data.
+#[derive(Clone)]
+pub enum Kept {
+    List(Arc<Listed>),
+    Article(Arc<Shown>),
+}
+
 /// The per-process cache (managed state), keyed by the reader's id (0 for
 /// a visitor). Entries are shared, not copied, by the pages that use them.
-pub struct BlogCache(pub MemberCache<Arc<Listed>>);
-
-/// Whether a list asks for the page that is kept: every article, from the
-/// first.
-fn kept(filter: &Filter, offset: i64) -> bool {
-    filter.tag.is_none()
-        && filter.author.is_none()
-        && filter.favorited_by.is_none()
-        && !filter.feed
-        && offset == 0
-}
+pub struct BlogCache(pub MemberCache<Kept, Key>);
 
 impl BlogCache {
     /// A cache with the session cache's limits.
@@ -61,7 +81,7 @@ impl BlogCache {
     }
 
     /// The list `filter` asks for as `viewer` sees it (`repo::list`): the
-    /// kept first page of every article, or from the database.
+    /// kept one, or from the database (and kept).
     pub async fn list(
         &self,
         db: &DbPool,
@@ -70,16 +90,30 @@ impl BlogCache {
         (limit, offset): (i64, i64),
         popular: i64,
     ) -> AppResult<Arc<Listed>> {
-        let load = async {
+        let load = || async {
             let listed = repo::list(db, viewer, filter, (limit, offset), popular).await?;
-            Ok(Arc::new(listed))
+            AppResult::Ok(Arc::new(listed))
         };
-        if !kept(filter, offset) {
-            return load.await;
+        let key = Key::List(filter.clone(), limit, offset, popular);
+        let kept = async { Ok((Kept::List(load().await?), Vec::new())) };
+        match self.0.get_or_at(viewer, key, kept).await? {
+            Kept::List(listed) => Ok(listed),
+            Kept::Article(_) => load().await,
         }
-        self.0
-            .get_or(viewer, async { Ok((load.await?, Vec::new())) })
-            .await
+    }
+
+    /// The article `slug` as `viewer` sees it: the kept one, or `load`ed
+    /// (and kept).
+    pub async fn article<F>(&self, viewer: i64, slug: &str, load: F) -> AppResult<Arc<Shown>>
+    where
+        F: std::future::Future<Output = AppResult<Shown>>,
+    {
+        let key = Key::Article(slug.to_string());
+        let kept = async { Ok((Kept::Article(Arc::new(load.await?)), Vec::new())) };
+        match self.0.get_or_at(viewer, key, kept).await? {
+            Kept::Article(shown) => Ok(shown),
+            Kept::List(_) => Err(crate::error::AppError::NotFound),
+        }
     }
 }
 

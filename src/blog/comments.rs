@@ -132,6 +132,7 @@ pub async fn add(
     .await?;
     notices::commented(&mut tx, author_id, article, id, parent_author, body).await?;
     tx.commit().await?;
+    super::cache::changed(db).await;
     let row: Row = sqlx::query_as(&format!("{} WHERE c.id = $2", select()))
         .bind(author_id)
         .bind(id)
@@ -159,5 +160,6 @@ pub async fn delete(db: &DbPool, id: i64) -> AppResult<()> {
         .bind(id)
         .execute(&db.pool)
         .await?;
+    super::cache::changed(db).await;
     Ok(())
 }

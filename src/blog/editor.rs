@@ -9,7 +9,7 @@ use rocket::{get, post, routes, Route, State};
 use super::actions;
 use super::comments;
 use super::model::{validate_comment, ArticleForm, CommentForm};
-use super::pages::show_page;
+use super::pages::{show_page, shown};
 use super::repo;
 use super::social;
 use super::views::{article_url, author_url, form_of, ArticleView, DeletePage, FormPage};
@@ -186,7 +186,8 @@ async fn comment(
             },
         },
     };
-    let page = show_page(db, Some(&user), layout, slug, form, errors).await?;
+    let shown = shown(db, user.id, slug).await?;
+    let page = show_page(Some(&user), layout, &shown, form, errors);
     Reply::page_with(status, &page)
 }
 

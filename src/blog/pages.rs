@@ -6,7 +6,7 @@
 use rocket::{get, routes, Route, State};
 
 use super::actions;
-use super::cache::BlogCache;
+use super::cache::{BlogCache, Shown};
 use std::collections::{HashMap, HashSet};
 
 use super::comments::{self, Comment};
@@ -187,45 +187,49 @@ async fn favorites(
     author_page(db, user, layout, username, true, page).await
 }
 
-/// The article page for `slug` as `user` sees it, with `comment` (and its
-/// `errors`) in the comment form: also what a refused comment re-shows.
-pub(super) async fn show_page(
-    db: &DbPool,
-    user: Option<&CurrentUser>,
-    layout: Layout,
-    slug: &str,
-    comment: CommentForm,
-    errors: FieldErrors,
-) -> AppResult<ShowPage> {
-    let viewer = user.map_or(0, |u| u.id);
+/// What the article page for `slug` shows `viewer` (0: a visitor), from
+/// the database: the article, its comments, the members they mention.
+pub(super) async fn shown(db: &DbPool, viewer: i64, slug: &str) -> AppResult<Shown> {
     let article = repo::find(db, viewer, slug).await?;
     let stored = comments::list(db, viewer, article.id).await?;
     let links = mention_links(db, &article.body, &stored).await?;
+    Ok((article, stored, links))
+}
+
+/// The article page of `shown` as `user` sees it, with `comment` (and its
+/// `errors`) in the comment form: also what a refused comment re-shows.
+pub(super) fn show_page(
+    user: Option<&CurrentUser>,
+    layout: Layout,
+    (article, stored, links): &Shown,
+    comment: CommentForm,
+    errors: FieldErrors,
+) -> ShowPage {
     let replying_to = comment
         .parent_id
         .and_then(|id| stored.iter().find(|c| c.id == id))
         .map(|c| c.author.username.clone());
-    let comments = threads(&stored)
+    let comments = threads(stored)
         .into_iter()
         .map(|(c, nested)| {
-            let may = user.is_some_and(|u| actions::may_delete_comment(u, &article, c.author.id));
-            CommentView::new(c, may, nested, &stored, &links)
+            let may = user.is_some_and(|u| actions::may_delete_comment(u, article, c.author.id));
+            CommentView::new(c, may, nested, stored, links)
         })
         .collect();
-    let mut view = ArticleView::full(&article);
-    view.html = link_html(&view.html, &links);
-    Ok(ShowPage {
+    let mut view = ArticleView::full(article);
+    view.html = link_html(&view.html, links);
+    ShowPage {
         layout,
         comments,
         signed_in: user.is_some(),
         may_follow: user.is_some_and(|u| u.id != article.author.id),
-        may_edit: user.is_some_and(|u| actions::may_edit(u, &article)),
-        may_delete: user.is_some_and(|u| actions::may_delete(u, &article)),
+        may_edit: user.is_some_and(|u| actions::may_edit(u, article)),
+        may_delete: user.is_some_and(|u| actions::may_delete(u, article)),
         article: view,
         replying_to,
         comment,
         errors,
-    })
+    }
 }
 
 /// Most distinct names one article page looks up for its mention links.
@@ -280,24 +284,19 @@ fn threads(all: &[Comment]) -> Vec<(&Comment, bool)> {
 #[get("/blog/<slug>?<reply_to>")]
 async fn show(
     db: &Db,
+    cache: &State<BlogCache>,
     user: Option<CurrentUser>,
     layout: Layout,
     slug: &str,
     reply_to: Option<i64>,
 ) -> AppResult<Reply> {
+    let viewer = viewer(&user);
+    let shown = cache.article(viewer, slug, shown(db, viewer, slug)).await?;
     let form = CommentForm {
         parent_id: reply_to,
         ..CommentForm::default()
     };
-    let page = show_page(
-        db,
-        user.as_ref(),
-        layout,
-        slug,
-        form,
-        FieldErrors::default(),
-    )
-    .await?;
+    let page = show_page(user.as_ref(), layout, &shown, form, FieldErrors::default());
     Reply::page(&page)
 }
 

@@ -100,7 +100,7 @@ fn select(body: &str) -> String {
 }
 
 /// Which articles a list shows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filter {
     pub tag: Option<String>,
     /// Username of the author.

@@ -86,6 +86,7 @@ impl ReportTarget for Comments {
             .bind(id)
             .execute(&db.pool)
             .await?;
+        super::cache::changed(db).await;
         Ok(())
     }
 }

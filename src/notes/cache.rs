@@ -1,8 +1,10 @@
-//! The first page of each member's notes list, kept in this process, so
-//! that opening `/notes` again asks the database nothing.
+//! Each member's notes as their pages show them, kept in this process, so
+//! that opening `/notes`, a search, a tag, a note or its edit form again
+//! asks the database nothing.
 //!
-//! Only the plain first page is kept: no search, no tag, archived notes
-//! left out (what the menu's link opens). Every function in `repo` that
+//! Kept per member ([`Key`]): each page of the list (by search, tag,
+//! archived and page) and each note. Everything kept is built from the
+//! member's own notes and their tags, nothing else. Every function in `repo` that
 //! writes notes or their tags calls [`changed`] once the write is
 //! committed, which announces the owner's id on [`CHANNEL`]: this process
 //! drops the entry at once, other processes (Postgres) when their listener
@@ -13,13 +15,16 @@
 //!
 //! Limits are the session cache's (`session_cache_seconds`,
 //! `session_cache_entries`; either 0 turns it off), at most
-//! [`PAGE_ENTRIES`] members, and the age bounds the same thing: a row
-//! changed by hand in the database. Each note is kept with its body cut
-//! after the excerpt the list shows, so an entry is a few tens of
-//! kilobytes at most (20 titles and excerpts, and the tag filter).
+//! [`PAGE_ENTRIES`] entries in all and [`PER_MEMBER`](crate::web::member_cache::PER_MEMBER) per member, and the
+//! age bounds the same thing: a row changed by hand in the database. In a
+//! list each note is kept with its body cut after the excerpt the list
+//! shows, so a list is a few tens of kilobytes at most (20 titles and
+//! excerpts, and the tag filter); a note is kept whole (at most
+//! `notes.body_max`).
 
 use std::sync::Arc;
 
+use super::repo::{self, Note};
 use super::search::{self, ListQuery, Listed};
 use super::views::EXCERPT_CHARS;
 use crate::config::AppConfig;
@@ -31,9 +36,25 @@ use crate::web::member_cache::{Drop, MemberCache, PAGE_ENTRIES};
 /// The channel a change to a member's notes is announced on (their id).
 pub const CHANNEL: &str = "notes";
 
+/// What is kept of one member's notes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// A page of the list.
+    List(ListQuery),
+    /// A note, by id (also the absence of one).
+    Note(i64),
+}
+
+/// A kept page's data.
+#[derive(Clone)]
+pub enum Kept {
+    List(Arc<Listed>),
+    Note(Option<Arc<Note>>),
+}
+
 /// The per-process cache (managed state). Entries are shared, not
 /// copied, by the pages that use them.
-pub struct NotesCache(pub MemberCache<Arc<Listed>>);
+pub struct NotesCache(pub MemberCache<Kept, Key>);
 
 fn read(payload: &str) -> Vec<Drop> {
     vec![payload.parse().map_or(Drop::All, Drop::Member)]
@@ -50,11 +71,6 @@ fn read_session(payload: &str) -> Vec<Drop> {
     }
 }
 
-/// Whether `query` asks for the page that is kept.
-fn kept(query: &ListQuery) -> bool {
-    query.q.is_empty() && query.tag.is_none() && !query.archived && query.offset == 0
-}
-
 impl NotesCache {
     /// A cache with the session cache's limits.
     pub fn new(cfg: &AppConfig) -> NotesCache {
@@ -64,17 +80,15 @@ impl NotesCache {
         )
     }
 
-    /// The page of `user_id`'s notes `query` asks for: the kept first page,
-    /// or from the database.
+    /// The page of `user_id`'s notes `query` asks for: the kept one, or
+    /// from the database (and kept).
     pub async fn list(
         &self,
         db: &DbPool,
         user_id: i64,
         query: &ListQuery,
     ) -> AppResult<Arc<Listed>> {
-        if !kept(query) {
-            return Ok(Arc::new(search::list(db, user_id, query).await?));
-        }
+        let key = Key::List(query.clone());
         let load = async {
             let mut listed = search::list(db, user_id, query).await?;
             // Only what the list shows is kept: the excerpt, and one
@@ -84,9 +98,25 @@ impl NotesCache {
                     note.body.truncate(cut);
                 }
             }
-            Ok((Arc::new(listed), Vec::new()))
+            Ok((Kept::List(Arc::new(listed)), Vec::new()))
         };
-        self.0.get_or(user_id, load).await
+        match self.0.get_or_at(user_id, key, load).await? {
+            Kept::List(listed) => Ok(listed),
+            Kept::Note(_) => Ok(Arc::new(search::list(db, user_id, query).await?)),
+        }
+    }
+
+    /// `user_id`'s note `id` (`repo::get`): the kept one, or from the
+    /// database (and kept). None: missing or someone else's.
+    pub async fn note(&self, db: &DbPool, user_id: i64, id: i64) -> AppResult<Option<Arc<Note>>> {
+        let load = async {
+            let note = repo::get(db, user_id, id).await?;
+            Ok((Kept::Note(note.map(Arc::new)), Vec::new()))
+        };
+        match self.0.get_or_at(user_id, Key::Note(id), load).await? {
+            Kept::Note(note) => Ok(note),
+            Kept::List(_) => Ok(repo::get(db, user_id, id).await?.map(Arc::new)),
+        }
     }
 }
 

@@ -119,8 +119,15 @@ async fn create(
 }
 
 #[get("/notes/<id>", rank = 2)]
-async fn show(db: &Db, user: CurrentUser, layout: Layout, id: i64) -> AppResult<Reply> {
-    let note = repo::get(db, user.id, id)
+async fn show(
+    db: &Db,
+    cache: &State<NotesCache>,
+    user: CurrentUser,
+    layout: Layout,
+    id: i64,
+) -> AppResult<Reply> {
+    let note = cache
+        .note(db, user.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
     Reply::page(&ShowPage {
@@ -130,8 +137,15 @@ async fn show(db: &Db, user: CurrentUser, layout: Layout, id: i64) -> AppResult<
 }
 
 #[get("/notes/<id>/edit")]
-async fn edit(db: &Db, user: CurrentUser, layout: Layout, id: i64) -> AppResult<Reply> {
-    let note = repo::get(db, user.id, id)
+async fn edit(
+    db: &Db,
+    cache: &State<NotesCache>,
+    user: CurrentUser,
+    layout: Layout,
+    id: i64,
+) -> AppResult<Reply> {
+    let note = cache
+        .note(db, user.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
     Reply::page(&FormPage {

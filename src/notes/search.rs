@@ -19,7 +19,7 @@ use crate::db::{Backend, DbPool};
 use crate::error::AppResult;
 
 /// What the list shows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ListQuery {
     /// The search text ("" for none).
     pub q: String,

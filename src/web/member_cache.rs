@@ -15,9 +15,15 @@
 //!   a value read just before a change cannot outlive it.
 //! - Backstop: an entry lives at most its cache's `max_age` ([`MAX_AGE`]
 //!   for badges); at most `max_entries` (the cache is emptied when full).
+//! - A member may have several entries, one per key `K` (a note, a search,
+//!   a page of a list): [`MemberCache::get_or_at`]. A message naming the
+//!   member drops all of them; at most [`PER_MEMBER`] are kept per member
+//!   (theirs are emptied when full), so one member's searches cannot push
+//!   everyone else's pages out.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -38,6 +44,8 @@ pub const MAX_ENTRIES: usize = 10_000;
 /// articles, tens of kilobytes at most each): its memory stays within tens
 /// of megabytes however many members there are.
 pub const PAGE_ENTRIES: usize = 1_000;
+/// Most entries one member has in a keyed cache ([`MemberCache::get_or_at`]).
+pub const PER_MEMBER: usize = 32;
 
 /// What one message on the channel drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,26 +70,35 @@ pub type Read = fn(&str) -> Vec<Drop>;
 /// One subscription: its receiver and how its messages are read.
 type Heard = (broadcast::Receiver<Event>, Read);
 
-struct State<V> {
+struct State<V, K> {
     /// The subscriptions and the events they come from (set by `listen`).
     rx: Option<(Vec<Heard>, Events)>,
-    entries: HashMap<i64, Entry<V>>,
+    /// Each member's entries, by key.
+    entries: HashMap<i64, HashMap<K, Entry<V>>>,
+    /// How many entries in all.
+    count: usize,
     epoch: u64,
 }
 
-/// The per-process cache of one kind of per-member value.
-pub struct MemberCache<V> {
+/// The per-process cache of one kind of per-member value, one per key `K`
+/// (`()`: one value per member).
+pub struct MemberCache<V, K = ()> {
     /// The channels heard, each with what one of its messages drops.
     channels: Vec<(&'static str, Read)>,
     max_age: Duration,
     max_entries: usize,
-    state: Mutex<State<V>>,
+    state: Mutex<State<V, K>>,
 }
 
 /// The navigation badges' cache.
 pub type BadgeCache = MemberCache<NavBadge>;
 
-impl<V> State<V> {
+impl<V, K> State<V, K> {
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.count = 0;
+    }
+
     /// Apply every message received so far.
     fn drain(&mut self) {
         let Some((heard, _)) = self.rx.as_mut() else {
@@ -113,19 +130,39 @@ impl<V> State<V> {
         for d in drops {
             match d {
                 Drop::Member(id) => {
-                    self.entries.remove(&id);
+                    if let Some(gone) = self.entries.remove(&id) {
+                        self.count -= gone.len();
+                    }
                 }
-                Drop::Tag(tag) => self.entries.retain(|_, e| !e.tags.contains(&tag)),
-                Drop::All => self.entries.clear(),
+                Drop::Tag(tag) => {
+                    for kept in self.entries.values_mut() {
+                        let before = kept.len();
+                        kept.retain(|_, e| !e.tags.contains(&tag));
+                        self.count -= before - kept.len();
+                    }
+                    self.entries.retain(|_, kept| !kept.is_empty());
+                }
+                Drop::All => self.clear(),
             }
         }
     }
 }
 
 impl<V: Clone> MemberCache<V> {
+    /// `user_id`'s value: the kept one, or `compute`d (the value and its
+    /// tags) and kept. An error computing is returned, and nothing kept.
+    pub async fn get_or<F>(&self, user_id: i64, compute: F) -> AppResult<V>
+    where
+        F: Future<Output = AppResult<(V, Vec<i64>)>>,
+    {
+        self.get_or_at(user_id, (), compute).await
+    }
+}
+
+impl<V: Clone, K: Hash + Eq> MemberCache<V, K> {
     /// A cache dropped by the messages on `channel`, read by `read`, with
     /// the badges' limits ([`MAX_AGE`], [`MAX_ENTRIES`]).
-    pub fn new(channel: &'static str, read: Read) -> MemberCache<V> {
+    pub fn new(channel: &'static str, read: Read) -> MemberCache<V, K> {
         MemberCache::with_limits(channel, read, MAX_AGE, MAX_ENTRIES)
     }
 
@@ -136,7 +173,7 @@ impl<V: Clone> MemberCache<V> {
         read: Read,
         max_age: Duration,
         max_entries: usize,
-    ) -> MemberCache<V> {
+    ) -> MemberCache<V, K> {
         MemberCache {
             channels: vec![(channel, read)],
             max_age,
@@ -144,6 +181,7 @@ impl<V: Clone> MemberCache<V> {
             state: Mutex::new(State {
                 rx: None,
                 entries: HashMap::new(),
+                count: 0,
                 epoch: 0,
             }),
         }
@@ -157,7 +195,7 @@ impl<V: Clone> MemberCache<V> {
         read: Read,
         cfg: &AppConfig,
         most: usize,
-    ) -> MemberCache<V> {
+    ) -> MemberCache<V, K> {
         MemberCache::with_limits(
             channel,
             read,
@@ -168,12 +206,12 @@ impl<V: Clone> MemberCache<V> {
 
     /// Also hear `channel`, whose messages `read` turns into drops (a page
     /// built from several kinds of rows hears each kind's channel).
-    pub fn and(mut self, channel: &'static str, read: Read) -> MemberCache<V> {
+    pub fn and(mut self, channel: &'static str, read: Read) -> MemberCache<V, K> {
         self.channels.push((channel, read));
         self
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State<V>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<V, K>> {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -189,13 +227,14 @@ impl<V: Clone> MemberCache<V> {
             .map(|(channel, read)| (events.subscribe(channel), *read))
             .collect();
         state.rx = Some((heard, events.clone()));
-        state.entries.clear();
+        state.clear();
         state.epoch += 1;
     }
 
-    /// `user_id`'s value: the kept one, or `compute`d (the value and its
-    /// tags) and kept. An error computing is returned, and nothing kept.
-    pub async fn get_or<F>(&self, user_id: i64, compute: F) -> AppResult<V>
+    /// `user_id`'s value at `key`: the kept one, or `compute`d (the value
+    /// and its tags) and kept. An error computing is returned, and nothing
+    /// kept.
+    pub async fn get_or_at<F>(&self, user_id: i64, key: K, compute: F) -> AppResult<V>
     where
         F: Future<Output = AppResult<(V, Vec<i64>)>>,
     {
@@ -203,7 +242,8 @@ impl<V: Clone> MemberCache<V> {
             let mut state = self.lock();
             state.drain();
             let usable = state.rx.as_ref().is_some_and(|(_, e)| e.is_connected());
-            if let Some(e) = state.entries.get(&user_id) {
+            let kept = state.entries.get(&user_id).and_then(|m| m.get(&key));
+            if let Some(e) = kept {
                 if usable && e.at.elapsed() < self.max_age {
                     return Ok(e.value.clone());
                 }
@@ -216,19 +256,23 @@ impl<V: Clone> MemberCache<V> {
             let mut state = self.lock();
             state.drain();
             if state.epoch == epoch {
-                if state.entries.len() >= self.max_entries {
-                    state.entries.clear();
+                if state.count >= self.max_entries {
+                    state.clear();
                 }
-                let at = Instant::now();
-                let kept = value.clone();
-                state.entries.insert(
-                    user_id,
-                    Entry {
-                        value: kept,
-                        tags,
-                        at,
-                    },
-                );
+                let state = &mut *state;
+                let theirs = state.entries.entry(user_id).or_default();
+                if theirs.len() >= PER_MEMBER {
+                    state.count -= theirs.len();
+                    theirs.clear();
+                }
+                let entry = Entry {
+                    value: value.clone(),
+                    tags,
+                    at: Instant::now(),
+                };
+                if theirs.insert(key, entry).is_none() {
+                    state.count += 1;
+                }
             }
         }
         Ok(value)
@@ -247,15 +291,16 @@ pub fn drop_all(_payload: &str) -> Vec<Drop> {
 /// Err (the stage fails) when the settings are not loaded.
 // The Rocket is handed back as the error, as `AdHoc::try_on_ignite` wants.
 #[allow(clippy::result_large_err)]
-pub fn keep<T, V>(
+pub fn keep<T, V, K>(
     rocket: Rocket<Build>,
     name: &'static str,
     make: fn(&AppConfig) -> T,
-    cache: fn(&T) -> &MemberCache<V>,
+    cache: fn(&T) -> &MemberCache<V, K>,
 ) -> Result<Rocket<Build>, Rocket<Build>>
 where
     T: Send + Sync + 'static,
     V: Clone + Send + 'static,
+    K: Hash + Eq + Send + 'static,
 {
     let Some(cfg) = rocket.state::<AppConfig>() else {
         return Err(rocket);
