@@ -13,8 +13,9 @@ use crate::accounts::repo as accounts;
 use crate::audit::{self, Actor};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
+use crate::profile::cache::ProfileCache;
+use crate::session::AdminUser;
 use crate::session::Role;
-use crate::session::{self, AdminUser};
 use crate::session::{CsrfForm, NoFields};
 use crate::web::paging::{Pager, Paging};
 use crate::web::{ClientIp, Ctx, Layout, Reply};
@@ -73,18 +74,20 @@ async fn users(
     })
 }
 
+/// A member's account as their own profile page shows it (kept per member,
+/// and dropped at every change to it: `profile::cache`), with what the
+/// audit log says about it.
 #[get("/admin/users/<id>")]
-async fn user(db: &Db, _admin: AdminUser, layout: Layout, id: i64) -> AppResult<Reply> {
-    let user = accounts::find_by_id(db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let sessions = session::list_for_user(db, id).await?;
+async fn user(
+    db: &Db,
+    profiles: &State<ProfileCache>,
+    _admin: AdminUser,
+    layout: Layout,
+    id: i64,
+) -> AppResult<Reply> {
+    let profile = profiles.load(db, id).await?;
     let audit = audit::about_user(db, id, 20).await?;
-    let identities = crate::auth::oauth::repo::list_for_user(db, id).await?;
-    let mut page = UserPage::new(layout, user, sessions, identities, audit);
-    page.two_step = crate::accounts::twostep::repo::is_enabled(db, id).await?;
-    page.passkeys = crate::accounts::twostep::passkeys::count(db, id).await?;
-    Reply::page(&page)
+    Reply::page(&UserPage::new(layout, profile, audit))
 }
 
 #[derive(FromForm)]

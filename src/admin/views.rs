@@ -5,8 +5,8 @@ use askama::Template;
 use super::repo::{Sort, Stats, UserRow};
 use crate::accounts::repo::User;
 use crate::audit::{Entry, Filter};
+use crate::profile::repo::Profile;
 use crate::session::Role;
-use crate::session::SessionRow;
 use crate::web::enc;
 use crate::web::paging::{Pager, Paging};
 use crate::web::text::format_time;
@@ -89,21 +89,24 @@ pub struct UserPage {
 }
 
 impl UserPage {
-    /// The page for `user`.
-    pub fn new(
-        layout: Layout,
-        user: User,
-        sessions: Vec<SessionRow>,
-        identities: Vec<crate::auth::oauth::repo::Identity>,
-        audit: Vec<Entry>,
-    ) -> UserPage {
-        let identities = identities
+    /// The page for the account `profile` describes (what its member's
+    /// own profile page shows), with the audit entries about it.
+    pub fn new(layout: Layout, profile: Profile, audit: Vec<Entry>) -> UserPage {
+        let Profile {
+            user,
+            sessions,
+            linked,
+            two_step,
+            passkeys,
+            ..
+        } = profile;
+        let identities = linked
             .into_iter()
             .map(|i| (i.provider, i.email, format_time(i.created_at)))
             .collect();
         let sessions = sessions
             .into_iter()
-            .map(|s| SessionLine {
+            .map(|(s, _)| SessionLine {
                 device: s.device(),
                 ip: s.ip,
                 created: format_time(s.created_at),
@@ -117,8 +120,8 @@ impl UserPage {
             sessions,
             identities,
             audit: lines(audit),
-            two_step: false,
-            passkeys: 0,
+            two_step,
+            passkeys,
         }
     }
     fn roles(&self) -> [Role; 2] {

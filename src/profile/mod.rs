@@ -3,7 +3,7 @@
 //! account. It sits above accounts and sign-in, whose pieces it shows.
 
 pub mod cache;
-mod repo;
+pub mod repo;
 mod routes;
 pub mod views;
 

@@ -1,0 +1,325 @@
+//! The rest of the pages kept per process (#14): a note, its edit form,
+//! every search and tag of the notes list (per member); an article with
+//! its comments and every list of the blog (per reader). As in
+//! `page_caches.rs`, each test first proves a page is served from the
+//! cache (a row changed without telling anyone is not seen), then that
+//! every change the page shows is there on the very next view, in this
+//! process and in another one on the same database.
+
+use crate::common;
+use common::accounts::*;
+use common::blog::{count, press, write};
+use common::notes::create_note;
+use common::*;
+use rocket::http::Status;
+use rocket::local::asynchronous::Client;
+
+/// `browser`'s view of `uri`, which must open.
+async fn page(browser: &Client, uri: &str) -> String {
+    let r = get(browser, uri).await;
+    assert_eq!(r.status, Status::Ok, "{uri}: {}", r.body);
+    r.body
+}
+
+/// What `uri` shows on another process `b`, signed in with `browser`'s
+/// session cookie.
+async fn on_other(b: &Client, browser: &Client, uri: &str) -> String {
+    let cookie = format!(
+        "{SESSION}={}",
+        browser.cookies().get(SESSION).expect("signed in").value()
+    );
+    let r = get_with(b, uri, &[("Cookie", cookie.as_str())]).await;
+    assert_eq!(r.status, Status::Ok, "{uri} on B: {}", r.body);
+    r.body
+}
+
+#[rocket::async_test]
+async fn a_note_its_form_its_searches_and_tags_show_every_change_at_once() {
+    let app = TestApp::spawn_for_members().await;
+    let browser = app.member("nia").await;
+    let id = create_note(
+        &browser,
+        &[
+            ("title", "Seed note"),
+            ("body", "apple pie"),
+            ("tags", "fruit"),
+        ],
+    )
+    .await;
+    let note = format!("/notes/{id}");
+    let edit = format!("/notes/{id}/edit");
+    let pages = [
+        note.as_str(),
+        edit.as_str(),
+        "/notes?q=apple",
+        "/notes?tag=fruit",
+    ];
+    for uri in pages {
+        assert!(page(&browser, uri).await.contains("Seed note"), "{uri}");
+    }
+    app.exec_unannounced(&format!(
+        "UPDATE notes SET title = 'Changed behind its back' WHERE id = {id}"
+    ))
+    .await;
+    for uri in pages {
+        let shown = page(&browser, uri).await;
+        assert!(
+            shown.contains("Seed note") && !shown.contains("Changed behind its back"),
+            "{uri} was not served from the cache"
+        );
+    }
+
+    // An edit through the form: every page shows it, a new tag lists it.
+    let version = extract_value(&page(&browser, &edit).await, "version").expect("version");
+    let r = submit(
+        &browser,
+        &edit,
+        &edit,
+        &[
+            ("title", "Renamed note"),
+            ("body", "apple **crumble**"),
+            ("tags", "fruit, baked"),
+            ("version", &version),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    for uri in pages.into_iter().chain(["/notes?tag=baked"]) {
+        let shown = page(&browser, uri).await;
+        assert!(shown.contains("Renamed note"), "{uri}: {shown}");
+    }
+    assert!(page(&browser, &note)
+        .await
+        .contains("apple <strong>crumble</strong>"));
+
+    // A new note joins the search and the tag.
+    create_note(
+        &browser,
+        &[
+            ("title", "Apple tart"),
+            ("body", "apple"),
+            ("tags", "fruit"),
+        ],
+    )
+    .await;
+    for uri in ["/notes?q=apple", "/notes?tag=fruit"] {
+        assert!(page(&browser, uri).await.contains("Apple tart"), "{uri}");
+    }
+
+    // A delete: the note is gone from its page and every list.
+    let r = press(
+        &browser,
+        &format!("{note}/delete"),
+        &format!("{note}/delete"),
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(get(&browser, &note).await.status, Status::NotFound);
+    assert_eq!(get(&browser, &edit).await.status, Status::NotFound);
+    for uri in ["/notes?q=apple", "/notes?tag=fruit", "/notes?tag=baked"] {
+        assert!(!page(&browser, uri).await.contains("Renamed note"), "{uri}");
+    }
+
+    // Another member's note is 404 to them, and stays so.
+    let other = app.member("omar").await;
+    let tart = app
+        .scalar("SELECT id FROM notes WHERE title = 'Apple tart'")
+        .await;
+    for _ in 0..2 {
+        let r = get(&other, &format!("/notes/{tart}")).await;
+        assert_eq!(r.status, Status::NotFound);
+        assert!(!page(&other, "/notes?q=apple").await.contains("Apple tart"));
+    }
+}
+
+#[rocket::async_test]
+async fn a_note_edited_through_another_process_shows_at_once() {
+    let app = TestApp::spawn_for_members().await;
+    let browser = app.member("nils").await;
+    let id = create_note(&browser, &[("title", "Before"), ("body", "x")]).await;
+    let b = app.another_browser().await;
+    app_listening(&b).await;
+    let note = format!("/notes/{id}");
+    for uri in [note.as_str(), "/notes?q=x"] {
+        assert!(on_other(&b, &browser, uri).await.contains("Before"));
+    }
+    let edit = format!("/notes/{id}/edit");
+    let version = extract_value(&page(&browser, &edit).await, "version").expect("version");
+    let r = submit(
+        &browser,
+        &edit,
+        &edit,
+        &[("title", "After"), ("body", "x"), ("version", &version)],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    for uri in [note.as_str(), "/notes?q=x"] {
+        assert!(
+            on_other(&b, &browser, uri).await.contains("After"),
+            "{uri} on B is stale"
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn an_article_its_comments_and_every_blog_list_show_every_change_at_once() {
+    let app = TestApp::spawn_for_members().await;
+    let author = app.member("ada").await;
+    let reader = app.member("rex").await;
+    let url = write(&author, "Seed article", "Hello @nina", "garden").await;
+    let slug = url.trim_start_matches("/blog/").to_string();
+    let pages = [url.as_str(), "/blog/tag/garden"];
+    for uri in pages {
+        assert!(page(&reader, uri).await.contains("Seed article"));
+        assert!(app.get(uri).await.body.contains("Seed article"));
+    }
+    app.exec_unannounced(&format!(
+        "UPDATE articles SET title = 'Changed behind its back' WHERE slug = '{slug}'"
+    ))
+    .await;
+    for uri in pages {
+        for shown in [page(&reader, uri).await, app.get(uri).await.body] {
+            assert!(
+                shown.contains("Seed article") && !shown.contains("Changed behind its back"),
+                "{uri} was not served from the cache"
+            );
+        }
+    }
+
+    // A new member named in the article: the mention becomes a link.
+    let link = "<a href=\"/blog/author/nina\" class=\"mention\">@nina</a>";
+    assert!(!page(&reader, &url).await.contains(link));
+    app.member("nina").await;
+    assert!(page(&reader, &url).await.contains(link));
+
+    // A comment, seen at once by the reader and a visitor.
+    let r = submit(
+        &reader,
+        &url,
+        &format!("{url}/comments"),
+        &[("body", "First comment")],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(page(&reader, &url).await.contains("First comment"));
+    assert!(app.get(&url).await.body.contains("First comment"));
+
+    // A moderator hides it: gone for the visitor.
+    let comment = count(&app, "SELECT MAX(id) FROM comments").await;
+    let report = format!("/report?kind=comment&id={comment}");
+    let id = comment.to_string();
+    let fields = [("kind", "comment"), ("id", id.as_str()), ("reason", "rude")];
+    let r = submit(&author, &report, "/report", &fields).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let admin = app.admin_browser("boss").await;
+    let report_id = count(&app, "SELECT MAX(id) FROM reports").await;
+    assert!(page(&admin, &url).await.contains("First comment"));
+    let r = submit(
+        &admin,
+        "/admin/reports",
+        &format!("/admin/reports/{report_id}/hide"),
+        &[("reason", "Be kind")],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(!app.get(&url).await.body.contains("First comment"));
+    assert!(!page(&admin, "/blog/tag/garden").await.is_empty());
+
+    // A second comment, deleted by its writer.
+    let r = submit(
+        &reader,
+        &url,
+        &format!("{url}/comments"),
+        &[("body", "Second comment")],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(app.get(&url).await.body.contains("Second comment"));
+    let second = count(&app, "SELECT MAX(id) FROM comments").await;
+    let r = press(&reader, &url, &format!("{url}/comments/{second}/delete")).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(!app.get(&url).await.body.contains("Second comment"));
+    assert!(!page(&reader, &url).await.contains("Second comment"));
+
+    // A new article with the tag joins the tag's page.
+    write(&author, "Second article", "Body", "garden").await;
+    for shown in [
+        page(&reader, "/blog/tag/garden").await,
+        app.get("/blog/tag/garden").await.body,
+    ] {
+        assert!(shown.contains("Second article"), "{shown}");
+        assert!(shown.contains("Changed behind its back"), "{shown}");
+    }
+}
+
+#[rocket::async_test]
+async fn a_comment_through_another_process_shows_at_once() {
+    let app = TestApp::spawn_for_members().await;
+    let author = app.member("ava").await;
+    let url = write(&author, "Discussed", "Body", "talk").await;
+    let b = app.another_browser().await;
+    app_listening(&b).await;
+    for uri in [url.as_str(), "/blog/tag/talk"] {
+        assert!(page(&b, uri).await.contains("Discussed"));
+    }
+    let r = submit(
+        &author,
+        &url,
+        &format!("{url}/comments"),
+        &[("body", "Written on A")],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(page(&b, &url).await.contains("Written on A"), "B is stale");
+    write(&author, "Also about talk", "Body", "talk").await;
+    assert!(
+        page(&b, "/blog/tag/talk").await.contains("Also about talk"),
+        "B's tag page is stale"
+    );
+}
+
+#[rocket::async_test]
+async fn an_admin_sees_a_change_to_a_members_account_at_once() {
+    let app = TestApp::spawn_for_members().await;
+    let admin = app.admin_browser("boss").await;
+    let member = app.member("mia").await;
+    let id = app
+        .scalar("SELECT id FROM users WHERE username = 'mia'")
+        .await;
+    let uri = format!("/admin/users/{id}");
+    assert!(page(&admin, &uri).await.contains("<h1>mia</h1>"));
+    app.exec_unannounced(&format!(
+        "UPDATE users SET display_name = 'Behind its back' WHERE id = {id}"
+    ))
+    .await;
+    assert!(
+        !page(&admin, &uri).await.contains("Behind its back"),
+        "the second view was not served from the cache"
+    );
+
+    // The member renames themself, through their own process.
+    let token = get(&member, "/profile").await.csrf();
+    let r = post_raw(
+        &member,
+        "/update-profile",
+        &[
+            ("_method", "put"),
+            ("csrf_token", &token),
+            ("display_name", "Mia M."),
+        ],
+        &[],
+    )
+    .await;
+    assert!(r.status.code < 400, "{}", r.body);
+    assert!(page(&admin, &uri).await.contains("<dd>Mia M.</dd>"));
+
+    // A second sign-in is listed, and the admin's disabling shows.
+    let before = page(&admin, &uri).await.matches("<tr").count();
+    let (_, r) = login_elsewhere(&app, "mia@example.org", PASSWORD).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let after = page(&admin, &uri).await.matches("<tr").count();
+    assert_eq!(after, before + 1, "the new session is not listed");
+    let r = press(&admin, &uri, &format!("{uri}/disable")).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(page(&admin, &uri).await.contains("<dd>disabled</dd>"));
+}
