@@ -226,7 +226,7 @@ fn to_handle(dashboard: &str) -> String {
 }
 
 /// The app, its workers looking for jobs every 0.1 s.
-async fn prompt_app() -> TestApp {
+pub(crate) async fn prompt_app() -> TestApp {
     TestApp::spawn_with(|f| {
         f.merge(("signups_per_address_per_hour", 100))
             .merge(("jobs.poll_interval", 0.1))
@@ -237,7 +237,7 @@ async fn prompt_app() -> TestApp {
 /// Wait until no job is due or running (the mail a sign-up or a message
 /// queued has gone; a digest due later may wait), and its announcement has arrived: a job
 /// finishing drops the dashboard's figures, as it must.
-async fn jobs_settled(app: &TestApp) {
+pub(crate) async fn jobs_settled(app: &TestApp) {
     for _ in 0..1000 {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -7,8 +7,10 @@
 //! process and in another one on the same database.
 
 use crate::common;
+use crate::page_caches::{jobs_settled, prompt_app};
 use common::accounts::*;
 use common::blog::{count, press, write};
+use common::mail::send_contact;
 use common::notes::create_note;
 use common::*;
 use rocket::http::Status;
@@ -322,4 +324,105 @@ async fn an_admin_sees_a_change_to_a_members_account_at_once() {
     let r = press(&admin, &uri, &format!("{uri}/disable")).await;
     assert_eq!(r.status, Status::SeeOther, "{}", r.body);
     assert!(page(&admin, &uri).await.contains("<dd>disabled</dd>"));
+}
+
+#[rocket::async_test]
+async fn the_member_list_shows_every_change_to_an_account_at_once() {
+    let app = prompt_app().await;
+    let admin = app.admin_browser("root").await;
+    // A sign-up anywhere in this test process empties the list (as the
+    // dashboard's test explains), so the proof is tried until one pair of
+    // views falls between two of theirs.
+    let mut proved = false;
+    for i in 0..20 {
+        jobs_settled(&app).await;
+        assert!(page(&admin, "/users").await.contains("root"));
+        app.exec_unannounced(&format!(
+            "UPDATE users SET display_name = 'Behind {i}' WHERE username = 'root'"
+        ))
+        .await;
+        if !page(&admin, "/users")
+            .await
+            .contains(&format!("Behind {i}"))
+        {
+            proved = true;
+            break;
+        }
+    }
+    assert!(proved, "the second view was never served from the cache");
+
+    let member = app.member("newcomer").await;
+    assert!(page(&admin, "/users").await.contains(">newcomer</a>"));
+    let token = get(&member, "/profile").await.csrf();
+    let fields = [
+        ("_method", "put"),
+        ("csrf_token", token.as_str()),
+        ("display_name", "New Comer"),
+    ];
+    let r = post_raw(&member, "/update-profile", &fields, &[]).await;
+    assert!(r.status.code < 400, "{}", r.body);
+    assert!(page(&admin, "/users").await.contains("New Comer"));
+    let id = app
+        .scalar("SELECT id FROM users WHERE username = 'newcomer'")
+        .await;
+    let user = format!("/admin/users/{id}");
+    let r = press(&admin, &user, &format!("{user}/disable")).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(page(&admin, "/users")
+        .await
+        .contains("badge-muted\">disabled"));
+}
+
+#[rocket::async_test]
+async fn the_inbox_shows_every_message_its_state_and_its_delivery_at_once() {
+    let app = prompt_app().await;
+    let admin = app.admin_browser("root").await;
+    let visitor = app.another_browser().await;
+    let r = send_contact(&visitor, "Vera", "vera@example.org", "First", "A question").await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let mut proved = false;
+    for i in 0..20 {
+        jobs_settled(&app).await;
+        assert!(page(&admin, "/admin/contact").await.contains("First"));
+        app.exec_unannounced(&format!(
+            "UPDATE contact_messages SET subject = 'Behind {i}' WHERE subject LIKE 'First%' \
+             OR subject LIKE 'Behind%'"
+        ))
+        .await;
+        if !page(&admin, "/admin/contact").await.contains("Behind") {
+            proved = true;
+            break;
+        }
+    }
+    assert!(proved, "the second view was never served from the cache");
+
+    // A new message, and then its mail to the admin going out.
+    let r = send_contact(&visitor, "Vic", "vic@example.org", "Second", "Hello").await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let inbox = page(&admin, "/admin/contact").await;
+    assert!(inbox.contains(">Second</a>"), "{inbox}");
+    jobs_settled(&app).await;
+    let inbox = page(&admin, "/admin/contact").await;
+    assert_eq!(
+        inbox.matches("delivery-sent").count(),
+        2,
+        "both messages' mail shows as sent: {inbox}"
+    );
+
+    // Marked handled: it leaves the unhandled list, and shows as handled.
+    let id = app
+        .scalar("SELECT id FROM contact_messages WHERE subject = 'Second'")
+        .await;
+    let r = submit(
+        &admin,
+        &format!("/admin/contact/{id}"),
+        &format!("/admin/contact/{id}/handled"),
+        &[("handled", "true")],
+    )
+    .await;
+    assert!(r.status.code < 400, "{}", r.body);
+    assert!(!page(&admin, "/admin/contact").await.contains(">Second</a>"));
+    assert!(page(&admin, "/admin/contact?show=handled")
+        .await
+        .contains(">Second</a>"));
 }

@@ -1,5 +1,13 @@
-//! The dashboard's figures, kept in this process, so that opening `/admin`
-//! again asks the database nothing.
+//! The dashboard's figures and the member list's pages, kept in this
+//! process, so that opening `/admin` or `/users` again asks the database
+//! nothing.
+//!
+//! The member list ([`UsersCache`]) shows accounts, dropped by every change
+//! to one (the session channel) and by a new one (`users` on
+//! [`events::COUNTS`]). Its "last seen" column is written in batches, at
+//! most once a minute per session, unannounced, as on the profile page: an
+//! entry lives at most the session cache's age (10 s), which bounds how
+//! much older it can look.
 //!
 //! They count users, contact messages and mail jobs, so the one entry is
 //! dropped by every change to any of those:
@@ -19,13 +27,15 @@
 //! the session cache's age (`session_cache_seconds`, 10 s; 0 turns it
 //! off), which bounds that and rows changed by hand.
 
-use super::repo::{self, Stats};
+use std::sync::Arc;
+
+use super::repo::{self, Sort, Stats, UserRow};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::AppResult;
 use crate::events;
 use crate::session;
-use crate::web::member_cache::{drop_all, MemberCache};
+use crate::web::member_cache::{drop_all, Drop, MemberCache, PER_MEMBER};
 
 /// The per-process cache (managed state): one entry.
 pub struct StatsCache(pub MemberCache<Stats>);
@@ -43,6 +53,50 @@ impl StatsCache {
     pub async fn get(&self, db: &DbPool) -> AppResult<Stats> {
         self.0
             .get_or(0, async { Ok((repo::stats(db).await?, Vec::new())) })
+            .await
+    }
+}
+
+/// A page of the member list: the rows and how many match.
+pub type Users = Arc<(Vec<UserRow>, i64)>;
+
+/// The member list's pages (managed state), by search, order, limit and
+/// offset; shared by every admin (the list is the same for each).
+pub struct UsersCache(pub MemberCache<Users, (String, Sort, i64, i64)>);
+
+/// A new account (`users`) changes the list; the counts channel's other
+/// messages (jobs, contact messages) do not.
+fn read_counts(payload: &str) -> Vec<Drop> {
+    if payload == "users" {
+        vec![Drop::All]
+    } else {
+        Vec::new()
+    }
+}
+
+impl UsersCache {
+    /// A cache with the session cache's age, [`PER_MEMBER`] pages.
+    pub fn new(cfg: &AppConfig) -> UsersCache {
+        UsersCache(
+            MemberCache::with_session_limits(session::cache::CHANNEL, drop_all, cfg, PER_MEMBER)
+                .and(events::COUNTS, read_counts),
+        )
+    }
+
+    /// The page `repo::list_users` gives: kept, or read now.
+    pub async fn list(
+        &self,
+        db: &DbPool,
+        q: &str,
+        sort: Sort,
+        (limit, offset): (i64, i64),
+    ) -> AppResult<Users> {
+        let load = async {
+            let page = repo::list_users(db, q, sort, limit, offset).await?;
+            Ok((Arc::new(page), Vec::new()))
+        };
+        self.0
+            .get_or_at(0, (q.to_string(), sort, limit, offset), load)
             .await
     }
 }

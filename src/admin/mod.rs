@@ -19,6 +19,7 @@ pub fn stage() -> AdHoc {
         let rocket = keep(rocket, "Dashboard figures", cache::StatsCache::new, |c| {
             &c.0
         })?;
+        let rocket = keep(rocket, "Member list", cache::UsersCache::new, |c| &c.0)?;
         Ok(rocket
             .mount("/", routes::routes())
             .mount("/", jobs::routes()))

@@ -19,7 +19,7 @@ pub struct UserRow {
 }
 
 /// How the user list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sort {
     Newest,
     Oldest,

@@ -6,8 +6,8 @@ use rocket::form::FromForm;
 use rocket::{delete, get, post, routes, Route, State};
 
 use super::actions;
-use super::cache::StatsCache;
-use super::repo::{self, Sort};
+use super::cache::{StatsCache, UsersCache};
+use super::repo::Sort;
 use super::views::{AuditPage, ConfirmDeletePage, DashboardPage, UserPage, UsersPage};
 use crate::accounts::repo as accounts;
 use crate::audit::{self, Actor};
@@ -54,6 +54,7 @@ async fn dashboard(
 #[get("/users?<q>&<sort>&<page>", rank = 2)]
 async fn users(
     db: &Db,
+    cache: &State<UsersCache>,
     _admin: AdminUser,
     layout: Layout,
     q: Option<String>,
@@ -63,11 +64,14 @@ async fn users(
     let q: String = q.unwrap_or_default().chars().take(200).collect();
     let sort = Sort::parse(sort.as_deref());
     let paging = Paging::page(page, PAGE_SIZE);
-    let (rows, total) = repo::list_users(db, &q, sort, paging.limit, paging.offset).await?;
-    let pager = Pager::new(UsersPage::base(&q, sort), paging, total);
+    let listed = cache
+        .list(db, &q, sort, (paging.limit, paging.offset))
+        .await?;
+    let (rows, total) = &*listed;
+    let pager = Pager::new(UsersPage::base(&q, sort), paging, *total);
     Reply::page(&UsersPage {
         layout,
-        rows,
+        rows: rows.clone(),
         q,
         sort,
         pager,

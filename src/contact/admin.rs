@@ -5,8 +5,9 @@ use askama::Template;
 use rocket::form::FromForm;
 use rocket::{get, post, routes, Route, State};
 
+use super::cache::InboxCache;
 use super::repo::{self, Filter, Message};
-use crate::db::Db;
+use crate::db::{Db, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::mail::outbox::{self, Delivery};
 use crate::mail::Wakeup;
@@ -19,6 +20,7 @@ use crate::web::{enc, Layout, Reply};
 const PAGE_SIZE: i64 = 20;
 
 /// A delivery as the inbox shows it.
+#[derive(Clone)]
 pub struct DeliveryView {
     pub id: i64,
     pub to: String,
@@ -56,6 +58,7 @@ impl From<&Delivery> for DeliveryView {
 }
 
 /// One row of the inbox list.
+#[derive(Clone)]
 pub struct Row {
     pub message: Message,
     pub received: String,
@@ -79,7 +82,8 @@ struct MessagePage {
     row: Row,
 }
 
-async fn with_deliveries(db: &Db, messages: Vec<Message>) -> AppResult<Vec<Row>> {
+/// `messages` with their deliveries (one query for the lot).
+pub(super) async fn with_deliveries(db: &DbPool, messages: Vec<Message>) -> AppResult<Vec<Row>> {
     let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
     let deliveries = outbox::deliveries(db, "contact", &ids).await?;
     Ok(messages
@@ -99,6 +103,7 @@ async fn with_deliveries(db: &Db, messages: Vec<Message>) -> AppResult<Vec<Row>>
 #[get("/admin/contact?<q>&<show>&<page>")]
 async fn inbox(
     db: &Db,
+    cache: &State<InboxCache>,
     _admin: AdminUser,
     layout: Layout,
     q: Option<String>,
@@ -108,15 +113,17 @@ async fn inbox(
     let filter = Filter::parse(show.as_deref());
     let q: String = q.unwrap_or_default().chars().take(200).collect();
     let paging = Paging::page(page, PAGE_SIZE);
-    let (messages, total) = repo::list(db, filter, &q, paging.limit, paging.offset).await?;
-    let rows = with_deliveries(db, messages).await?;
+    let listed = cache
+        .list(db, filter, &q, (paging.limit, paging.offset))
+        .await?;
+    let (rows, total) = &*listed;
     let base = format!("/admin/contact?show={}&q={}", filter.as_str(), enc(&q));
     Reply::page(&InboxPage {
         layout,
-        rows,
+        rows: rows.clone(),
         q,
         show: filter.as_str(),
-        pager: Pager::new(base, paging, total).newest_first(),
+        pager: Pager::new(base, paging, *total).newest_first(),
     })
 }
 

@@ -2,12 +2,15 @@
 //! admin inbox that shows what happened to each message.
 
 mod admin;
+pub mod cache;
 mod model;
 mod repo;
 mod routes;
 
 use rocket::fairing::AdHoc;
 use serde::{Deserialize, Serialize};
+
+use crate::web::member_cache::keep;
 
 /// The `contact` table of the configuration.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -42,6 +45,7 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
+        let rocket = keep(rocket, "Contact inbox", cache::InboxCache::new, |c| &c.0)?;
         Ok(rocket
             .manage(settings)
             .mount("/", routes::routes())

@@ -59,7 +59,7 @@ pub async fn admin_emails(conn: &mut AnyConnection) -> AppResult<Vec<String>> {
 }
 
 /// Which messages the inbox shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Filter {
     Unhandled,
     Handled,
