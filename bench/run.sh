@@ -22,6 +22,12 @@
 #   profile   GET /profile    the signed-in page (valid session cookie): the
 #                             session lookup plus the user and the session list
 #   notes, blog, admin        GET /notes, /blog, /admin signed in (an admin)
+#   every other page          the rest of notes, blog and admin, signed in,
+#                             with seeded content (see seed_pages): a note,
+#                             its edit form, a search and a tag; an article
+#                             with a comment, a tag; the members list, a
+#                             member's admin page, the contact inbox. Each
+#                             in rounds interleaved with the hello-world's.
 #   sign-in   POST /login     valid CSRF cookie + token, correct password,
 #                             spread over several accounts
 #   home / profile during sign-ins
@@ -35,7 +41,7 @@
 # (not committed; bench/RESULTS.md is the committed copy of a run).
 #
 # Targets (issue 14, x the hello-world): SQLite home 0.7, home signed in
-# 0.45, profile 0.3, notes/blog/admin 0.2; Postgres home signed in 0.3,
+# 0.45, profile 0.3, every page of notes/blog/admin 0.2; Postgres home signed in 0.3,
 # profile 0.15. (Issue 3:) while sign-ins saturate the hashing pool, other
 # pages keep p99 < 50 ms.
 # Only loopback traffic; every measurement is bounded in time (about 2 min
@@ -197,6 +203,50 @@ seed() {
   fi
 }
 
+# post_form PAGE ACTION FIELD=VALUE...: as the seeded member, GET PAGE for
+# the form's CSRF token and POST the fields to ACTION; prints the Location.
+post_form() {
+  local page=$1 action=$2 token arg
+  shift 2
+  curl -sS -H "Cookie: $session_cookie" "$base$page" -o "$work/page"
+  token=$(csrf_of "$work/page")
+  local -a data=(--data-urlencode "csrf_token=$token")
+  for arg in "$@"; do data+=(--data-urlencode "$arg"); done
+  curl -sS -o /dev/null -w '%{redirect_url}' -H "Cookie: $session_cookie" -H "Origin: $base" \
+    "${data[@]}" "$base$action"
+}
+
+# seed_pages: content for the rest of the pages, and their list in
+# $detail_pages ("name=path" words).
+seed_pages() {
+  local note article body i admin_id
+  body=$'A note with **Markdown**, a [link](https://example.org) and a list:\n\n- apples\n- pears\n\nAnd a second paragraph of plain words.'
+  for i in 1 2 3 4 5; do
+    note=$(post_form /notes/new /notes "title=Seeded note $i" "body=$body" "tags=garden, fruit")
+  done
+  article=$(post_form /blog/new /blog "title=Seeded article" "description=A summary" "body=$body" "tags=garden")
+  for i in 1 2 3 4 5; do
+    post_form /blog/new /blog "title=Seeded article $i" "description=A summary" "body=$body" "tags=garden" >/dev/null
+  done
+  article=${article#"$base"}
+  post_form "$article" "$article/comments" "body=A comment with *emphasis*." >/dev/null
+  curl -sS -c "$work/jar-contact" -b "$work/jar-contact" "$base/contact" -o "$work/page"
+  curl -sS -o /dev/null -c "$work/jar-contact" -b "$work/jar-contact" -H "Origin: $base" \
+    --data-urlencode "csrf_token=$(csrf_of "$work/page")" --data-urlencode "name=A visitor" \
+    --data-urlencode "email=visitor@example.org" --data-urlencode "subject=Hello" \
+    --data-urlencode "message=A message for the inbox." "$base/contact"
+  note=${note#"$base"}
+  admin_id=$(curl -sS -H "Cookie: $session_cookie" "$base/users" | sed -n 's|.*href="/admin/users/\([0-9]*\)".*|\1|p' | head -n 1)
+  detail_pages="note=$note note-edit=$note/edit notes-search=/notes?q=apples notes-tag=/notes?tag=fruit"
+  detail_pages+=" article=$article blog-tag=/blog/tag/garden"
+  detail_pages+=" users=/users admin-user=/admin/users/$admin_id admin-contact=/admin/contact"
+  local page code
+  for page in $detail_pages; do
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Cookie: $session_cookie" "$base${page#*=}")
+    [ "$code" = 200 ] || { echo "bench: the seeded page ${page#*=} answered $code" >&2; exit 1; }
+  done
+}
+
 # wrk_run SECONDS CONNECTIONS SCRIPT PATH [COOKIE [BASE]]: prints the
 # RESULT line (see report.lua).
 wrk_run() {
@@ -266,6 +316,19 @@ bench_backend() {
   record "$backend" notes "${notes[@]}"
   record "$backend" blog "${blog[@]}"
   record "$backend" admin "${admin[@]}"
+  # The rest of the pages, each in rounds interleaved with the hello-world.
+  seed_pages
+  local page name
+  for page in $detail_pages; do
+    name=${page%%=*}
+    local -a hello_d=() this=()
+    for r in $(seq 1 "$ROUNDS"); do
+      hello_d+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua / "" "$hello_base")")
+      this+=("$(wrk_run "$ROUND_SECONDS" "$CONNECTIONS" get.lua "${page#*=}" "$session_cookie")")
+    done
+    record "$backend" "hello for $name" "${hello_d[@]}"
+    record "$backend" "$name" "${this[@]}"
+  done
   record "$backend" sign-in "$(wrk_run "$DURATION" "$LOGIN_CONNECTIONS" post.lua /login "$login_cookie")"
   # Saturate the hashing pool with sign-ins, and meanwhile load other pages
   # at a modest concurrency, as people browsing would.
@@ -361,12 +424,21 @@ report="$work/report.md"
     echo "| $b | $(ratio "$b/home" "$b/hello") | $(ratio "$b/home, signed in" "$b/hello") | $(ratio "$b/profile" "$b/hello") | $(ratio "$b/notes" "$b/hello") | $(ratio "$b/blog" "$b/hello") | $(ratio "$b/admin" "$b/hello") | $(ratio "$b/healthz" "$b/hello") |"
   done
   echo
+  echo "The rest of the signed-in pages, each against the hello-world rounds interleaved with its own (target 0.2 on SQLite):"
+  echo
+  echo "| backend | $(for page in $detail_pages; do printf '%s | ' "${page%%=*}"; done)"
+  echo "|---|$(for page in $detail_pages; do printf -- '---:|'; done)"
+  for b in $BACKENDS; do
+    echo "| $b | $(for page in $detail_pages; do printf '%s | ' "$(ratio "$b/${page%%=*}" "$b/hello for ${page%%=*}")"; done)"
+  done
+  echo
   echo "Targets:"
   if [[ " $BACKENDS " == *" sqlite "* ]]; then
     echo "- SQLite home anonymous >= 0.7: $(verdict "$(ratio sqlite/home sqlite/hello)" 0.7 ge)"
     echo "- SQLite home signed in >= 0.45: $(verdict "$(ratio "sqlite/home, signed in" sqlite/hello)" 0.45 ge)"
     echo "- SQLite profile >= 0.3: $(verdict "$(ratio sqlite/profile sqlite/hello)" 0.3 ge)"
     echo "- SQLite notes, blog, admin >= 0.2: $(verdict "$(ratio sqlite/notes sqlite/hello)" 0.2 ge), $(verdict "$(ratio sqlite/blog sqlite/hello)" 0.2 ge), $(verdict "$(ratio sqlite/admin sqlite/hello)" 0.2 ge)"
+    echo "- SQLite every other page >= 0.2: $(for page in $detail_pages; do printf '%s %s, ' "${page%%=*}" "$(verdict "$(ratio "sqlite/${page%%=*}" "sqlite/hello for ${page%%=*}")" 0.2 ge)"; done)"
   fi
   if [ -n "${rps[django/signed-in page]:-}" ]; then
     for b in $BACKENDS; do
