@@ -3,9 +3,10 @@
 //! database nothing.
 //!
 //! Kept per reader ([`Key`]; favourites, follows and mutes are theirs,
-//! visitors share one): each page of the lists (`/blog`, the feed, a tag)
-//! and each article with its comments and the profile links of the
-//! members it mentions. They are built from articles, their tags,
+//! visitors share one): each page of the lists (`/blog`, the feed, a tag,
+//! an author's articles and favourites), each author with how the reader
+//! stands to them (following, blocked, muted), and each article with its
+//! comments and the profile links of the members it mentions. They are built from articles, their tags,
 //! comments and favourites, follows, blocks and mutes, and the accounts of
 //! authors and of mentioned members, so every change to any of those
 //! empties the whole cache:
@@ -33,11 +34,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::comments::Comment;
-use super::repo::{self, Article, Filter};
+use super::repo::{self, Article, Author, Filter};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::AppResult;
 use crate::events;
+use crate::moderation::relations::Relation;
 use crate::session;
 use crate::web::member_cache::{drop_all, MemberCache, PAGE_ENTRIES};
 
@@ -58,6 +60,8 @@ pub enum Key {
     List(Filter, i64, i64, i64),
     /// An article, by slug.
     Article(String),
+    /// An author (by username) and how the reader stands to them.
+    Author(String),
 }
 
 /// A kept page's data.
@@ -65,6 +69,7 @@ pub enum Key {
 pub enum Kept {
     List(Arc<Listed>),
     Article(Arc<Shown>),
+    Author(Arc<(Author, Relation)>),
 }
 
 /// The per-process cache (managed state), keyed by the reader's id (0 for
@@ -98,7 +103,7 @@ impl BlogCache {
         let kept = async { Ok((Kept::List(load().await?), Vec::new())) };
         match self.0.get_or_at(viewer, key, kept).await? {
             Kept::List(listed) => Ok(listed),
-            Kept::Article(_) => load().await,
+            _ => load().await,
         }
     }
 
@@ -112,7 +117,26 @@ impl BlogCache {
         let kept = async { Ok((Kept::Article(Arc::new(load.await?)), Vec::new())) };
         match self.0.get_or_at(viewer, key, kept).await? {
             Kept::Article(shown) => Ok(shown),
-            Kept::List(_) => Err(crate::error::AppError::NotFound),
+            _ => Err(crate::error::AppError::NotFound),
+        }
+    }
+
+    /// The author `username` and how `viewer` stands to them: the kept
+    /// ones, or `load`ed (and kept).
+    pub async fn author<F>(
+        &self,
+        viewer: i64,
+        username: &str,
+        load: F,
+    ) -> AppResult<Arc<(Author, Relation)>>
+    where
+        F: std::future::Future<Output = AppResult<(Author, Relation)>>,
+    {
+        let key = Key::Author(username.to_string());
+        let kept = async { Ok((Kept::Author(Arc::new(load.await?)), Vec::new())) };
+        match self.0.get_or_at(viewer, key, kept).await? {
+            Kept::Author(found) => Ok(found),
+            _ => Err(crate::error::AppError::NotFound),
         }
     }
 }

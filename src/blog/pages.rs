@@ -120,14 +120,24 @@ async fn tag(
 /// An author's page: their articles, or (`favorites`) the ones they liked.
 async fn author_page(
     db: &DbPool,
+    cache: &BlogCache,
     user: Option<CurrentUser>,
     layout: Layout,
-    username: &str,
-    favorites: bool,
+    (username, favorites): (&str, bool),
     page: Option<i64>,
 ) -> AppResult<Reply> {
     let viewer = viewer(&user);
-    let author = social::find(db, viewer, username).await?;
+    let load = async {
+        let author = social::find(db, viewer, username).await?;
+        let relation = if viewer != 0 && viewer != author.id {
+            relations::relation(db, viewer, author.id).await?
+        } else {
+            Relation::default()
+        };
+        Ok((author, relation))
+    };
+    let found = cache.author(viewer, username, load).await?;
+    let (author, relation) = &*found;
     let paging = Paging::page(page, PAGE_SIZE);
     let filter = if favorites {
         Filter {
@@ -140,14 +150,12 @@ async fn author_page(
             ..Filter::default()
         }
     };
-    let (articles, total, _) =
-        repo::list(db, viewer, &filter, (paging.limit, paging.offset), 0).await?;
+    let listed = cache
+        .list(db, viewer, &filter, (paging.limit, paging.offset), 0)
+        .await?;
+    let (articles, total, _) = &*listed;
     let may_follow = user.as_ref().is_some_and(|u| u.id != author.id);
-    let relation = match &user {
-        Some(u) if u.id != author.id => relations::relation(db, u.id, author.id).await?,
-        _ => Relation::default(),
-    };
-    let author = AuthorView::new(&author);
+    let author = AuthorView::new(author);
     let base = if favorites {
         format!("{}/favorites", author.url)
     } else {
@@ -160,7 +168,7 @@ async fn author_page(
         muted: relation.muted,
         favorites,
         articles: articles.iter().map(ArticleView::summary).collect(),
-        pager: Pager::new(base, paging, total),
+        pager: Pager::new(base, paging, *total),
         author,
     })
 }
@@ -168,23 +176,25 @@ async fn author_page(
 #[get("/blog/author/<username>?<page>")]
 async fn author(
     db: &Db,
+    cache: &State<BlogCache>,
     user: Option<CurrentUser>,
     layout: Layout,
     username: &str,
     page: Option<i64>,
 ) -> AppResult<Reply> {
-    author_page(db, user, layout, username, false, page).await
+    author_page(db, cache, user, layout, (username, false), page).await
 }
 
 #[get("/blog/author/<username>/favorites?<page>")]
 async fn favorites(
     db: &Db,
+    cache: &State<BlogCache>,
     user: Option<CurrentUser>,
     layout: Layout,
     username: &str,
     page: Option<i64>,
 ) -> AppResult<Reply> {
-    author_page(db, user, layout, username, true, page).await
+    author_page(db, cache, user, layout, (username, true), page).await
 }
 
 /// What the article page for `slug` shows `viewer` (0: a visitor), from

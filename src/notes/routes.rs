@@ -211,8 +211,15 @@ async fn save(
 }
 
 #[get("/notes/<id>/delete")]
-async fn confirm_delete(db: &Db, user: CurrentUser, layout: Layout, id: i64) -> AppResult<Reply> {
-    let note = repo::get(db, user.id, id)
+async fn confirm_delete(
+    db: &Db,
+    cache: &State<NotesCache>,
+    user: CurrentUser,
+    layout: Layout,
+    id: i64,
+) -> AppResult<Reply> {
+    let note = cache
+        .note(db, user.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
     Reply::page(&DeletePage {
