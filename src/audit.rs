@@ -82,16 +82,19 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> AppResult<(Vec<Entry>, i64)> {
+    #[derive(sqlx::FromRow)]
+    struct Counted {
+        #[sqlx(flatten)]
+        entry: Entry,
+        total: i64,
+    }
     let cond = "($1 = '' OR lower(actor_name) = lower($1)) AND ($2 = '' OR action = $2) \
                 AND ($3 = '' OR lower(target_name) = lower($3))";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM audit_log WHERE {cond}"))
-        .bind(f.actor.trim())
-        .bind(f.action.trim())
-        .bind(f.target.trim())
-        .fetch_one(&db.pool)
-        .await?;
-    let rows = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE {cond} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+    // The count rides on each row (a window): one statement, and a second
+    // only for a page past the last, which has no row to carry it.
+    let rows: Vec<Counted> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, COUNT(*) OVER () AS total FROM audit_log WHERE {cond} \
+         ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
     ))
     .bind(f.actor.trim())
     .bind(f.action.trim())
@@ -100,7 +103,19 @@ pub async fn list(
     .bind(offset)
     .fetch_all(&db.pool)
     .await?;
-    Ok((rows, total))
+    let total = match rows.first() {
+        Some(first) => first.total,
+        None if offset == 0 => 0,
+        None => {
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM audit_log WHERE {cond}"))
+                .bind(f.actor.trim())
+                .bind(f.action.trim())
+                .bind(f.target.trim())
+                .fetch_one(&db.pool)
+                .await?
+        }
+    };
+    Ok((rows.into_iter().map(|c| c.entry).collect(), total))
 }
 
 /// The latest entries about one user.

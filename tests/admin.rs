@@ -500,3 +500,28 @@ async fn admin_pages_escape_what_users_typed() {
         assert!(body.contains("&#60;script&#62;alert(1)"), "{page}");
     }
 }
+
+#[rocket::async_test]
+async fn a_page_past_the_last_still_says_how_many_there_are() {
+    // The member list and the audit log count on each row of a page (a
+    // window); a page with no row counts separately.
+    let (app, _carol) = app_with_admin_and_user("carol").await;
+    let carol = id_of(&app, "carol").await;
+    let user = format!("/admin/users/{carol}");
+    let r = submit(&app.client, &user, &format!("{user}/disable"), &[]).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let users = app.scalar("SELECT COUNT(*) FROM users").await;
+    let entries = app.scalar("SELECT COUNT(*) FROM audit_log").await;
+    assert!(entries > 0);
+    for (uri, said) in [
+        ("/users", format!("{users} users.")),
+        ("/users?page=40", format!("{users} users.")),
+        ("/users?q=carol&page=40", "1 user.".to_string()),
+        ("/admin/audit", format!("{entries} entr")),
+        ("/admin/audit?page=40", format!("{entries} entr")),
+    ] {
+        let r = app.get(uri).await;
+        assert_eq!(r.status, Status::Ok, "{uri}");
+        assert!(r.body.contains(&said), "{uri}: no {said:?} in {}", r.body);
+    }
+}

@@ -170,7 +170,7 @@ async fn an_article_its_comments_and_every_blog_list_show_every_change_at_once()
     let reader = app.member("rex").await;
     let url = write(&author, "Seed article", "Hello @nina", "garden").await;
     let slug = url.trim_start_matches("/blog/").to_string();
-    let pages = [url.as_str(), "/blog/tag/garden"];
+    let pages = [url.as_str(), "/blog/tag/garden", "/blog/author/ada"];
     for uri in pages {
         assert!(page(&reader, uri).await.contains("Seed article"));
         assert!(app.get(uri).await.body.contains("Seed article"));
@@ -243,15 +243,24 @@ async fn an_article_its_comments_and_every_blog_list_show_every_change_at_once()
     assert!(!app.get(&url).await.body.contains("Second comment"));
     assert!(!page(&reader, &url).await.contains("Second comment"));
 
-    // A new article with the tag joins the tag's page.
+    // A new article with the tag joins the tag's page and its author's.
     write(&author, "Second article", "Body", "garden").await;
-    for shown in [
-        page(&reader, "/blog/tag/garden").await,
-        app.get("/blog/tag/garden").await.body,
-    ] {
-        assert!(shown.contains("Second article"), "{shown}");
-        assert!(shown.contains("Changed behind its back"), "{shown}");
+    for uri in ["/blog/tag/garden", "/blog/author/ada"] {
+        for shown in [page(&reader, uri).await, app.get(uri).await.body] {
+            assert!(shown.contains("Second article"), "{uri}: {shown}");
+            assert!(shown.contains("Changed behind its back"), "{uri}: {shown}");
+        }
     }
+
+    // Following and muting the author show on their page.
+    let profile = "/blog/author/ada";
+    assert!(page(&reader, profile).await.contains("Follow ada"));
+    let r = press(&reader, profile, &format!("{profile}/follow")).await;
+    assert!(r.status.code < 400, "{}", r.body);
+    assert!(page(&reader, profile).await.contains("Unfollow ada"));
+    let r = press(&reader, profile, "/members/ada/mute").await;
+    assert!(r.status.code < 400, "{}", r.body);
+    assert!(page(&reader, profile).await.contains("Unmute ada"));
 }
 
 #[rocket::async_test]
@@ -409,10 +418,15 @@ async fn the_inbox_shows_every_message_its_state_and_its_delivery_at_once() {
         "both messages' mail shows as sent: {inbox}"
     );
 
-    // Marked handled: it leaves the unhandled list, and shows as handled.
+    // Marked handled: it leaves the unhandled list, and its page (viewed
+    // before, so kept) shows it handled.
     let id = app
         .scalar("SELECT id FROM contact_messages WHERE subject = 'Second'")
         .await;
+    let message = format!("/admin/contact/{id}");
+    assert!(page(&admin, &message)
+        .await
+        .contains("<dd>not handled</dd>"));
     let r = submit(
         &admin,
         &format!("/admin/contact/{id}"),
@@ -425,4 +439,9 @@ async fn the_inbox_shows_every_message_its_state_and_its_delivery_at_once() {
     assert!(page(&admin, "/admin/contact?show=handled")
         .await
         .contains(">Second</a>"));
+    assert!(page(&admin, &message).await.contains("<dd>handled</dd>"));
+    assert_eq!(
+        get(&admin, "/admin/contact/999999").await.status,
+        Status::NotFound
+    );
 }

@@ -78,11 +78,16 @@ async fn list(
         .find(|s| Some(*s) == state)
         .unwrap_or("dead");
     let page = page.unwrap_or(1).max(1);
-    let (rows, total) = queue::list(db, state, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let counts = queue::counts(db).await?;
+    let total = counts
+        .iter()
+        .find(|(s, _)| *s == state)
+        .map_or(0, |(_, n)| *n);
+    let rows = queue::list(db, state, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     Reply::page(&JobsPage {
         layout,
         state,
-        counts: queue::counts(db).await?,
+        counts,
         rows: rows.into_iter().map(JobLine::from).collect(),
         page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),

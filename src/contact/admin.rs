@@ -128,12 +128,14 @@ async fn inbox(
 }
 
 #[get("/admin/contact/<id>")]
-async fn show(db: &Db, _admin: AdminUser, layout: Layout, id: i64) -> AppResult<Reply> {
-    let message = repo::get(db, id).await?.ok_or(AppError::NotFound)?;
-    let row = with_deliveries(db, vec![message])
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound)?;
+async fn show(
+    db: &Db,
+    cache: &State<InboxCache>,
+    _admin: AdminUser,
+    layout: Layout,
+    id: i64,
+) -> AppResult<Reply> {
+    let row = cache.message(db, id).await?.ok_or(AppError::NotFound)?;
     Reply::page(&MessagePage { layout, row })
 }
 

@@ -1,5 +1,6 @@
-//! The admin inbox's pages (`/admin/contact`), kept in this process, so
-//! that opening the inbox again asks the database nothing.
+//! The admin inbox's pages (`/admin/contact`) and each message's page,
+//! kept in this process, so that opening them again asks the database
+//! nothing.
 //!
 //! A page shows contact messages and the delivery of each to its
 //! recipients (the mail outbox and its jobs), so every page is dropped by:
@@ -28,9 +29,16 @@ use crate::web::member_cache::{drop_all, MemberCache, PER_MEMBER};
 /// A page of the inbox: its rows and how many messages match.
 pub type Inbox = Arc<(Vec<Row>, i64)>;
 
-/// The inbox's pages (managed state), by filter, search, limit and offset;
-/// shared by every admin.
-pub struct InboxCache(pub MemberCache<Inbox, (Filter, String, i64, i64)>);
+/// What is kept: a page of the inbox (filter, search, limit, offset) or a
+/// message's page (its id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    List(Filter, String, i64, i64),
+    Message(i64),
+}
+
+/// The inbox's pages and messages (managed state), shared by every admin.
+pub struct InboxCache(pub MemberCache<Inbox, Key>);
 
 impl InboxCache {
     /// A cache with the session cache's age, [`PER_MEMBER`] pages.
@@ -55,8 +63,21 @@ impl InboxCache {
             let rows = with_deliveries(db, messages).await?;
             Ok((Arc::new((rows, total)), Vec::new()))
         };
-        self.0
-            .get_or_at(0, (filter, q.to_string(), limit, offset), load)
-            .await
+        let key = Key::List(filter, q.to_string(), limit, offset);
+        self.0.get_or_at(0, key, load).await
+    }
+
+    /// Message `id` with its deliveries (the one row of the page): kept, or
+    /// read now. None: no such message.
+    pub async fn message(&self, db: &DbPool, id: i64) -> AppResult<Option<Row>> {
+        let load = async {
+            let rows = match repo::get(db, id).await? {
+                Some(message) => with_deliveries(db, vec![message]).await?,
+                None => Vec::new(),
+            };
+            Ok((Arc::new((rows, 1)), Vec::new()))
+        };
+        let kept = self.0.get_or_at(0, Key::Message(id), load).await?;
+        Ok(kept.0.first().cloned())
     }
 }

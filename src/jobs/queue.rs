@@ -249,14 +249,10 @@ pub struct JobRow {
 /// The states a job can be in.
 pub const STATES: [&str; 4] = ["queued", "running", "dead", "done"];
 
-/// Jobs in `state`, most recently changed first, and how many there are.
-pub async fn list(
-    db: &DbPool,
-    state: &str,
-    limit: i64,
-    offset: i64,
-) -> AppResult<(Vec<JobRow>, i64)> {
-    let rows = sqlx::query_as(
+/// A page of the jobs in `state`, most recently changed first (how many
+/// there are is [`counts`]'s).
+pub async fn list(db: &DbPool, state: &str, limit: i64, offset: i64) -> AppResult<Vec<JobRow>> {
+    Ok(sqlx::query_as(
         "SELECT id, kind, payload, state, run_at, attempts, max_attempts, lease_owner, lease_until, \
          last_error, updated_at FROM jobs WHERE state = $1 ORDER BY updated_at DESC, id DESC LIMIT $2 OFFSET $3",
     )
@@ -264,12 +260,7 @@ pub async fn list(
     .bind(limit)
     .bind(offset)
     .fetch_all(&db.pool)
-    .await?;
-    let total = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = $1")
-        .bind(state)
-        .fetch_one(&db.pool)
-        .await?;
-    Ok((rows, total))
+    .await?)
 }
 
 /// How many jobs are in each state, in the order of [`STATES`].
