@@ -24,10 +24,13 @@
 #   notes, blog, admin        GET /notes, /blog, /admin signed in (an admin)
 #   every other page          the rest of notes, blog and admin, signed in,
 #                             with seeded content (see seed_pages): a note,
-#                             its edit form, a search and a tag; an article
-#                             with a comment, a tag; the members list, a
-#                             member's admin page, the contact inbox. Each
-#                             in rounds interleaved with the hello-world's.
+#                             its edit form and delete confirmation, a search
+#                             and a tag; an article with a comment, its edit
+#                             form, a tag, its author's page; the members
+#                             list, a member's admin page, the contact inbox
+#                             and a message, the jobs, the audit log and the
+#                             reports queue. Each in rounds interleaved with
+#                             the hello-world's.
 #   sign-in   POST /login     valid CSRF cookie + token, correct password,
 #                             spread over several accounts
 #   home / profile during sign-ins
@@ -176,6 +179,7 @@ seed() {
   local password="bench-$RANDOM-correct-horse" token code i user
   rm -f "$work"/jar*
   user="reader$RANDOM"
+  bench_user=$user
   signup "$user" "$password" "$work/jar"
   # An admin, for /admin (made before the session is first used).
   echo "$password" | DATABASE_URL="$db_url" "$BIN" create-admin "$user@example.org" --password-stdin >/dev/null
@@ -219,14 +223,16 @@ post_form() {
 # seed_pages: content for the rest of the pages, and their list in
 # $detail_pages ("name=path" words).
 seed_pages() {
-  local note article body i admin_id
+  local note article body text i admin_id message_id
   body=$'A note with **Markdown**, a [link](https://example.org) and a list:\n\n- apples\n- pears\n\nAnd a second paragraph of plain words.'
+  # No link in the articles: an unconfirmed address may not post one.
+  text=$'An article with **Markdown** and a list:\n\n- apples\n- pears\n\nAnd a second paragraph of plain words.'
   for i in 1 2 3 4 5; do
     note=$(post_form /notes/new /notes "title=Seeded note $i" "body=$body" "tags=garden, fruit")
   done
-  article=$(post_form /blog/new /blog "title=Seeded article" "description=A summary" "body=$body" "tags=garden")
+  article=$(post_form /blog/new /blog "title=Seeded article" "description=A summary" "body=$text" "tags=garden")
   for i in 1 2 3 4 5; do
-    post_form /blog/new /blog "title=Seeded article $i" "description=A summary" "body=$body" "tags=garden" >/dev/null
+    post_form /blog/new /blog "title=Seeded article $i" "description=A summary" "body=$text" "tags=garden" >/dev/null
   done
   article=${article#"$base"}
   post_form "$article" "$article/comments" "body=A comment with *emphasis*." >/dev/null
@@ -237,9 +243,15 @@ seed_pages() {
     --data-urlencode "message=A message for the inbox." "$base/contact"
   note=${note#"$base"}
   admin_id=$(curl -sS -H "Cookie: $session_cookie" "$base/users" | sed -n 's|.*href="/admin/users/\([0-9]*\)".*|\1|p' | head -n 1)
-  detail_pages="note=$note note-edit=$note/edit notes-search=/notes?q=apples notes-tag=/notes?tag=fruit"
-  detail_pages+=" article=$article blog-tag=/blog/tag/garden"
+  message_id=$(curl -sS -H "Cookie: $session_cookie" "$base/admin/contact" | sed -n 's|.*href="/admin/contact/\([0-9][0-9]*\)".*|\1|p' | head -n 1)
+  detail_pages="note=$note note-edit=$note/edit note-delete=$note/delete notes-search=/notes?q=apples notes-tag=/notes?tag=fruit"
+  detail_pages+=" article=$article article-edit=$article/edit blog-tag=/blog/tag/garden author=/blog/author/$bench_user"
   detail_pages+=" users=/users admin-user=/admin/users/$admin_id admin-contact=/admin/contact"
+  detail_pages+=" admin-message=/admin/contact/$message_id admin-jobs=/admin/jobs admin-audit=/admin/audit admin-reports=/admin/reports"
+  if [ -z "$note" ] || [ -z "$article" ] || [ -z "$admin_id" ] || [ -z "$message_id" ]; then
+    echo "bench: seeding failed (note '$note', article '$article', admin $admin_id, message $message_id)" >&2
+    exit 1
+  fi
   local page code
   for page in $detail_pages; do
     code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Cookie: $session_cookie" "$base${page#*=}")
