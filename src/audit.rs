@@ -45,8 +45,10 @@ pub async fn record_in(
     .bind(detail)
     .bind(&actor.ip)
     .bind(now())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    // The admin's audit log is kept per process (`admin::cache`).
+    crate::events::publish_in(conn, crate::events::COUNTS, "audit").await?;
     Ok(())
 }
 
@@ -65,7 +67,7 @@ pub struct Entry {
 }
 
 /// Which entries to show; empty fields match everything.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filter {
     pub actor: String,
     pub action: String,

@@ -51,6 +51,7 @@ mod oauth_failures;
 mod oauth_security;
 mod openapi;
 mod page_caches;
+mod page_caches_admin;
 mod page_caches_detail;
 mod paging;
 mod passkeys;

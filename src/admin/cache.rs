@@ -1,6 +1,14 @@
-//! The dashboard's figures and the member list's pages, kept in this
-//! process, so that opening `/admin` or `/users` again asks the database
-//! nothing.
+//! The dashboard's figures and the pages of the member list, the jobs and
+//! the audit log, kept in this process, so that opening `/admin`, `/users`,
+//! `/admin/jobs` or `/admin/audit` again asks the database nothing.
+//!
+//! The jobs' pages ([`JobsCache`]) are dropped by every job queued,
+//! finished (done, retried later, given up), retried by an admin or pruned
+//! (`jobs` and `prune` on [`events::COUNTS`]); a job being picked up
+//! ("running") is not announced, so it may show as queued until it
+//! finishes, for at most the entry's age (10 s). The audit log's pages
+//! ([`AuditCache`]) are dropped by every entry written (`audit`, inside
+//! the transaction that makes the change) and pruned.
 //!
 //! The member list ([`UsersCache`]) shows accounts, dropped by every change
 //! to one (the session channel) and by a new one (`users` on
@@ -30,10 +38,12 @@
 use std::sync::Arc;
 
 use super::repo::{self, Sort, Stats, UserRow};
+use crate::audit::{self, Entry};
 use crate::config::AppConfig;
 use crate::db::DbPool;
 use crate::error::AppResult;
 use crate::events;
+use crate::jobs::queue::{self, JobRow};
 use crate::session;
 use crate::web::member_cache::{drop_all, Drop, MemberCache, PER_MEMBER};
 
@@ -67,11 +77,7 @@ pub struct UsersCache(pub MemberCache<Users, (String, Sort, i64, i64)>);
 /// A new account (`users`) changes the list; the counts channel's other
 /// messages (jobs, contact messages) do not.
 fn read_counts(payload: &str) -> Vec<Drop> {
-    if payload == "users" {
-        vec![Drop::All]
-    } else {
-        Vec::new()
-    }
+    on_counts(payload, &["users"])
 }
 
 impl UsersCache {
@@ -97,6 +103,84 @@ impl UsersCache {
         };
         self.0
             .get_or_at(0, (q.to_string(), sort, limit, offset), load)
+            .await
+    }
+}
+
+/// Drops everything on the counts channel's messages named here.
+fn on_counts(payload: &str, names: &[&str]) -> Vec<Drop> {
+    if names.contains(&payload) {
+        vec![Drop::All]
+    } else {
+        Vec::new()
+    }
+}
+
+/// A page of the jobs: each state's count and the page's rows.
+pub type Jobs = Arc<(Vec<(&'static str, i64)>, Vec<JobRow>)>;
+
+/// The jobs' pages (managed state), by state, limit and offset.
+pub struct JobsCache(pub MemberCache<Jobs, (&'static str, i64, i64)>);
+
+impl JobsCache {
+    /// A cache with the session cache's age, [`PER_MEMBER`] pages.
+    pub fn new(cfg: &AppConfig) -> JobsCache {
+        JobsCache(MemberCache::with_session_limits(
+            events::COUNTS,
+            |p| on_counts(p, &["jobs", "prune"]),
+            cfg,
+            PER_MEMBER,
+        ))
+    }
+
+    /// The counts and a page of the jobs in `state`: kept, or read now.
+    pub async fn page(
+        &self,
+        db: &DbPool,
+        state: &'static str,
+        (limit, offset): (i64, i64),
+    ) -> AppResult<Jobs> {
+        let load = async {
+            let counts = queue::counts(db).await?;
+            let rows = queue::list(db, state, limit, offset).await?;
+            Ok((Arc::new((counts, rows)), Vec::new()))
+        };
+        self.0.get_or_at(0, (state, limit, offset), load).await
+    }
+}
+
+/// A page of the audit log: its entries, how many match, the actions in use.
+pub type Audit = Arc<(Vec<Entry>, i64, Vec<String>)>;
+
+/// The audit log's pages (managed state), by filter, limit and offset.
+pub struct AuditCache(pub MemberCache<Audit, (audit::Filter, i64, i64)>);
+
+impl AuditCache {
+    /// A cache with the session cache's age, [`PER_MEMBER`] pages.
+    pub fn new(cfg: &AppConfig) -> AuditCache {
+        AuditCache(MemberCache::with_session_limits(
+            events::COUNTS,
+            |p| on_counts(p, &["audit", "prune"]),
+            cfg,
+            PER_MEMBER,
+        ))
+    }
+
+    /// A page of the entries `filter` matches, and the actions in use:
+    /// kept, or read now.
+    pub async fn page(
+        &self,
+        db: &DbPool,
+        filter: &audit::Filter,
+        (limit, offset): (i64, i64),
+    ) -> AppResult<Audit> {
+        let load = async {
+            let (entries, total) = audit::list(db, filter, limit, offset).await?;
+            let actions = audit::actions(db).await?;
+            Ok((Arc::new((entries, total, actions)), Vec::new()))
+        };
+        self.0
+            .get_or_at(0, (filter.clone(), limit, offset), load)
             .await
     }
 }

@@ -4,6 +4,7 @@
 use askama::Template;
 use rocket::{get, post, routes, Route, State};
 
+use super::cache::JobsCache;
 use crate::audit::{self, Actor};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
@@ -68,6 +69,7 @@ struct JobsPage {
 #[get("/admin/jobs?<state>&<page>")]
 async fn list(
     db: &Db,
+    cache: &State<JobsCache>,
     _admin: AdminUser,
     layout: Layout,
     state: Option<&str>,
@@ -78,17 +80,19 @@ async fn list(
         .find(|s| Some(*s) == state)
         .unwrap_or("dead");
     let page = page.unwrap_or(1).max(1);
-    let counts = queue::counts(db).await?;
+    let kept = cache
+        .page(db, state, (PAGE_SIZE, (page - 1) * PAGE_SIZE))
+        .await?;
+    let (counts, rows) = &*kept;
     let total = counts
         .iter()
         .find(|(s, _)| *s == state)
         .map_or(0, |(_, n)| *n);
-    let rows = queue::list(db, state, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     Reply::page(&JobsPage {
         layout,
         state,
-        counts,
-        rows: rows.into_iter().map(JobLine::from).collect(),
+        counts: counts.clone(),
+        rows: rows.iter().cloned().map(JobLine::from).collect(),
         page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
     })

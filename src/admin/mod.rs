@@ -20,6 +20,8 @@ pub fn stage() -> AdHoc {
             &c.0
         })?;
         let rocket = keep(rocket, "Member list", cache::UsersCache::new, |c| &c.0)?;
+        let rocket = keep(rocket, "Jobs pages", cache::JobsCache::new, |c| &c.0)?;
+        let rocket = keep(rocket, "Audit log pages", cache::AuditCache::new, |c| &c.0)?;
         Ok(rocket
             .mount("/", routes::routes())
             .mount("/", jobs::routes()))

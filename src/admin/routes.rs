@@ -6,7 +6,7 @@ use rocket::form::FromForm;
 use rocket::{delete, get, post, routes, Route, State};
 
 use super::actions;
-use super::cache::{StatsCache, UsersCache};
+use super::cache::{AuditCache, StatsCache, UsersCache};
 use super::repo::Sort;
 use super::views::{AuditPage, ConfirmDeletePage, DashboardPage, UserPage, UsersPage};
 use crate::accounts::repo as accounts;
@@ -219,26 +219,42 @@ async fn delete_user(
     }
 }
 
-#[get("/admin/audit?<actor>&<action>&<target>&<page>")]
-async fn audit_log(
-    db: &Db,
-    _admin: AdminUser,
-    layout: Layout,
+/// The audit log's query string, as sent.
+#[derive(FromForm)]
+struct AuditParams {
     actor: Option<String>,
     action: Option<String>,
     target: Option<String>,
     page: Option<i64>,
+}
+
+#[get("/admin/audit?<params..>")]
+async fn audit_log(
+    db: &Db,
+    cache: &State<AuditCache>,
+    _admin: AdminUser,
+    layout: Layout,
+    params: AuditParams,
 ) -> AppResult<Reply> {
+    let cut = |s: Option<String>| s.unwrap_or_default().chars().take(64).collect();
     let filter = audit::Filter {
-        actor: actor.unwrap_or_default().chars().take(64).collect(),
-        action: action.unwrap_or_default().chars().take(64).collect(),
-        target: target.unwrap_or_default().chars().take(64).collect(),
+        actor: cut(params.actor),
+        action: cut(params.action),
+        target: cut(params.target),
     };
+    let page = params.page;
     let paging = Paging::page(page, PAGE_SIZE);
-    let (entries, total) = audit::list(db, &filter, paging.limit, paging.offset).await?;
-    let actions = audit::actions(db).await?;
+    let kept = cache
+        .page(db, &filter, (paging.limit, paging.offset))
+        .await?;
+    let (entries, total, actions) = &*kept;
     Reply::page(&AuditPage::new(
-        layout, entries, filter, actions, paging, total,
+        layout,
+        entries.clone(),
+        filter,
+        actions.clone(),
+        paging,
+        *total,
     ))
 }
 

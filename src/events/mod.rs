@@ -49,9 +49,11 @@ pub enum Event {
 }
 
 /// The channel announcing that rows an overview counts changed: accounts
-/// (created), jobs (queued, finished, retried, pruned) and contact
-/// messages (received, handled, pruned). The admin dashboard's kept figures hear it; the
-/// payload names the table, for the log.
+/// (created), jobs (queued, finished, retried, pruned), contact
+/// messages (received, handled, pruned) and the audit log (an entry). The
+/// admin dashboard's kept figures, and the admin's kept lists of jobs, the
+/// audit log, members and the contact inbox hear it; the payload names the
+/// table (`users`, `jobs`, `contact`, `audit`, `prune`).
 pub const COUNTS: &str = "gw_counts";
 
 /// The largest payload [`publish`] accepts (Postgres refuses 8000 bytes).
