@@ -177,3 +177,64 @@ async fn a_suspension_ends_sessions_and_refuses_sign_in_until_it_ends() {
     let r = login(&again, "bob@example.org", PASSWORD).await;
     assert_eq!(r.status, Status::SeeOther);
 }
+
+#[rocket::async_test]
+async fn the_queue_shows_every_kind_of_content_reported() {
+    // Articles, comments and profiles, several of each, described a kind
+    // at a time.
+    let app = TestApp::spawn_for_members().await;
+    let alice = app.member("alice").await;
+    let first = write(&alice, "First post", "One", "").await;
+    let second = write(&alice, "Second post", "Two", "").await;
+    let bob = app.member("bob").await;
+    for (url, text) in [(&first, "Comment one"), (&second, "Comment two")] {
+        let r = submit(&bob, url, &format!("{url}/comments"), &[("body", text)]).await;
+        assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    }
+    let (_, token) = user_with_token(&app, "carol", false).await;
+    let targets = [
+        (
+            "article",
+            "SELECT id FROM articles WHERE title = 'First post'",
+        ),
+        (
+            "article",
+            "SELECT id FROM articles WHERE title = 'Second post'",
+        ),
+        (
+            "comment",
+            "SELECT id FROM comments WHERE body = 'Comment one'",
+        ),
+        (
+            "comment",
+            "SELECT id FROM comments WHERE body = 'Comment two'",
+        ),
+        ("profile", "SELECT id FROM users WHERE username = 'bob'"),
+    ];
+    for (kind, sql) in targets {
+        let id = count(&app, sql).await;
+        let r = app
+            .api(Method::Post, "/reports")
+            .token(&token)
+            .json(&format!(
+                "{{\"kind\": \"{kind}\", \"id\": {id}, \"reason\": \"Spam\"}}"
+            ))
+            .send()
+            .await;
+        assert_eq!(r.status, Status::Created, "{kind}: {}", r.body);
+    }
+    let admin = app.admin_browser("root").await;
+    let queue = get(&admin, "/admin/reports").await;
+    assert_eq!(queue.status, Status::Ok);
+    for shown in [
+        "First post",
+        "Second post",
+        "comment on First post",
+        "Comment one",
+        "comment on Second post",
+        "Comment two",
+        "profile of bob",
+    ] {
+        assert!(queue.body.contains(shown), "no {shown:?} in {}", queue.body);
+    }
+}

@@ -2,12 +2,17 @@
 //! reported, shown in the admins' queue and hidden (`src/moderation`
 //! knows no app: the blog registers these when it starts).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::views::article_url;
 use crate::db::DbPool;
 use crate::error::AppResult;
-use crate::moderation::reports::{ReportTarget, ReportTargets, Reported};
+use crate::moderation::reports::{id_list, ReportTarget, ReportTargets, Reported};
+
+/// An article's or comment's id, author id, author name, two texts, the
+/// article's slug and why it is hidden.
+type Row = (i64, i64, String, String, String, String, Option<String>);
 
 /// How much of a body the queue shows.
 const EXCERPT: usize = 600;
@@ -24,24 +29,30 @@ struct Articles;
 
 #[rocket::async_trait]
 impl ReportTarget for Articles {
-    async fn describe(&self, db: &DbPool, id: i64) -> AppResult<Option<Reported>> {
-        let row: Option<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT a.author_id, u.username, a.title, a.body, a.slug, a.hidden_reason \
-             FROM articles a JOIN users u ON u.id = a.author_id WHERE a.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?;
-        Ok(row.map(
-            |(author_id, author_name, title, body, slug, hidden_reason)| Reported {
-                author_id,
-                author_name,
-                title,
-                text: excerpt(&body),
-                url: article_url(&slug),
-                hidden_reason,
-            },
+    async fn describe(&self, db: &DbPool, ids: &[i64]) -> AppResult<HashMap<i64, Reported>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT a.id, a.author_id, u.username, a.title, a.body, a.slug, a.hidden_reason \
+             FROM articles a JOIN users u ON u.id = a.author_id WHERE a.id IN ({})",
+            id_list(ids)
         ))
+        .fetch_all(&db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, author_id, author_name, title, body, slug, hidden_reason)| {
+                    let reported = Reported {
+                        author_id,
+                        author_name,
+                        title,
+                        text: excerpt(&body),
+                        url: article_url(&slug),
+                        hidden_reason,
+                    };
+                    (id, reported)
+                },
+            )
+            .collect())
     }
 
     async fn hide(&self, db: &DbPool, id: i64, reason: &str) -> AppResult<()> {
@@ -59,25 +70,31 @@ struct Comments;
 
 #[rocket::async_trait]
 impl ReportTarget for Comments {
-    async fn describe(&self, db: &DbPool, id: i64) -> AppResult<Option<Reported>> {
-        let row: Option<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT c.author_id, u.username, c.body, a.title, a.slug, c.hidden_reason \
+    async fn describe(&self, db: &DbPool, ids: &[i64]) -> AppResult<HashMap<i64, Reported>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT c.id, c.author_id, u.username, c.body, a.title, a.slug, c.hidden_reason \
              FROM comments c JOIN articles a ON a.id = c.article_id \
-             JOIN users u ON u.id = c.author_id WHERE c.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?;
-        Ok(row.map(
-            |(author_id, author_name, body, title, slug, hidden_reason)| Reported {
-                author_id,
-                author_name,
-                title: format!("comment on {title}"),
-                text: excerpt(&body),
-                url: format!("{}#comment-{id}", article_url(&slug)),
-                hidden_reason,
-            },
+             JOIN users u ON u.id = c.author_id WHERE c.id IN ({})",
+            id_list(ids)
         ))
+        .fetch_all(&db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, author_id, author_name, body, title, slug, hidden_reason)| {
+                    let reported = Reported {
+                        author_id,
+                        author_name,
+                        title: format!("comment on {title}"),
+                        text: excerpt(&body),
+                        url: format!("{}#comment-{id}", article_url(&slug)),
+                        hidden_reason,
+                    };
+                    (id, reported)
+                },
+            )
+            .collect())
     }
 
     async fn hide(&self, db: &DbPool, id: i64, reason: &str) -> AppResult<()> {

@@ -3,6 +3,8 @@
 //! (`/admin/reports`: the reported content in context; dismiss, hide,
 //! suspend).
 
+use std::collections::HashMap;
+
 use askama::Template;
 use rocket::form::FromForm;
 use rocket::http::Status;
@@ -171,9 +173,27 @@ async fn queue(
     _admin: AdminUser,
     layout: Layout,
 ) -> AppResult<Reply> {
+    let open = reports::open(db, QUEUE_MAX).await?;
+    // One query per kind of content, not one per report.
+    let mut ids: HashMap<&str, Vec<i64>> = HashMap::new();
+    for r in &open {
+        ids.entry(r.target_kind.as_str())
+            .or_default()
+            .push(r.target_id);
+    }
+    let mut described = HashMap::new();
+    for (kind, ids) in ids {
+        described.insert(
+            kind.to_string(),
+            targets.describe_all(db, kind, &ids).await?,
+        );
+    }
     let mut items = Vec::new();
-    for r in reports::open(db, QUEUE_MAX).await? {
-        let content = targets.describe(db, &r.target_kind, r.target_id).await?;
+    for r in open {
+        let content = described
+            .get(&r.target_kind)
+            .and_then(|found| found.get(&r.target_id))
+            .cloned();
         items.push(QueueItem {
             id: r.id,
             reporter: r.reporter_name,
