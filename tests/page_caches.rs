@@ -18,7 +18,7 @@ use rocket::http::{Method, Status};
 use rocket::local::asynchronous::Client;
 
 /// `browser`'s view of `uri`, which must open.
-async fn page(browser: &Client, uri: &str) -> String {
+pub(crate) async fn page(browser: &Client, uri: &str) -> String {
     let r = get(browser, uri).await;
     assert_eq!(r.status, Status::Ok, "{uri}: {}", r.body);
     r.body
@@ -27,7 +27,7 @@ async fn page(browser: &Client, uri: &str) -> String {
 /// Another process on the same database, signed in with `browser`'s
 /// session (its cookie, sealed with the key the processes share): what
 /// `uri` shows there.
-async fn on_other(b: &Client, browser: &Client, uri: &str) -> String {
+pub(crate) async fn on_other(b: &Client, browser: &Client, uri: &str) -> String {
     let cookie = format!(
         "{SESSION}={}",
         browser.cookies().get(SESSION).expect("signed in").value()

@@ -4,18 +4,11 @@
 //! and in another process.
 
 use crate::common;
-use crate::page_caches::{jobs_settled, prompt_app};
+use crate::page_caches::{jobs_settled, page, prompt_app};
 use common::accounts::*;
 use common::blog::press;
 use common::*;
 use rocket::http::Status;
-use rocket::local::asynchronous::Client;
-
-async fn page(browser: &Client, uri: &str) -> String {
-    let r = get(browser, uri).await;
-    assert_eq!(r.status, Status::Ok, "{uri}: {}", r.body);
-    r.body
-}
 
 /// A job given up, queued behind the app's back (nothing announced).
 async fn dead_job(app: &TestApp, error: &str) -> i64 {

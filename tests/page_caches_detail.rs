@@ -7,33 +7,13 @@
 //! process and in another one on the same database.
 
 use crate::common;
-use crate::page_caches::{jobs_settled, prompt_app};
+use crate::page_caches::{jobs_settled, on_other, page, prompt_app};
 use common::accounts::*;
 use common::blog::{count, press, write};
 use common::mail::send_contact;
 use common::notes::create_note;
 use common::*;
 use rocket::http::Status;
-use rocket::local::asynchronous::Client;
-
-/// `browser`'s view of `uri`, which must open.
-async fn page(browser: &Client, uri: &str) -> String {
-    let r = get(browser, uri).await;
-    assert_eq!(r.status, Status::Ok, "{uri}: {}", r.body);
-    r.body
-}
-
-/// What `uri` shows on another process `b`, signed in with `browser`'s
-/// session cookie.
-async fn on_other(b: &Client, browser: &Client, uri: &str) -> String {
-    let cookie = format!(
-        "{SESSION}={}",
-        browser.cookies().get(SESSION).expect("signed in").value()
-    );
-    let r = get_with(b, uri, &[("Cookie", cookie.as_str())]).await;
-    assert_eq!(r.status, Status::Ok, "{uri} on B: {}", r.body);
-    r.body
-}
 
 #[rocket::async_test]
 async fn a_note_its_form_its_searches_and_tags_show_every_change_at_once() {

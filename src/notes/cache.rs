@@ -106,6 +106,14 @@ impl NotesCache {
         }
     }
 
+    /// `user_id`'s note `id`, kept or read ([`NotesCache::note`]); 404 when
+    /// it is missing or someone else's.
+    pub async fn owned(&self, db: &DbPool, user_id: i64, id: i64) -> AppResult<Arc<Note>> {
+        self.note(db, user_id, id)
+            .await?
+            .ok_or(crate::error::AppError::NotFound)
+    }
+
     /// `user_id`'s note `id` (`repo::get`): the kept one, or from the
     /// database (and kept). None: missing or someone else's.
     pub async fn note(&self, db: &DbPool, user_id: i64, id: i64) -> AppResult<Option<Arc<Note>>> {

@@ -126,10 +126,7 @@ async fn show(
     layout: Layout,
     id: i64,
 ) -> AppResult<Reply> {
-    let note = cache
-        .note(db, user.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let note = cache.owned(db, user.id, id).await?;
     Reply::page(&ShowPage {
         layout,
         note: NoteView::full(&note),
@@ -144,10 +141,7 @@ async fn edit(
     layout: Layout,
     id: i64,
 ) -> AppResult<Reply> {
-    let note = cache
-        .note(db, user.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let note = cache.owned(db, user.id, id).await?;
     Reply::page(&FormPage {
         layout,
         id: Some(id),
@@ -218,10 +212,7 @@ async fn confirm_delete(
     layout: Layout,
     id: i64,
 ) -> AppResult<Reply> {
-    let note = cache
-        .note(db, user.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let note = cache.owned(db, user.id, id).await?;
     Reply::page(&DeletePage {
         layout,
         note: NoteView::summary(&note),
