@@ -432,3 +432,39 @@ async fn the_inbox_shows_every_message_its_state_and_its_delivery_at_once() {
         Status::NotFound
     );
 }
+
+#[rocket::async_test]
+async fn an_article_with_a_long_thread_is_read_each_time_not_kept() {
+    // Each reader keeps their own copy of an article with its comments;
+    // past 128 KiB of text it is not kept, so memory stays bounded.
+    let app = TestApp::spawn_for_members().await;
+    let author = app.member("ada").await;
+    let url = write(&author, "Long thread", "Short for now", "").await;
+    let slug = url.trim_start_matches("/blog/").to_string();
+    let id = app
+        .scalar(&format!("SELECT id FROM articles WHERE slug = '{slug}'"))
+        .await;
+    let author_id = app
+        .scalar("SELECT id FROM users WHERE username = 'ada'")
+        .await;
+    // (Longer than a form takes; nobody has viewed it yet.)
+    app.exec_unannounced(&format!(
+        "UPDATE articles SET body = '{}' WHERE id = {id}",
+        "x".repeat(40_000)
+    ))
+    .await;
+    for i in 0..20 {
+        app.exec_unannounced(&format!(
+            "INSERT INTO comments (article_id, author_id, body, created_at, updated_at) \
+             VALUES ({id}, {author_id}, '{}', {i}, {i})",
+            "y".repeat(5_000)
+        ))
+        .await;
+    }
+    assert!(page(&author, &url).await.contains("Long thread"));
+    app.exec_unannounced(&format!(
+        "UPDATE articles SET title = 'Read again' WHERE id = {id}"
+    ))
+    .await;
+    assert!(page(&author, &url).await.contains("Read again"));
+}

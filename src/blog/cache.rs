@@ -28,7 +28,9 @@
 //! `session_cache_entries`; either 0 turns it off), at most
 //! [`PAGE_ENTRIES`] entries in all, [`PER_MEMBER`](crate::web::member_cache::PER_MEMBER) per reader. A list
 //! holds no article bodies, only titles, descriptions, tags and authors;
-//! an article is kept with its comments (at most `comments::LIMIT`).
+//! an article is kept with its comments only while their text is at most
+//! [`ARTICLE_KEPT_MAX`] (a long thread is read each time), so the cache
+//! holds at most `PAGE_ENTRIES` x 128 KiB of articles at the very worst.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -70,6 +72,24 @@ pub enum Kept {
     List(Arc<Listed>),
     Article(Arc<Shown>),
     Author(Arc<(Author, Relation)>),
+}
+
+/// Most bytes of text (the article's and its comments') an article is
+/// kept with: each reader keeps their own copy, and an article may carry
+/// up to 500 comments of 5,000 characters. A longer thread is read each
+/// time.
+const ARTICLE_KEPT_MAX: usize = 128 * 1024;
+
+/// Whether a computed article is small enough to keep.
+fn small(kept: &Kept) -> bool {
+    match kept {
+        Kept::Article(shown) => {
+            let (article, comments, _) = &**shown;
+            let text: usize = comments.iter().map(|c| c.body.len()).sum();
+            article.body.len() + text <= ARTICLE_KEPT_MAX
+        }
+        _ => true,
+    }
 }
 
 /// The per-process cache (managed state), keyed by the reader's id (0 for
@@ -115,7 +135,7 @@ impl BlogCache {
     {
         let key = Key::Article(slug.to_string());
         let kept = async { Ok((Kept::Article(Arc::new(load.await?)), Vec::new())) };
-        match self.0.get_or_at(viewer, key, kept).await? {
+        match self.0.get_or_at_if(viewer, key, kept, small).await? {
             Kept::Article(shown) => Ok(shown),
             _ => Err(crate::error::AppError::NotFound),
         }

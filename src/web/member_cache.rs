@@ -238,6 +238,21 @@ impl<V: Clone, K: Hash + Eq> MemberCache<V, K> {
     where
         F: Future<Output = AppResult<(V, Vec<i64>)>>,
     {
+        self.get_or_at_if(user_id, key, compute, |_| true).await
+    }
+
+    /// [`MemberCache::get_or_at`], keeping what is computed only when
+    /// `worth` says so (a value too large to keep is computed each time).
+    pub async fn get_or_at_if<F>(
+        &self,
+        user_id: i64,
+        key: K,
+        compute: F,
+        worth: impl Fn(&V) -> bool,
+    ) -> AppResult<V>
+    where
+        F: Future<Output = AppResult<(V, Vec<i64>)>>,
+    {
         let epoch = {
             let mut state = self.lock();
             state.drain();
@@ -251,7 +266,7 @@ impl<V: Clone, K: Hash + Eq> MemberCache<V, K> {
             usable.then_some(state.epoch)
         };
         let (value, tags) = compute.await?;
-        let keeps = self.max_entries > 0 && !self.max_age.is_zero();
+        let keeps = self.max_entries > 0 && !self.max_age.is_zero() && worth(&value);
         if let (Some(epoch), true) = (epoch, keeps) {
             let mut state = self.lock();
             state.drain();
