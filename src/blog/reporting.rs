@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::views::article_url;
-use crate::db::DbPool;
+use crate::db::{id_list, DbPool};
 use crate::error::AppResult;
-use crate::moderation::reports::{id_list, ReportTarget, ReportTargets, Reported};
+use crate::moderation::reports::{ReportTarget, ReportTargets, Reported};
 
 /// An article's or comment's id, author id, author name, two texts, the
 /// article's slug and why it is hidden.

@@ -130,11 +130,7 @@ pub async fn members_of(db: &DbPool, rooms: &[i64]) -> AppResult<Vec<(i64, i64)>
         return Ok(Vec::new());
     }
     // Ids are integers we read from the database: safe to inline.
-    let list = rooms
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = crate::db::id_list(rooms);
     Ok(sqlx::query_as(&format!(
         "SELECT room_id, user_id FROM chat_members WHERE room_id IN ({list})"
     ))

@@ -57,7 +57,7 @@ pub async fn by_ids(db: &DbPool, ids: &[i64]) -> AppResult<Vec<Message>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = crate::db::id_list(ids);
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM {FROM} \
          WHERE x.id IN ({list}) ORDER BY x.id"
@@ -303,7 +303,7 @@ pub async fn mentions_of(db: &DbPool, ids: &[i64]) -> AppResult<HashMap<i64, Vec
     if ids.is_empty() {
         return Ok(out);
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = crate::db::id_list(ids);
     let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
         "SELECT n.message_id, lower(u.username) FROM chat_mentions n \
          JOIN users u ON u.id = n.user_id WHERE n.message_id IN ({list})"

@@ -281,6 +281,12 @@ pub fn contains(backend: Backend, expr: &str, param: &str) -> String {
     format!("{position}(lower({expr}), {param}) > 0")
 }
 
+/// Ids as a SQL list (`1,2,3`) for `IN (…)`: integers formatted here, never
+/// text from a request, so nothing needs binding.
+pub fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// What a search's [`contains`] looks for: the text trimmed and
 /// case-folded, NUL dropped (it never occurs in stored text, and Postgres
 /// refuses it in a query).

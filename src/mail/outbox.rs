@@ -160,7 +160,7 @@ pub async fn deliveries(db: &DbPool, related_type: &str, ids: &[i64]) -> AppResu
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = crate::db::id_list(ids);
     let sql = format!(
         "SELECT o.id, o.related_id, o.to_addr, \
            CASE WHEN o.sent_at IS NOT NULL THEN 'sent' WHEN j.state = 'dead' THEN 'failed' \

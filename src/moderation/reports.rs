@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::audit::{self, Actor};
-use crate::db::{begin_write, now, DbPool};
+use crate::db::{begin_write, id_list, now, DbPool};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::notifications::{notify, Kind, Notice};
 use crate::session;
@@ -109,11 +109,6 @@ impl ReportTargets {
             None => Ok(HashMap::new()),
         }
     }
-}
-
-/// Ids as a SQL list (`1,2,3`): numbers only, so nothing to bind.
-pub fn id_list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// A report read back.

@@ -263,11 +263,7 @@ pub async fn live_sessions(db: &DbPool, sessions: &[i64]) -> AppResult<Vec<i64>>
     if sessions.is_empty() {
         return Ok(Vec::new());
     }
-    let list = sessions
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = crate::db::id_list(sessions);
     Ok(sqlx::query_scalar(&format!(
         "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id IN ({list}) AND s.expires_at > $1 AND u.disabled = 0"

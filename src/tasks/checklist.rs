@@ -227,12 +227,11 @@ pub async fn progress(db: &DbPool, task_ids: &[i64]) -> AppResult<HashMap<i64, (
     if task_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids: Vec<String> = task_ids.iter().map(i64::to_string).collect();
+    let ids = crate::db::id_list(task_ids);
     // The ids are integers formatted here, never text from a request.
     let sql = format!(
         "SELECT task_id, CAST(SUM(done) AS BIGINT), COUNT(*) FROM task_checklist \
-         WHERE task_id IN ({}) GROUP BY task_id",
-        ids.join(",")
+         WHERE task_id IN ({ids}) GROUP BY task_id"
     );
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&sql).fetch_all(&db.pool).await?;
     Ok(rows.into_iter().map(|(t, d, n)| (t, (d, n))).collect())

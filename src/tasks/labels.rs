@@ -227,13 +227,12 @@ pub async fn of_tasks(db: &DbPool, task_ids: &[i64]) -> AppResult<HashMap<i64, V
     if task_ids.is_empty() {
         return Ok(out);
     }
-    let ids: Vec<String> = task_ids.iter().map(i64::to_string).collect();
+    let ids = crate::db::id_list(task_ids);
     // The ids are integers formatted here, never text from a request.
     let sql = format!(
         "SELECT k.task_id, l.id, l.name, l.colour FROM task_label_links k \
-         JOIN task_labels l ON l.id = k.label_id WHERE k.task_id IN ({}) \
-         ORDER BY LOWER(l.name), l.id",
-        ids.join(",")
+         JOIN task_labels l ON l.id = k.label_id WHERE k.task_id IN ({ids}) \
+         ORDER BY LOWER(l.name), l.id"
     );
     let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(&sql).fetch_all(&db.pool).await?;
     for (task, id, name, colour) in rows {
